@@ -1,0 +1,105 @@
+"""One settings object, read from ``RAG_*`` environment variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root() -> Path:
+    """The checkout this package lives in, or the working directory for an installed package."""
+    root = PACKAGE_DIR.parent
+    return root if (root / "pyproject.toml").exists() else Path.cwd()
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("RAG_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path.cwd() / "rag.toml", project_root() / "rag.toml"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rag"
+
+
+class Settings(BaseSettings):
+    """Every knob of the system. Environment: ``RAG_<FIELD>``; file: ``rag.toml`` or ``$RAG_CONFIG``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    # where things live
+    index_dir: Path = Field(default_factory=lambda: project_root() / "vectorstore")
+    corpus_dir: Path = Field(default_factory=lambda: project_root() / "data" / "sample")
+    prompts_dir: Path = Field(default_factory=lambda: project_root() / "prompts")
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    uploads_dir: Path = Field(default_factory=lambda: project_root() / "data" / "uploads")
+
+    # embeddings
+    embedding_model: str = "intfloat/multilingual-e5-small"
+    embedding_path: Path | None = None  # a local sentence-transformers folder; wins over everything
+    embedding_batch_size: int = 32
+    hub_timeout: float = 3.0  # seconds to decide whether the hub is reachable
+
+    # documents and chunks
+    chunk_size: int = 300
+    chunk_overlap: int = 60
+    max_file_mb: float = 50.0
+
+    # index and retrieval
+    index_type: Literal["flat", "hnsw"] = "flat"
+    hnsw_m: int = 32
+    top_k: int = 5
+    candidates: int = 30  # per retriever, before fusion
+    bm25_tokenizer: Literal["bigram", "jieba", "both"] = "bigram"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    # answering
+    backend: str = "auto"
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5:7b-instruct"
+    ollama_timeout: float = 120.0
+    llamacpp_model_path: Path | None = None  # any GGUF; default: the Gemma 3 270M package
+    llamacpp_threads: int = 2
+    llm_max_tokens: int = 512
+    llm_temperature: float = 0.1
+    max_question_chars: int = 2000
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _config_file()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built once."""
+    return Settings()
