@@ -1,0 +1,1 @@
+"""The web page over the rag library: ``rag ui`` or ``python -m ui``."""

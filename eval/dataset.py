@@ -1,0 +1,58 @@
+"""The eval set on disk: loading items, normalising text and matching answers against patterns."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+EVAL_DIR = Path(__file__).resolve().parent
+DEFAULT_SET = EVAL_DIR / "questions.jsonl"
+DEFAULT_CORPUS = EVAL_DIR.parent / "data" / "sample"
+
+TYPES = ("count", "date", "name", "place", "list", "compare", "reworded", "english", "unanswerable")
+REQUIRED_FIELDS = ("id", "question", "type", "answerable", "answers", "source", "evidence")
+
+_WHITESPACE = re.compile(r"\s+")
+# inline citation markers like [1] or [12]; stripped so their digits never count as an answer
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def squash(text: str) -> str:
+    """NFKC-normalise and drop all whitespace, so line joins and full/half-width punctuation don't matter."""
+    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text or ""))
+
+
+def strip_markers(text: str) -> str:
+    """Remove inline citation markers ``[n]`` from an answer text."""
+    return _MARKER.sub("", text or "")
+
+
+def load_items(path: str | Path = DEFAULT_SET) -> list[dict]:
+    """Read a JSONL eval set; blank lines are skipped, a bad line raises with its line number."""
+    items = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
+    return items
+
+
+def answer_matches(item: dict, text: str) -> bool:
+    """Whether ``text`` satisfies the item's patterns: any of them, or every one when ``"all": true``."""
+    patterns = item.get("answers") or []
+    if not patterns:
+        return False
+    cleaned = unicodedata.normalize("NFKC", strip_markers(text))
+    hits = (re.search(p, cleaned) is not None for p in patterns)
+    return all(hits) if item.get("all") else any(hits)
+
+
+def contains_evidence(item: dict, text: str) -> bool:
+    """Whether ``text`` holds at least one of the item's evidence strings (whitespace ignored)."""
+    haystack = squash(text)
+    return any(squash(e) in haystack for e in item.get("evidence") or [])

@@ -1,0 +1,487 @@
+"""Run the eval set through ``rag.answer`` and report retrieval, answer, citation and abstention metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from eval.dataset import (
+    DEFAULT_SET,
+    EVAL_DIR,
+    answer_matches,
+    contains_evidence,
+    load_items,
+    strip_markers,
+)
+
+DEFAULT_OUT = EVAL_DIR / "results"
+DEFAULT_FLOORS = EVAL_DIR / "floors.json"
+KS = (1, 3, 5)
+SNIPPET_CHARS = 120
+AUTO = object()  # score_item's default: look up rag.numbers.numbers_supported lazily
+
+NumbersCheck = Callable[[str, str], Iterable[Any]]
+
+
+@dataclass
+class ItemResult:
+    """How the system did on one eval item."""
+
+    id: str
+    type: str
+    question: str
+    answerable: bool
+    expected: list[str]  # the answer patterns ([] = should abstain)
+    all_required: bool  # every pattern must match (the item's "all": true), not just one
+    evidence: list[str]
+    answer: str = ""
+    abstained: bool = False
+    correct: bool = False
+    hit_rank: int | None = None  # 1-based rank where the evidence is first covered; None = not retrieved
+    citation_ok: bool | None = None  # None when not applicable (unanswerable or abstained)
+    unsupported: list[str] | None = None  # numbers not in the cited passages; None = not checked
+    latency: float | None = None  # seconds for the whole answer() call
+    retrieval_s: float | None = None
+    generation_s: float | None = None
+    backend: str = ""
+    flags: list[str] = field(default_factory=list)
+    top_passages: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- scoring one item
+
+
+def _name(source: str) -> str:
+    """The file name of a source, so "data/sample/x.txt" and "x.txt" compare equal."""
+    return Path(str(source)).name
+
+
+def ranked(passages: Iterable[Any]) -> list[Any]:
+    """Passages in rank order (the list order breaks ties and covers a missing ``rank``)."""
+    indexed = list(enumerate(passages))
+    indexed.sort(key=lambda pair: (getattr(pair[1], "rank", pair[0]), pair[0]))
+    return [p for _, p in indexed]
+
+
+def evidence_rank(item: dict, passages: list[Any]) -> int | None:
+    """1-based rank at which the retrieved passages first hold the item's evidence.
+
+    A compare item must have evidence from every one of its sources inside the first k passages;
+    any other item needs one passage holding any one of its evidence strings.
+    """
+    needed = {_name(s) for s in item.get("source", [])} if item.get("type") == "compare" else set()
+    covered: set[str] = set()
+    for position, passage in enumerate(passages, 1):
+        if contains_evidence(item, passage.text):
+            covered.add(_name(passage.source))
+            if needed <= covered:
+                return position
+    return None
+
+
+def _numbers_supported() -> NumbersCheck | None:
+    """``rag.numbers.numbers_supported`` when that module exists yet, else None."""
+    try:
+        from rag.numbers import numbers_supported
+    except ImportError:
+        return None
+    return numbers_supported
+
+
+def _snippets(item: dict, passages: list[Any], n: int = 5) -> list[dict]:
+    """Source, start of text and evidence flag for the first ``n`` passages (for the report)."""
+    return [
+        {
+            "rank": position,
+            "source": _name(p.source),
+            "text": " ".join(p.text.split())[:SNIPPET_CHARS],
+            "has_evidence": contains_evidence(item, p.text),
+        }
+        for position, p in enumerate(passages[:n], 1)
+    ]
+
+
+def score_item(item: dict, answer: Any, *, latency: float | None = None, numbers_check: Any = AUTO) -> ItemResult:
+    """Score one ``Answer`` against one eval item (pure apart from the lazy ``rag.numbers`` lookup).
+
+    ``numbers_check`` is a ``numbers_supported(answer_text, evidence_text)`` function, or None to
+    skip the unsupported-number check; by default ``rag.numbers`` is used when it is importable.
+    """
+    check = _numbers_supported() if numbers_check is AUTO else numbers_check
+    passages = ranked(answer.passages)
+    text = strip_markers(answer.text)
+    result = _base_result(item)
+    _copy_answer(result, answer, latency)
+    result.top_passages = _snippets(item, passages)
+    cited = [c.text for c in answer.citations]
+    # answers to unanswerable questions are checked too: that is where invented numbers show up
+    if check is not None and not result.abstained:
+        # rag.numbers returns Number records; keep how each was written
+        result.unsupported = [str(getattr(n, "text", n)) for n in check(text, "\n".join(cited))]
+    if not item["answerable"]:
+        result.correct = result.abstained
+        return result
+    result.hit_rank = evidence_rank(item, passages)
+    result.correct = not result.abstained and answer_matches(item, text)
+    if not result.abstained:
+        result.citation_ok = any(contains_evidence(item, c) for c in cited)
+    return result
+
+
+def _base_result(item: dict) -> ItemResult:
+    """An ItemResult carrying only the item's own fields."""
+    return ItemResult(
+        id=item["id"],
+        type=item["type"],
+        question=item["question"],
+        answerable=bool(item["answerable"]),
+        expected=list(item.get("answers", [])),
+        all_required=bool(item.get("all")),
+        evidence=list(item.get("evidence", [])),
+    )
+
+
+def _copy_answer(result: ItemResult, answer: Any, latency: float | None) -> None:
+    """Copy what the answer says about itself (text, abstention, backend, flags, timings)."""
+    result.answer = answer.text
+    result.abstained = bool(answer.abstained)
+    result.backend = answer.backend
+    result.flags = list(answer.flags)
+    result.latency = latency
+    result.retrieval_s = answer.timings.get("retrieval")
+    result.generation_s = answer.timings.get("generation")
+
+
+def error_result(item: dict, backend: str, error: BaseException, latency: float | None = None) -> ItemResult:
+    """The result for a question whose ``answer()`` call raised: it counts as wrong and not retrieved."""
+    result = _base_result(item)
+    result.backend = backend
+    result.latency = latency
+    result.error = f"{type(error).__name__}: {error}"
+    return result
+
+
+# ---------------------------------------------------------------- summarising
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100) with linear interpolation between order statistics; None if empty."""
+    data = sorted(v for v in values if v is not None)
+    if not data:
+        return None
+    pos = (len(data) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(data) - 1)
+    return data[low] + (data[high] - data[low]) * (pos - low)
+
+
+def _retrieval_metrics(answerable: list[ItemResult]) -> dict[str, float | None]:
+    """hit@k for each k in KS and the mean reciprocal rank, over answerable items."""
+    metrics: dict[str, float | None] = {}
+    for k in KS:
+        metrics[f"hit@{k}"] = _mean([1.0 if r.hit_rank and r.hit_rank <= k else 0.0 for r in answerable])
+    metrics["mrr"] = _mean([1.0 / r.hit_rank if r.hit_rank else 0.0 for r in answerable])
+    return metrics
+
+
+def _abstention_metrics(results: list[ItemResult]) -> dict[str, float | None]:
+    """Precision and recall of abstaining, where the positive class is "should abstain"."""
+    tp = sum(1 for r in results if r.abstained and not r.answerable)
+    fp = sum(1 for r in results if r.abstained and r.answerable)
+    fn = sum(1 for r in results if not r.abstained and not r.answerable)
+    return {"abstention_precision": _ratio(tp, tp + fp), "abstention_recall": _ratio(tp, tp + fn)}
+
+
+def _by_type(results: list[ItemResult]) -> tuple[dict[str, float], dict[str, int]]:
+    """Accuracy and item count per question type."""
+    groups: dict[str, list[ItemResult]] = defaultdict(list)
+    for r in results:
+        groups[r.type].append(r)
+    accuracy = {t: _mean([1.0 if r.correct else 0.0 for r in rs]) for t, rs in sorted(groups.items())}
+    return accuracy, {t: len(rs) for t, rs in sorted(groups.items())}
+
+
+def _number_metrics(results: list[ItemResult]) -> dict[str, int | None]:
+    """Unsupported numbers in answers (None when the check was skipped) and answers flagged by rag."""
+    checked = [r for r in results if r.unsupported is not None]
+    return {
+        "unsupported_numbers": sum(len(r.unsupported) for r in checked) if checked else None,
+        "answers_with_unsupported_numbers": sum(1 for r in checked if r.unsupported) if checked else None,
+        "flagged_unsupported_number": sum(1 for r in results if "unsupported-number" in r.flags),
+    }
+
+
+def summarize(results: list[ItemResult]) -> dict[str, Any]:
+    """All metrics for one backend's results (see eval/README.md for their meaning)."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    answered = [r for r in answerable if not r.abstained and r.citation_ok is not None]
+    by_type, counts = _by_type(results)
+    return {
+        "items": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        **_retrieval_metrics(answerable),
+        "accuracy": _mean([1.0 if r.correct else 0.0 for r in results]),
+        "answerable_accuracy": _mean([1.0 if r.correct else 0.0 for r in answerable]),
+        "unanswerable_accuracy": _mean([1.0 if r.correct else 0.0 for r in unanswerable]),
+        "citation_accuracy": _mean([1.0 if r.citation_ok else 0.0 for r in answered]),
+        **_abstention_metrics(results),
+        **_number_metrics(results),
+        "latency_p50": percentile([r.latency for r in results], 50),
+        "latency_p95": percentile([r.latency for r in results], 95),
+        "retrieval_p50": percentile([r.retrieval_s for r in results], 50),
+        "generation_p50": percentile([r.generation_s for r in results], 50),
+        "errors": sum(1 for r in results if r.error),
+        "accuracy_by_type": by_type,
+        "items_by_type": counts,
+    }
+
+
+# ---------------------------------------------------------------- floors
+
+
+def metric_value(summary: dict[str, Any], key: str) -> Any:
+    """A metric by name; dotted names reach into nested dicts ("accuracy_by_type.count")."""
+    value: Any = summary
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def check_floors(summaries: dict[str, dict[str, Any]], floors: dict[str, dict[str, Any]]) -> list[str]:
+    """Messages for every metric below its floor (or above its ``"max"`` ceiling); backends not run are skipped."""
+    failures = []
+    for backend, spec in floors.items():
+        if backend not in summaries:
+            continue
+        summary = summaries[backend]
+        for key, floor in spec.items():
+            if key == "max":
+                continue
+            value = metric_value(summary, key)
+            if value is None or value < floor:
+                failures.append(f"{backend}: {key} = {_fmt(value)} is below its floor {floor}")
+        for key, ceiling in (spec.get("max") or {}).items():
+            value = metric_value(summary, key)
+            if value is None or value > ceiling:
+                failures.append(f"{backend}: {key} = {_fmt(value)} is above its ceiling {ceiling}")
+    return failures
+
+
+# ---------------------------------------------------------------- output
+
+
+TABLE_METRICS = (
+    "items", "hit@1", "hit@3", "hit@5", "mrr", "accuracy", "answerable_accuracy", "unanswerable_accuracy",
+    "citation_accuracy", "abstention_precision", "abstention_recall", "unsupported_numbers",
+    "flagged_unsupported_number", "latency_p50", "latency_p95", "retrieval_p50", "generation_p50", "errors",
+)  # fmt: skip
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _rows(summaries: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Metric rows, then one "accuracy[type]" row per question type."""
+    rows = [[m, *(_fmt(s.get(m)) for s in summaries.values())] for m in TABLE_METRICS]
+    types = sorted({t for s in summaries.values() for t in s.get("accuracy_by_type", {})})
+    for t in types:
+        cells = [_fmt(metric_value(s, f"accuracy_by_type.{t}")) for s in summaries.values()]
+        rows.append([f"accuracy[{t}]", *cells])
+    return rows
+
+
+def format_table(summaries: dict[str, dict[str, Any]]) -> str:
+    """Plain-text table: one row per metric, one column per backend."""
+    rows = [["metric", *summaries], *_rows(summaries)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _md_table(summaries: dict[str, dict[str, Any]]) -> list[str]:
+    lines = ["| metric | " + " | ".join(summaries) + " |", "|---" * (len(summaries) + 1) + "|"]
+    return lines + ["| " + " | ".join(r) + " |" for r in _rows(summaries)]
+
+
+def _expected(r: ItemResult) -> str:
+    if not r.answerable:
+        return "abstain (not in the documents)"
+    joiner = " & " if r.all_required else " | "
+    return f"{' / '.join(r.evidence)}  (patterns: `{joiner.join(r.expected)}`)"
+
+
+def _miss_lines(r: ItemResult) -> list[str]:
+    """Markdown for one wrong answer: question, expected, given, and the top 3 passages."""
+    given = "(abstained) " if r.abstained else ""
+    given += r.error or " ".join(r.answer.split()) or "(empty)"
+    retrieved = f"evidence at rank {r.hit_rank}" if r.hit_rank else "evidence not in the passages"
+    lines = [
+        f"### {r.id} · {r.type} · {r.question}",
+        "",
+        f"- expected: {_expected(r)}",
+        f"- answer: {given}",
+        f"- retrieved ({retrieved if r.answerable else 'should abstain'}):",
+    ]
+    for p in r.top_passages[:3]:
+        mark = "evidence" if p["has_evidence"] else "no evidence"
+        lines.append(f"  {p['rank']}. `{p['source']}` [{mark}] {p['text']}")
+    return lines + [""]
+
+
+def format_report(summaries: dict[str, dict[str, Any]], results: dict[str, list[ItemResult]], set_name: str) -> str:
+    """The Markdown report: metrics per backend, then every miss with what was retrieved."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# Eval report", "", f"Set `{set_name}`, run {stamp}.", "", "## Metrics", "", *_md_table(summaries), ""]
+    for backend, rs in results.items():
+        misses = [r for r in rs if not r.correct]
+        lines += [f"## Misses: {backend} ({len(misses)} of {len(rs)})", ""]
+        for r in misses:
+            lines += _miss_lines(r)
+    return "\n".join(lines)
+
+
+def _display_path(path: Path) -> str:
+    """A path relative to the checkout when possible, so results never carry machine-specific paths."""
+    try:
+        return str(path.resolve().relative_to(EVAL_DIR.parent))
+    except ValueError:
+        return path.name
+
+
+def write_outputs(out: Path, summaries: dict, results: dict, meta: dict) -> None:
+    """``<backend>.json`` (metrics + per-item records) and ``report.md`` under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for backend, rs in results.items():
+        payload = {**meta, "backend": backend, "metrics": summaries[backend], "results": [asdict(r) for r in rs]}
+        (out / f"{backend}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out / "report.md").write_text(format_report(summaries, results, meta["set"]), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- running
+
+
+def _default_answer_fn() -> Callable[..., Any]:
+    from rag import answer  # imported late: the eval tooling must load without the models
+
+    return answer
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    """Whether the backend itself is down (then asking the remaining questions is pointless)."""
+    try:
+        from rag.errors import LLMUnavailable
+    except ImportError:
+        return False
+    return isinstance(error, LLMUnavailable)
+
+
+def run_backend(items: list[dict], backend: str, answer_fn: Callable[..., Any], top_k: int | None) -> list[ItemResult]:
+    """Ask every item's question with one backend and score the answers."""
+    check = _numbers_supported()
+    progress = sys.stderr.isatty()  # a \r counter only makes sense on a terminal
+    results = []
+    for n, item in enumerate(items, 1):
+        if progress:
+            print(f"\r[{backend}] {n}/{len(items)}", end="", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            answer = answer_fn(item["question"], backend=backend, top_k=top_k)
+        except Exception as exc:  # one failing question is recorded as wrong, not fatal to the run
+            results.append(error_result(item, backend, exc, time.perf_counter() - start))
+            if _is_unavailable(exc):
+                print(f"\n[{backend}] unavailable, skipping the rest: {exc}", file=sys.stderr)
+                results += [error_result(i, backend, exc) for i in items[n:]]
+                break
+            continue
+        results.append(score_item(item, answer, latency=time.perf_counter() - start, numbers_check=check))
+    if progress:
+        print(file=sys.stderr)
+    return results
+
+
+def select_items(items: list[dict], type_: str | None = None, limit: int | None = None) -> list[dict]:
+    """Items of one type (all when None), at most ``limit`` of them."""
+    chosen = [i for i in items if type_ is None or i["type"] == type_]
+    return chosen[:limit] if limit is not None else chosen
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    parser.add_argument("--backend", action="append", help="backend name, repeatable (default: extractive)")
+    parser.add_argument("--set", default=str(DEFAULT_SET), help="the JSONL eval set")
+    parser.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default: the library's)")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for <backend>.json and report.md")
+    parser.add_argument("--limit", type=int, default=None, help="ask only the first N (selected) items")
+    parser.add_argument("--type", default=None, help="ask only items of this type")
+    parser.add_argument("--check-floors", action="store_true", help="exit 1 when a metric is below its floor")
+    parser.add_argument("--floors", default=str(DEFAULT_FLOORS), help="floors file for --check-floors")
+    return parser
+
+
+def main(argv: list[str] | None = None, answer_fn: Callable[..., Any] | None = None) -> int:
+    """Run the eval; returns the exit code (1 when --check-floors finds a metric below its floor).
+
+    ``answer_fn`` replaces ``rag.answer`` (tests pass a fake); it is called as
+    ``answer_fn(question, backend=..., top_k=...)``.
+    """
+    args = _parser().parse_args(argv)
+    backends = args.backend or ["extractive"]
+    items = select_items(load_items(args.set), args.type, args.limit)
+    if not items:
+        print("no items selected", file=sys.stderr)
+        return 2
+    if answer_fn is None:
+        try:
+            answer_fn = _default_answer_fn()
+        except ImportError as exc:
+            print(f"cannot import rag.answer: {exc}", file=sys.stderr)
+            return 2
+    results = {b: run_backend(items, b, answer_fn, args.top_k) for b in backends}
+    summaries = {b: summarize(rs) for b, rs in results.items()}
+    notes = [] if _numbers_supported() else ["rag.numbers is not available: unsupported_numbers was skipped"]
+    meta = {"set": _display_path(Path(args.set)), "top_k": args.top_k, "notes": notes}
+    write_outputs(Path(args.out), summaries, results, meta)
+    print(format_table(summaries))
+    for note in notes:
+        print("note:", note)
+    print(f"wrote {_display_path(Path(args.out))}/report.md")
+    return _floors_exit_code(args, summaries) if args.check_floors else 0
+
+
+def _floors_exit_code(args: argparse.Namespace, summaries: dict[str, dict[str, Any]]) -> int:
+    """Print every metric below its floor; 1 when there is one."""
+    floors = json.loads(Path(args.floors).read_text(encoding="utf-8"))
+    failures = check_floors(summaries, floors)
+    for failure in failures:
+        print("BELOW FLOOR", failure)
+    if not failures:
+        print("all floors met")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""answer(): retrieve, check the evidence, generate with an LLM or extract, verify citations and numbers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from . import prompts
+from .citations import add_missing_markers, build_citations, keep_valid_markers, markers, unsupported_numbers
+from .errors import LLMUnavailable
+from .extractive import Extract, extract
+from .ingest import ensure_index
+from .llm import BACKEND_NAMES, LLM, get_llm, ollama_ready
+from .question import (
+    QuestionInfo,
+    YEAR_RE,
+    analyse,
+    follow_up_focus,
+    is_follow_up,
+    last_user_question,
+    normalise_history,
+    rewrite_follow_up,
+    validate,
+)
+from .retrieval import Retriever, get_retriever
+from .settings import Settings, get_settings
+from .types import Answer, Passage
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = "文档中没有提到这一点。"
+_ABSTAIN_RE = re.compile(r"文档中没有|资料中没有|没有提到|未提及|没有提及|无法回答|无法从资料|not mentioned|does not say|doesn't say", re.I)
+_LATIN_TERM = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
+
+
+def answer(question: str, history=None, *, backend: str | None = None, top_k: int | None = None,
+           settings: Settings | None = None) -> Answer:
+    """Answer ``question`` from the indexed documents, with verified citations (see ``stream_answer``)."""
+    final = None
+    for item in stream_answer(question, history, backend=backend, top_k=top_k, settings=settings):
+        if isinstance(item, Answer):
+            final = item
+    return final
+
+
+def stream_answer(question: str, history=None, *, backend: str | None = None, top_k: int | None = None,
+                  settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Yield text pieces while the answer is generated; the last item is the verified ``Answer``."""
+    settings = settings or get_settings()
+    question = validate(question, settings.max_question_chars)
+    history = normalise_history(history)
+    name = _backend_name(backend or settings.backend)
+    llm, flags = _choose_llm(name, settings)
+    ensure_index(settings)
+    retriever = get_retriever(settings)
+    standalone, focus = _standalone(question, history, llm, settings)
+    t0 = time.perf_counter()
+    passages = retriever.search(standalone, top_k or settings.top_k)
+    timings = {"retrieval": time.perf_counter() - t0}
+    info = analyse(standalone, focus)
+    base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
+    gap = evidence_gap(info, passages, retriever)
+    if gap:
+        yield Answer(text=f"{NOT_FOUND}（{gap}）", abstained=True, backend=llm.name if llm else "extractive",
+                     flags=flags + ["evidence-gap"], **base)
+        return
+    t1 = time.perf_counter()
+    if llm is None:
+        result = _extractive(info, passages, retriever, flags, base)
+    else:
+        result = yield from _generate(llm, info, passages, retriever, settings, flags, base)
+    timings["generation"] = time.perf_counter() - t1
+    yield result
+
+
+def _backend_name(name: str) -> str:
+    name = (name or "auto").strip().lower()
+    if name not in BACKEND_NAMES:
+        raise ValueError(f"未知的回答后端 {name!r}；可选：{', '.join(BACKEND_NAMES)}")
+    return name
+
+
+def _choose_llm(name: str, settings: Settings) -> tuple[LLM | None, list[str]]:
+    """The LLM for a backend name (None = extractive); ``auto`` uses Ollama only when it is ready."""
+    if name == "extractive":
+        return None, []
+    if name == "auto":
+        ready, reason = ollama_ready(settings)
+        if not ready:
+            log.info("auto backend: answering extractively (%s)", reason)
+            return None, ["auto-extractive"]
+        name = "ollama"
+    llm = get_llm(name, settings)
+    llm.check()
+    return llm, []
+
+
+def _standalone(question: str, history: list[dict], llm: LLM | None, settings: Settings) -> tuple[str, str | None]:
+    """The follow-up rewritten into a standalone question, and what it newly asks about."""
+    if not history or not last_user_question(history):
+        return question, None
+    focus = follow_up_focus(question) if is_follow_up(question) else None
+    if llm is not None and len(question) <= 40:
+        rewritten = _llm_rewrite(question, history, llm, settings)
+        if rewritten:
+            return rewritten, focus or None
+    rewritten = rewrite_follow_up(question, history)
+    return rewritten, (focus or None) if rewritten != question else None
+
+
+def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Settings) -> str | None:
+    turns = "\n".join(f"{'用户' if m['role'] == 'user' else '助手'}：{m['content'][:300]}" for m in history[-6:])
+    prompt = prompts.render("rewrite", settings.prompts_dir, history=turns, question=question)
+    try:
+        text = "".join(llm.chat([{"role": "user", "content": prompt}], max_tokens=80, temperature=0.0))
+    except LLMUnavailable:
+        return None
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line.removeprefix("完整问题：").strip()
+    # A small model may answer instead of rewriting: keep the rewrite only when it still asks the follow-up.
+    years = YEAR_RE.findall(question)
+    if not line or len(line) > 3 * (len(question) + 40) or any(y not in line for y in years):
+        return None
+    return line
+
+
+def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:
+    """Why the passages cannot answer the question (a year, term or subject they never mention), or None."""
+    if not passages:
+        return "索引中没有可检索的文档"
+    joined = "\n".join(p.text for p in passages)
+    for year in info.years:
+        if year not in joined and not any(_document_year(retriever, p.source, year) for p in passages):
+            return f"检索到的资料中没有关于{year}年的内容"
+    if info.is_chinese:
+        for term in _LATIN_TERM.findall(info.text):
+            if term.lower() not in joined.lower():
+                return f"检索到的资料中没有“{term}”"
+        if info.terms and not any(t in joined for t in info.terms) and info.focus and info.focus not in joined:
+            return "检索到的资料与问题无关"
+    return None
+
+
+def _document_year(retriever: Retriever, source: str, year: str) -> bool:
+    """A document is about ``year`` when the year runs through it (three mentions or more)."""
+    cache = retriever.__dict__.setdefault("_years", {})
+    if source not in cache:
+        counts: Counter = Counter()
+        for chunk in retriever.data.chunks:
+            if chunk.source == source:
+                counts.update(YEAR_RE.findall(chunk.text))
+        cache[source] = counts
+    return cache[source][year] >= 3
+
+
+def _similarity(retriever: Retriever):
+    def sim(question: str, texts: list[str]) -> np.ndarray:
+        q = retriever.embedder.embed_query(question)
+        return retriever.embedder.embed_passages(texts) @ q
+
+    return sim
+
+
+def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
+    hit = extract(info, passages, _similarity(retriever))
+    if hit is None:
+        return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
+    return _from_extract(hit, passages, "extractive", flags, base)
+
+
+def _from_extract(hit: Extract, passages, backend: str, flags, base) -> Answer:
+    n = hit.evidence.passage + 1
+    text = f"{hit.answer}[{n}]"
+    citations = build_citations(text, passages, {n: hit.evidence.text.strip()})
+    return Answer(text=text, citations=citations, backend=backend, flags=flags, **base)
+
+
+def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
+    """Stream the LLM's answer, then verify markers and numbers; fall back to extraction when unsupported."""
+    messages = _messages(info.text, passages, settings)
+    pieces: list[str] = []
+    for piece in llm.chat(messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature):
+        pieces.append(piece)
+        yield piece
+    text = keep_valid_markers("".join(pieces).strip(), len(passages))
+    if not text or _ABSTAIN_RE.search(text):
+        return Answer(text=NOT_FOUND, abstained=True, backend=llm.name, flags=flags, **base)
+    text = add_missing_markers(text, passages)
+    bad = unsupported_numbers(text, passages)
+    if bad:
+        log.info("%s answer had numbers not in its cited passages (%s): answering extractively", llm.name, bad)
+        fallback = _extractive(info, passages, retriever, flags + ["unsupported-number", "fallback-extractive"], base)
+        return fallback
+    return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
+
+
+def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:
+    blocks = "\n\n".join(
+        prompts.render("passage", settings.prompts_dir, index=i + 1, source=p.source, text=p.text)
+        for i, p in enumerate(passages)
+    )
+    system = prompts.render("system", settings.prompts_dir)
+    user = prompts.render("answer", settings.prompts_dir, passages=blocks, question=question)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+__all__ = ["answer", "stream_answer", "evidence_gap", "NOT_FOUND", "markers"]

@@ -1,0 +1,137 @@
+"""The no-LLM answerer: pick the evidence sentence from the passages and cut it to the part that answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .numbers import extract_numbers
+from .question import QuestionInfo
+from .retrieval import bigrams
+from .types import Passage
+
+_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)")
+_CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
+_DATE_RE = re.compile(r"(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}日)?|(?:19|20)\d{2}年(?:\d{1,2}月)?")
+_TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
+
+Similarity = Callable[[str, list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence inside one of the passages, with how well it answers."""
+
+    passage: int  # index into the passages list
+    start: int  # span inside the passage text
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The extractive answer: the part that answers, and the sentence it was cut from."""
+
+    answer: str
+    evidence: Evidence
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text`` (split on Chinese and Western sentence ends and line breaks)."""
+    spans = []
+    for m in _SENTENCE_RE.finditer(text):
+        s, e = m.span()
+        while s < e and text[s] in " \u3000\t":
+            s += 1
+        if e - s >= 2:
+            spans.append((s, e))
+    return spans
+
+
+def _overlap(tokens: set[str], text: str) -> float:
+    if not tokens:
+        return 0.0
+    found = set(bigrams(text))
+    return len(tokens & found) / len(tokens)
+
+
+def score_text(info: QuestionInfo, text: str) -> float:
+    """How well ``text`` covers the question: its focus weighs three times its other words."""
+    focus = set(bigrams(info.focus)) if info.focus else set()
+    years = {y for y in info.years}
+    question = set(bigrams(" ".join(info.terms))) | years
+    return 3 * _overlap(focus, text) + _overlap(question, text)
+
+
+def candidates(info: QuestionInfo, passages: Sequence[Passage], similarity: Similarity | None = None) -> list[Evidence]:
+    """Every sentence of the passages, best first."""
+    found: list[Evidence] = []
+    for p_i, passage in enumerate(passages):
+        for s, e in sentences(passage.text):
+            text = passage.text[s:e]
+            # earlier passages win ties: retrieval already ranked them
+            found.append(Evidence(p_i, s, e, text, score_text(info, text) - 0.01 * p_i))
+    if similarity is not None and found and not info.is_chinese:
+        sims = similarity(info.text, [ev.text for ev in found])
+        found = [Evidence(ev.passage, ev.start, ev.end, ev.text, ev.score + float(s) * 4) for ev, s in zip(found, sims)]
+    return sorted(found, key=lambda ev: -ev.score)
+
+
+def _quantities(clause: str, years: tuple[str, ...]) -> list:
+    """Numbers in a clause that could answer a count (not the question's own years, not dates)."""
+    nums = []
+    for n in extract_numbers(clause):
+        tail = clause[n.end : n.end + 1]
+        if tail in ("年", "月", "日") or n.text in years:
+            continue
+        nums.append(n)
+    return nums
+
+
+def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]) -> str | None:
+    """The clause of ``sentence`` that answers: it holds what ``wanted`` asks for and covers the question best."""
+    best, best_score = None, -1.0
+    for clause in _CLAUSE_SPLIT.split(sentence):
+        clause = clause.strip(_TRIM)
+        if not clause or not wanted(clause):
+            continue
+        score = score_text(info, clause)
+        if score > best_score:
+            best, best_score = clause, score
+    return best
+
+
+def extract(info: QuestionInfo, passages: Sequence[Passage], similarity: Similarity | None = None) -> Extract | None:
+    """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
+    ranked = candidates(info, passages, similarity)
+    if not ranked:
+        return None
+    if info.kind == "count":
+        return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)))
+    if info.kind == "date":
+        hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
+        if hit is not None:
+            return hit
+    best = ranked[0]
+    return Extract(best.text.strip(_TRIM), best) if _supported(info, best) else None
+
+
+def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False) -> Extract | None:
+    for ev in ranked[:12]:
+        if not _supported(info, ev):
+            break
+        clause = _best_clause(info, ev.text, wanted)
+        if clause is not None:
+            return Extract(ev.text.strip(_TRIM) if whole else clause, ev)
+    return None
+
+
+def _supported(info: QuestionInfo, ev: Evidence) -> bool:
+    """Enough of the question is in the sentence to call it evidence."""
+    if not info.is_chinese:
+        return ev.score > 0.5
+    return ev.score >= (1.5 if info.focus else 0.34)

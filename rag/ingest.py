@@ -1,0 +1,254 @@
+"""Ingestion: files → documents → chunks → vectors → the saved index, doing only the work that changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import store
+from .chunking import split_document
+from .documents import iter_files, load_document
+from .embeddings import Embedder, get_embedder
+from .errors import DocumentError, IndexMismatchError, RagError
+from .settings import Settings, get_settings
+from .types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    chunks: int = 0  # chunks embedded in this run
+    total_chunks: int = 0  # chunks in the index afterwards
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document, as listed to users."""
+
+    source: str
+    chunks: int
+    chars: int
+    sha256: str
+    ingested_at: float
+
+
+def file_sha256(path: Path) -> str:
+    """Hash of a file's bytes, streamed so a huge file doesn't fill memory."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def ingest(
+    paths: Iterable[Path | str],
+    *,
+    rebuild: bool = False,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    """Add, update or remove documents so the index matches ``paths`` (files or folders)."""
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    report = IngestReport()
+    with store.write_lock(settings.index_dir):
+        data = None if rebuild else store.load(settings.index_dir)
+        if data is None:
+            embedder = embedder or get_embedder(settings)
+            data = _empty(settings, embedder)
+        _check_settings(data.manifest, settings, embedder.model_id if embedder else settings.embedding_model)
+        # The model loads only when a document actually needs embedding.
+        lazy = _LazyEmbedder(settings, embedder)
+        _apply(data, paths, settings, lazy, report, progress or _no_progress)
+        report.total_chunks = len(data.chunks)
+        if report.changed or rebuild or store.current_generation(settings.index_dir) is None:
+            data.faiss_index = store.build_faiss(data.vectors, settings.index_type, settings.hnsw_m)
+            store.save(settings.index_dir, data)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    pass
+
+
+def _empty(settings: Settings, embedder: Embedder) -> store.IndexData:
+    manifest = store.Manifest(
+        model_id=embedder.model_id,
+        dim=embedder.dim,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        index_type=settings.index_type,
+        origin=getattr(embedder, "origin", ""),
+    )
+    return store.IndexData(manifest, [], np.zeros((0, embedder.dim), dtype=np.float32))
+
+
+class _LazyEmbedder:
+    """Loads the embedding model on first use and checks it against the manifest then."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None):
+        self._settings = settings
+        self._embedder = embedder
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if self._embedder is None:
+            self._embedder = get_embedder(self._settings)
+        return self._embedder.embed_passages(texts)
+
+
+def _check_settings(manifest: store.Manifest, settings: Settings, model_id: str) -> None:
+    store.check_compatible(manifest, model_id)
+    built = (manifest.chunk_size, manifest.chunk_overlap, manifest.index_type)
+    wanted = (settings.chunk_size, settings.chunk_overlap, settings.index_type)
+    if built != wanted:
+        raise IndexMismatchError(
+            f"索引的分块/索引设置 {built} 与当前设置 {wanted} 不同；请运行 `rag ingest --rebuild` 重建索引。"
+        )
+
+
+def _apply(data, paths, settings, embedder, report, progress) -> None:
+    files = list(iter_files(paths))
+    seen: set[str] = set()
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    for i, path in enumerate(files):
+        progress(i / max(len(files), 1) * 0.9, path.name)
+        key = str(path.resolve())
+        seen.add(key)
+        try:
+            _ingest_one(data, path, key, max_bytes, embedder, report)
+        except DocumentError as exc:
+            report.skipped.append((exc.name, exc.reason))
+        except OSError as exc:
+            report.skipped.append((path.name, f"无法读取：{exc.strerror or exc}"))
+    for missing in _missing_under(data.manifest, paths, seen):
+        _remove(data, missing)
+        report.removed.append(Path(missing).name)
+    progress(1.0, "完成")
+
+
+def _ingest_one(data, path: Path, key: str, max_bytes: int, embedder, report: IngestReport) -> None:
+    if path.is_file() and path.stat().st_size > max_bytes:
+        raise DocumentError(path.name, f"文件过大（{path.stat().st_size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB）")
+    entry = data.manifest.documents.get(key)
+    if entry is not None and path.is_file() and file_sha256(path) == entry.sha256:
+        report.unchanged.append(entry.source)
+        return
+    doc = load_document(path, max_bytes=max_bytes)
+    source = _unique_source(data.manifest, key, doc.source)
+    doc = Document(source=source, text=doc.text, sha256=doc.sha256, path=key, encoding=doc.encoding)
+    chunks = split_document(doc, data.manifest.chunk_size, data.manifest.chunk_overlap)
+    if not chunks:
+        raise DocumentError(path.name, "清理后没有可用的文本")
+    t0 = time.perf_counter()
+    vectors = embedder.embed_passages([c.text for c in chunks])
+    report.embed_seconds += time.perf_counter() - t0
+    if entry is not None:
+        _remove(data, key)
+    _add(data, key, doc, chunks, vectors)
+    report.chunks += len(chunks)
+    (report.updated if entry is not None else report.added).append(source)
+
+
+def _unique_source(manifest: store.Manifest, key: str, name: str) -> str:
+    """The display name of a document; a second file with the same name gets its folder prefixed."""
+    taken = {e.source for k, e in manifest.documents.items() if k != key}
+    if name not in taken:
+        return name
+    return f"{Path(key).parent.name}/{name}"
+
+
+def _add(data: store.IndexData, key: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    data.chunks.extend(chunks)
+    data.vectors = np.vstack([data.vectors, np.asarray(vectors, dtype=np.float32)])
+    data.manifest.documents[key] = store.DocumentEntry(
+        source=doc.source,
+        path=key,
+        sha256=doc.sha256,
+        chars=len(doc.text),
+        chunks=len(chunks),
+        encoding=doc.encoding,
+        ingested_at=time.time(),
+    )
+
+
+def _remove(data: store.IndexData, key: str) -> None:
+    entry = data.manifest.documents.pop(key)
+    keep = [i for i, c in enumerate(data.chunks) if c.source != entry.source]
+    data.chunks = [data.chunks[i] for i in keep]
+    data.vectors = data.vectors[keep]
+
+
+def _missing_under(manifest: store.Manifest, paths: list[Path], seen: set[str]) -> list[str]:
+    """Indexed documents inside a folder being ingested whose file is gone."""
+    folders = [p.resolve() for p in paths if p.is_dir()]
+    gone = []
+    for key in manifest.documents:
+        if key in seen or Path(key).exists():
+            continue
+        if any(Path(key).is_relative_to(folder) for folder in folders):
+            gone.append(key)
+    return gone
+
+
+def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
+    """The documents in the saved index, by name."""
+    settings = settings or get_settings()
+    manifest = store.read_manifest(settings.index_dir)
+    if manifest is None:
+        return []
+    docs = [DocumentInfo(e.source, e.chunks, e.chars, e.sha256, e.ingested_at) for e in manifest.documents.values()]
+    return sorted(docs, key=lambda d: d.source)
+
+
+def delete_document(source: str, settings: Settings | None = None) -> bool:
+    """Remove one document (by the name shown to users) and its chunks; False when it isn't indexed."""
+    settings = settings or get_settings()
+    with store.write_lock(settings.index_dir):
+        data = store.load(settings.index_dir)
+        if data is None:
+            return False
+        keys = [k for k, e in data.manifest.documents.items() if e.source == source]
+        if not keys:
+            return False
+        for key in keys:
+            _remove(data, key)
+        data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m)
+        store.save(settings.index_dir, data)
+    return True
+
+
+def ensure_index(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
+    """Build the index from the sample corpus when none exists yet; None when one is already there."""
+    settings = settings or get_settings()
+    if store.current_generation(settings.index_dir) is not None:
+        return None
+    if not Path(settings.corpus_dir).exists():
+        raise RagError(f"还没有索引，且默认语料目录 {settings.corpus_dir} 不存在；请先运行 `rag ingest 文件或目录`。")
+    log.info("no index yet: building it from %s", settings.corpus_dir)
+    return ingest([settings.corpus_dir], settings=settings, progress=progress)

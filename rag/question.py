@@ -1,0 +1,172 @@
+"""Question analysis: what kind of answer is asked for, which terms must be supported, follow-up carry-over."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import QuestionError
+
+_KINDS = (
+    ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百]|数量|人数|次数|how many|how much|number of"),
+    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|when|what date|which year"),
+    ("list", r"哪些|哪几|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
+    ("name", r"谁|哪位|什么名字|叫什么|名称|题目|主题|标题|who|what is the name|what was the name"),
+    ("place", r"哪里|在哪|何地|什么地方|哪个城市|哪个地区|where"),
+)
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|(?!\d))")
+_STOP_TERMS = frozenset(
+    "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
+    "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
+    "自治区 政协 内蒙古 内蒙古自治区 工作 一年 今年 去年 这一年".split()
+)
+_FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
+_LATIN_RE = re.compile(r"[A-Za-z][A-Za-z\-]{1,}")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What a question asks for."""
+
+    text: str
+    kind: str  # count, date, list, name, place, other
+    years: tuple[str, ...]
+    terms: tuple[str, ...]  # content words that the evidence should contain
+    is_chinese: bool
+    focus: str = ""  # what exactly is asked about ("协商报告"), weighted most when picking evidence
+
+
+def validate(question: object, max_chars: int) -> str:
+    """The question stripped, or a QuestionError saying why it can't be asked."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("问题为空：请输入一个问题。")
+    question = question.strip()
+    if len(question) > max_chars:
+        raise QuestionError(f"问题过长（{len(question)} 字），请精简到 {max_chars} 字以内。")
+    return question
+
+
+def question_kind(question: str) -> str:
+    """The kind of answer asked for (count, date, list, name, place or other)."""
+    lowered = question.lower()
+    for kind, pattern in _KINDS:
+        if re.search(pattern, lowered):
+            return kind
+    return "other"
+
+
+def content_terms(question: str) -> tuple[str, ...]:
+    """The words of the question that its evidence should contain (jieba words, no stop words)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    words = []
+    for w in jieba.lcut(question):
+        w = w.strip()
+        if len(w) < 2 or w in _STOP_TERMS or YEAR_RE.fullmatch(w.rstrip("年")):
+            continue
+        if _CJK_RE.search(w) or _LATIN_RE.fullmatch(w):
+            words.append(w)
+    return tuple(dict.fromkeys(words))
+
+
+def analyse(question: str, focus: str | None = None) -> QuestionInfo:
+    """Kind, years, content terms and focus of a question."""
+    cjk = len(_CJK_RE.findall(question))
+    return QuestionInfo(
+        text=question,
+        kind=question_kind(question),
+        years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
+        terms=content_terms(question),
+        is_chinese=cjk >= max(2, len(question) * 0.3),
+        focus=focus if focus is not None else focus_of(question),
+    )
+
+
+_AFTER_QUANTITY = re.compile(r"(?:多少|几)(?:人次|[个份篇件人次条名项家位场期批天年所座万亿千百元])?的?([\u4e00-\u9fff]{2,12})")
+_BEFORE_QUANTITY = re.compile(r"([\u4e00-\u9fff]{2,8}?)[的了有共是达为到计约总累]*(?:多少|几)")
+
+
+def focus_of(question: str) -> str:
+    """The thing a count question counts: "协商报告" in "2024年形成了多少份协商报告？"."""
+    m = _AFTER_QUANTITY.search(question)
+    if m:
+        return m.group(1)
+    m = _BEFORE_QUANTITY.search(question)
+    if m:
+        return m.group(1)[-4:]
+    return ""
+
+
+def follow_up_focus(question: str) -> str:
+    """What a follow-up newly asks about ("阅读量" in "阅读量呢？"), or "" when it only swaps a year."""
+    core = _FOLLOW_UP.sub("", _FOLLOW_UP.sub("", question.strip()).strip(" ，,？?")).strip(" ，,？?")
+    return re.sub(r"(?:19|20)\d{2}\s*年?", "", core).strip()
+
+
+def is_follow_up(question: str) -> bool:
+    """A short question that leans on the previous one ("那2023年呢？", "阅读量呢？")."""
+    q = question.strip()
+    return len(q) <= 20 and bool(_FOLLOW_UP.search(q))
+
+
+def carry_over(question: str, previous: str) -> str:
+    """Make a follow-up standalone without an LLM, by carrying the earlier question's subject over.
+
+    "那2023年呢？" after "2024年形成了多少份协商报告？" → "2023年形成了多少份协商报告？";
+    "阅读量呢？" after "2023年…推送稿件多少条？" → "2023年…阅读量是多少？".
+    """
+    core = _FOLLOW_UP.sub("", question.strip()).strip(" ，,？?")
+    core = _FOLLOW_UP.sub("", core).strip(" ，,？?")
+    new_years = YEAR_RE.findall(core)
+    old_years = YEAR_RE.findall(previous)
+    if new_years and old_years and not re.sub(r"(?:19|20)\d{2}\s*年?", "", core).strip():
+        return previous.replace(old_years[0], new_years[0])
+    if not core:
+        return previous
+    context = _subject(previous)
+    if new_years:
+        context = YEAR_RE.sub("", context).replace("年", "", 1)
+    return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
+
+
+def _subject(previous: str) -> str:
+    """The part of a question before what it asks about: "2023年自治区政协微信公众号"."""
+    stem = re.split(r"多少|几|什么|哪|谁|是否|有没有|如何|怎么|when|how|what|who|where", previous, maxsplit=1)[0]
+    stem = stem.rstrip("的了有共是累计推送形成开展 ")
+    # keep the subject, drop the verb phrase that asked the previous question
+    return stem[:24]
+
+
+def rewrite_follow_up(question: str, history: list[dict]) -> str:
+    """The standalone form of a follow-up given the chat history (no LLM)."""
+    previous = last_user_question(history)
+    if not previous or not is_follow_up(question):
+        return question
+    return carry_over(question, previous)
+
+
+def last_user_question(history: list[dict]) -> str | None:
+    """The user's latest earlier question in a messages-style history."""
+    for message in reversed(history):
+        if message.get("role") == "user" and str(message.get("content", "")).strip():
+            return str(message["content"]).strip()
+    return None
+
+
+def normalise_history(history) -> list[dict]:
+    """Accept messages (``{"role", "content"}``) or (user, assistant) pairs; return messages."""
+    messages: list[dict] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, str) and item.get("role") in ("user", "assistant"):
+                messages.append({"role": item["role"], "content": content})
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            user, bot = item
+            if user:
+                messages.append({"role": "user", "content": str(user)})
+            if bot:
+                messages.append({"role": "assistant", "content": str(bot)})
+    return messages

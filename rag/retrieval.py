@@ -1,0 +1,172 @@
+"""Hybrid retrieval: dense FAISS search and Chinese-aware BM25, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Iterable
+
+import numpy as np
+
+from . import store
+from .embeddings import Embedder, get_embedder
+from .errors import RagError
+from .settings import Settings, get_settings
+from .types import Passage
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[A-Za-z]+|\d+(?:\.\d+)?")
+# Question words carry no evidence; left in, their bigrams pull in unrelated passages.
+_QUESTION_WORDS = re.compile(
+    r"多少|几多|哪些|哪个|哪位|哪里|哪儿|哪一|哪年|哪天|什么|为何|为什么|怎么|怎样|如何|是否|有没有|请问|吗|呢|？|\?"
+)
+_EN_STOP = frozenset(
+    "the a an of in on at to for and or is are was were be been how many much what which who whom when where "
+    "why did do does with by from as that this these those it its into about than".split()
+)
+
+
+def _is_cjk(token: str) -> bool:
+    return bool(re.match(rf"[{_CJK}]", token))
+
+
+def is_mostly_cjk(text: str) -> bool:
+    """Whether at least 30% of the non-space characters are Chinese."""
+    chars = [c for c in text if not c.isspace()]
+    cjk = sum(1 for c in chars if re.match(rf"[{_CJK}]", c))
+    return cjk >= max(2, 0.3 * len(chars))
+
+
+def bigrams(text: str) -> list[str]:
+    """Character bigrams of CJK runs (a lone character stays a unigram), plus ASCII words and numbers."""
+    tokens: list[str] = []
+    for run in _TOKEN_RE.findall(text):
+        if _is_cjk(run):
+            tokens.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
+        elif run.lower() not in _EN_STOP:
+            tokens.append(run.lower())
+    return tokens
+
+
+def jieba_words(text: str) -> list[str]:
+    """Words from jieba's search-engine mode, without punctuation and English stop words."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    words = (w.strip().lower() for w in jieba.lcut_for_search(text))
+    return [w for w in words if w and _TOKEN_RE.fullmatch(w) and w not in _EN_STOP]
+
+
+def tokenize(text: str, mode: str = "bigram") -> list[str]:
+    """BM25 tokens for ``text`` in one of the modes ``bigram``, ``jieba`` or ``both``."""
+    if mode == "bigram":
+        return bigrams(text)
+    if mode == "jieba":
+        return jieba_words(text)
+    if mode == "both":
+        return bigrams(text) + ["w:" + w for w in jieba_words(text)]
+    raise RagError(f"未知的 BM25 分词方式 {mode!r}，可选：bigram, jieba, both")
+
+
+def query_text(question: str) -> str:
+    """The question without question words, for keyword search."""
+    return _QUESTION_WORDS.sub(" ", question)
+
+
+class BM25Index:
+    """BM25 (bm25s) over the chunk texts with a Chinese-aware tokenizer."""
+
+    def __init__(self, texts: Iterable[str], mode: str = "bigram"):
+        import bm25s
+
+        self.mode = mode
+        self._bm25 = bm25s.BM25()
+        corpus = [tokenize(t, mode) or ["<empty>"] for t in texts]
+        self._size = len(corpus)
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+
+    def scores(self, question: str) -> np.ndarray:
+        tokens = tokenize(query_text(question), self.mode)
+        if not tokens or not self._size:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.argpartition(-scores, n - 1)[:n]
+    return idx[np.argsort(-scores[idx], kind="stable")]
+
+
+class Retriever:
+    """Searches one loaded index generation."""
+
+    def __init__(self, data: store.IndexData, embedder: Embedder, settings: Settings):
+        self.data = data
+        self.embedder = embedder
+        self.settings = settings
+        self.bm25 = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
+
+    def dense(self, question: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and cosine scores of the ``n`` nearest chunks."""
+        if not self.data.chunks:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        q = np.asarray(self.embedder.embed_query(question), dtype=np.float32)[None, :]
+        scores, ids = self.data.faiss_index.search(q, min(n, len(self.data.chunks)))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def search(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 rankings."""
+        s = self.settings
+        top_k = top_k or s.top_k
+        dense_ids, dense_scores = self.dense(question, s.candidates)
+        bm25_all = self.bm25.scores(question)
+        bm25_ids = _top(bm25_all, s.candidates)
+        bm25_ids = bm25_ids[bm25_all[bm25_ids] > 0]
+        dense_w, bm25_w = s.dense_weight, s.bm25_weight
+        if not is_mostly_cjk(question):
+            # keywords of a question in another language rarely occur in Chinese text
+            dense_w, bm25_w = bm25_w, dense_w
+        fused: dict[int, float] = {}
+        for rank, i in enumerate(dense_ids):
+            fused[int(i)] = fused.get(int(i), 0.0) + dense_w / (s.rrf_k + rank + 1)
+        for rank, i in enumerate(bm25_ids):
+            fused[int(i)] = fused.get(int(i), 0.0) + bm25_w / (s.rrf_k + rank + 1)
+        dense_by_id = {int(i): float(v) for i, v in zip(dense_ids, dense_scores)}
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
+        return [
+            Passage(
+                chunk=self.data.chunks[i],
+                score=fused[i],
+                rank=r + 1,
+                dense_score=dense_by_id.get(i),
+                bm25_score=float(bm25_all[i]),
+            )
+            for r, i in enumerate(order)
+        ]
+
+
+_lock = threading.Lock()
+_retrievers: dict[tuple, Retriever] = {}
+
+
+def get_retriever(settings: Settings | None = None, embedder: Embedder | None = None) -> Retriever:
+    """A retriever over the current index generation; reloaded when the index changes on disk."""
+    settings = settings or get_settings()
+    gen = store.current_generation(settings.index_dir)
+    if gen is None:
+        raise RagError("还没有索引：请先运行 `rag ingest 文件或目录`。")
+    key = (str(gen), id(settings), id(embedder))
+    with _lock:
+        if key not in _retrievers:
+            _retrievers.clear()  # an older generation is never asked for again
+            data = store.load(settings.index_dir)
+            store.check_compatible(data.manifest, embedder.model_id if embedder else settings.embedding_model)
+            embedder = embedder or get_embedder(settings)
+            store.check_compatible(data.manifest, embedder.model_id, embedder.dim)
+            _retrievers[key] = Retriever(data, embedder, settings)
+        return _retrievers[key]

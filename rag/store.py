@@ -1,0 +1,206 @@
+"""The saved index on disk: FAISS vectors, the chunk store and a self-describing manifest.
+
+Each write produces a complete new generation folder and then flips the ``CURRENT`` pointer
+with an atomic rename, so a crash mid-write leaves the previous index loadable. A file lock
+refuses a second writer instead of interleaving two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import IndexBusyError, IndexMismatchError, RagError
+from .types import Chunk
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+LOCK = ".write.lock"
+
+
+@dataclass
+class DocumentEntry:
+    """What the manifest remembers about one ingested document."""
+
+    source: str
+    path: str
+    sha256: str
+    chars: int
+    chunks: int
+    encoding: str = "utf-8"
+    ingested_at: float = 0.0
+
+
+@dataclass
+class Manifest:
+    """Describes the index: which embedder built it, how it was chunked, which documents it holds."""
+
+    model_id: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    index_type: str
+    origin: str = ""
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)  # key: document path
+    format_version: int = FORMAT_VERSION
+    updated_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        docs = {k: DocumentEntry(**v) for k, v in data.pop("documents", {}).items()}
+        return cls(documents=docs, **data)
+
+
+@dataclass
+class IndexData:
+    """Everything a generation holds, in memory: row ``i`` of ``vectors`` belongs to ``chunks[i]``."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss_index: object = None
+
+
+def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) -> None:
+    """Refuse an index built with another embedding model (or dimension)."""
+    if manifest.model_id != model_id or (dim is not None and manifest.dim != dim):
+        raise IndexMismatchError(
+            f"索引由嵌入模型 {manifest.model_id}（{manifest.dim} 维）构建，"
+            f"而当前设置的模型是 {model_id}{f'（{dim} 维）' if dim else ''}。"
+            "请运行 `rag ingest --rebuild` 用当前模型重建索引，或把 RAG_EMBEDDING_MODEL 改回原模型。"
+        )
+
+
+def build_faiss(vectors: np.ndarray, index_type: str, hnsw_m: int = 32):
+    """A FAISS inner-product index over normalized vectors: exact (flat) or approximate (HNSW)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    elif index_type == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        raise RagError(f"未知的索引类型 {index_type!r}，可选：flat, hnsw")
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The folder of the committed generation, or None when no index was ever written."""
+    pointer = index_dir / POINTER
+    if not pointer.exists():
+        return None
+    gen = index_dir / pointer.read_text(encoding="utf-8").strip()
+    return gen if (gen / "manifest.json").exists() else None
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The manifest of the committed generation, without loading vectors."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        return None
+    return Manifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
+
+
+def load(index_dir: Path) -> IndexData | None:
+    """Load the committed generation (None when there is none)."""
+    import faiss
+
+    gen = current_generation(index_dir)
+    if gen is None:
+        return None
+    manifest = Manifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"索引格式版本 {manifest.format_version} 与本程序的 {FORMAT_VERSION} 不符，请运行 `rag ingest --rebuild`。"
+        )
+    with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
+        chunks = [Chunk(**json.loads(line)) for line in fh if line.strip()]
+    vectors = np.load(gen / "vectors.npy")
+    index = faiss.read_index(str(gen / "index.faiss"))
+    if not (len(chunks) == len(vectors) == index.ntotal):
+        raise RagError(f"索引已损坏：{len(chunks)} 个文本块、{len(vectors)} 个向量、{index.ntotal} 条索引项不一致；请运行 `rag ingest --rebuild`。")
+    return IndexData(manifest, chunks, vectors, index)
+
+
+def save(index_dir: Path, data: IndexData) -> Path:
+    """Write ``data`` as a new generation and make it current atomically; returns its folder."""
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".gen-tmp-", dir=index_dir))
+    try:
+        data.manifest.updated_at = time.time()
+        (tmp / "manifest.json").write_text(data.manifest.to_json(), encoding="utf-8")
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for chunk in data.chunks:
+                fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32))
+        faiss.write_index(data.faiss_index, str(tmp / "index.faiss"))
+        _fsync_dir(tmp)
+        gen = index_dir / f"gen-{time.time_ns()}"
+        os.rename(tmp, gen)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _write_pointer(index_dir, gen.name)
+    _remove_old_generations(index_dir, keep=gen.name)
+    return gen
+
+
+def _write_pointer(index_dir: Path, name: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".pointer-", dir=index_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / POINTER)
+    _fsync_dir(index_dir)
+
+
+def _fsync_dir(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_file():
+            with open(child, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    # Readers that opened an older generation already hold its data in memory.
+    for child in index_dir.iterdir():
+        if child.is_dir() and child.name != keep and child.name.startswith(("gen-", ".gen-tmp-")):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+@contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock, or fail at once when another process holds it."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexBusyError(f"另一个进程正在写入索引 {index_dir.name}/，请等它完成后再试。") from None
+    try:
+        yield
+    finally:
+        lock.release()

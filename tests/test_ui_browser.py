@@ -1,0 +1,302 @@
+"""The chat page in a real headless chromium: ask, follow up, upload, reject, errors, and where it binds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+# Without the background-networking flags chromium stalls on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_SECONDS = 300  # the first start builds the sample index with the real embedding model
+ANSWER_MS = 90_000
+UPLOAD_MS = 120_000
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    message = "chromium is not installed (apt-get install chromium fonts-noto-cjk); the browser tests need it"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``python -m ui`` in a subprocess with its own index and uploads folders, extractive answers only."""
+    base = tmp_path_factory.mktemp("ui")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIR": str(base / "vectorstore"),
+        "RAG_UPLOADS_DIR": str(base / "uploads"),
+        "RAG_BACKEND": "extractive",
+        # a port nobody listens on: "Ollama is down" whatever runs on this machine
+        "RAG_OLLAMA_HOST": f"http://127.0.0.1:{_free_port()}",
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    log_path = base / "server.log"
+    with open(log_path, "wb") as log:
+        command = [sys.executable, "-m", "ui", "--port", str(port)]
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_until_up(proc, port, log_path)
+            yield SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port, uploads=base / "uploads", log=log_path)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_until_up(proc: subprocess.Popen, port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the UI exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+        if _port_answers("127.0.0.1", port):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the UI did not start in {STARTUP_SECONDS} s:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    """One Chinese-locale page shared by the tests below, which run in order like one user's session."""
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.outside_requests = []  # offline first: the page must not fetch anything from elsewhere
+        page.on("request", lambda r: _note_outside(page, r.url, server.url))
+        page.goto(server.url)
+        page.locator("#rag-question textarea").wait_for(timeout=60_000)
+        yield page
+        browser.close()
+
+
+def _note_outside(page, url: str, base: str) -> None:
+    if not url.startswith((base, "data:", "blob:")):
+        page.outside_requests.append(url)
+
+
+def settle(page) -> None:
+    """Wait until no component shows Gradio's pending overlay."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-testid=status-tracker]:not(.hide)")).to_have_count(0, timeout=UPLOAD_MS)
+
+
+def shot(page, name: str) -> None:
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
+
+
+def ask(page, question: str, *, example: bool = False):
+    """Ask by typing (or by clicking the example card); wait for the answer to finish and return it."""
+    from playwright.sync_api import expect
+
+    bots = page.locator("#rag-chat [data-testid=bot]")
+    before = bots.count()
+    if example:
+        page.locator("#rag-chat button.example").filter(has_text=question).click()
+    else:
+        box = page.locator("#rag-question textarea")
+        box.fill(question)
+        box.press("Enter")
+    expect(bots).to_have_count(before + 1, timeout=ANSWER_MS)
+    last = bots.last
+    expect(last.locator(".rag-meta, .rag-error")).to_have_count(1, timeout=ANSWER_MS)
+    expect(page.locator("#rag-question").get_by_role("button", name="停止")).to_have_count(0, timeout=10_000)
+    return last
+
+
+def assert_no_traceback(page) -> None:
+    text = page.locator("body").inner_text()
+    assert "Traceback" not in text and 'File "' not in text
+
+
+def test_answer_cites_its_source(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#rag-index-summary")).to_contain_text("2 篇文档")
+    shot(page, "01-start")
+    answer = ask(page, "2024年形成了多少份协商报告？", example=True)
+    expect(answer).to_contain_text("18")
+    card = answer.locator("details.rag-source").first
+    expect(card.locator(".rag-file")).to_have_text("cppcc-2024-consultation-review.txt")
+    expect(card.locator(".rag-score")).to_contain_text("得分")
+    shot(page, "02-answer")
+    answer.locator("a.rag-cite").first.click()
+    expect(card).to_have_attribute("open", "")
+    expect(card.locator(".rag-passage mark")).to_contain_text("18份协商报告")
+    shot(page, "03-source-opened")
+    expect(page.locator("#rag-status")).to_contain_text("抽取式")
+    expect(page.locator("#rag-status")).to_contain_text("检索")
+
+
+def test_follow_up_question_uses_the_history(page):
+    from playwright.sync_api import expect
+
+    first = ask(page, "2023年自治区政协微信公众号累计推送稿件多少条？")
+    expect(first).to_contain_text("1825")
+    follow_up = ask(page, "阅读量呢？")
+    expect(follow_up).to_contain_text("145万")
+    expect(follow_up.locator(".rag-file").first).to_have_text("cppcc-2023-consensus-review.txt")
+    shot(page, "04-follow-up")
+
+
+def test_empty_question_gets_a_friendly_hint(page):
+    from playwright.sync_api import expect
+
+    bots = page.locator("#rag-chat [data-testid=bot]")
+    before = bots.count()
+    page.locator("#rag-question textarea").fill("   ")
+    page.locator("#rag-question textarea").press("Enter")
+    toast = page.get_by_test_id("toast-body").filter(has_text="请先输入问题")
+    expect(toast).to_be_visible(timeout=10_000)
+    shot(page, "05-empty-question")
+    expect(bots).to_have_count(before)
+    assert_no_traceback(page)
+    toast.get_by_test_id("toast-close").click()
+
+
+def test_ollama_down_is_a_friendly_line_in_the_chat(page):
+    from playwright.sync_api import expect
+
+    page.locator("#rag-backend").get_by_text("Ollama", exact=True).click()
+    answer = ask(page, "2024年有多少件重点督办提案？")
+    expect(answer.locator(".rag-error")).to_contain_text("大模型暂时不可用")
+    shot(page, "06-ollama-down")
+    assert_no_traceback(page)
+    page.locator("#rag-backend").get_by_text("抽取式", exact=False).click()
+
+
+def _documents_tab(page):
+    page.get_by_role("tab", name="文档管理").click()
+    return page.locator("#rag-docs")
+
+
+def _upload(page, path: Path, expect_text: str) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#rag-upload input[type=file]").set_input_files(str(path))
+    expect(page.locator("#rag-upload-result")).to_contain_text(expect_text, timeout=UPLOAD_MS)
+
+
+def test_uploaded_document_can_be_asked_about(page, tmp_path):
+    from playwright.sync_api import expect
+
+    doc = tmp_path / "测试公司简介.txt"
+    doc.write_text("测试公司成立于2010年。\n测试公司2026年共有员工321人，其中研发人员120人。\n", encoding="utf-8")
+    table = _documents_tab(page)
+    expect(table).to_contain_text("cppcc-2024-consultation-review.txt")
+    shot(page, "07-documents")
+    _upload(page, doc, "已添加")
+    expect(table).to_contain_text(doc.name)
+    shot(page, "08-uploaded")
+    page.get_by_role("tab", name="问答").click()
+    answer = ask(page, "测试公司2026年共有员工多少人？")
+    expect(answer).to_contain_text("321")
+    expect(answer.locator(".rag-file").first).to_have_text(doc.name)
+    shot(page, "09-answer-from-upload")
+
+
+@pytest.mark.parametrize("name, content", [("setup.exe", b"MZ\x90\x00\x03"), ("空白.txt", b"")])
+def test_rejected_upload_changes_nothing(page, server, tmp_path, name, content):
+    from playwright.sync_api import expect
+
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    table = _documents_tab(page)
+    expect(table).to_contain_text("cppcc-2024-consultation-review.txt")
+    settle(page)
+    rows_before = table.inner_text()
+    _upload(page, bad, "未添加")
+    expect(page.locator("#rag-upload-result")).to_contain_text(name)
+    shot(page, f"10-rejected-{Path(name).suffix.lstrip('.')}")
+    settle(page)
+    assert table.inner_text() == rows_before
+    assert not (server.uploads / name).exists()
+    assert_no_traceback(page)
+
+
+def test_delete_a_document(page, server):
+    from playwright.sync_api import expect
+
+    name = "测试公司简介.txt"
+    table = _documents_tab(page)
+    expect(table).to_contain_text(name)
+    page.locator("#rag-delete-pick input").click()
+    page.get_by_role("option", name=name).click()
+    page.locator("#rag-delete").click()
+    expect(page.locator("#rag-delete-result")).to_contain_text("已删除", timeout=UPLOAD_MS)
+    expect(table).not_to_contain_text(name)
+    expect(table).to_contain_text("cppcc-2024-consultation-review.txt")
+    assert not (server.uploads / name).exists()
+    shot(page, "11-deleted")
+
+
+def test_page_fetches_nothing_from_elsewhere(page):
+    assert page.outside_requests == []
+
+
+def test_server_binds_loopback_only(server):
+    assert _port_answers("127.0.0.1", server.port)
+    for address in _other_addresses():
+        assert not _port_answers(address, server.port), f"the page is reachable on {address}"
+
+
+def _other_addresses() -> list[str]:
+    """Addresses of this machine other than 127.0.0.1 (another loopback address, the LAN address)."""
+    addresses = ["127.0.0.2"] if sys.platform.startswith("linux") else []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # UDP connect sends nothing; it only picks the outgoing address
+            lan = s.getsockname()[0]
+        if not lan.startswith("127."):
+            addresses.append(lan)
+    except OSError:
+        pass
+    return addresses

@@ -1,0 +1,237 @@
+"""What the page's buttons do: ask a question, upload, list and delete documents, list models."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+# From the defining modules: the package-level names `rag.ingest` and friends get shadowed by the
+# submodule of the same name once it is imported.
+from rag.answering import stream_answer
+from rag.errors import IndexBusyError, LLMUnavailable, QuestionError, RagError
+from rag.ingest import delete_document, ensure_index, ingest, list_documents
+from rag.settings import Settings
+from rag.types import Answer
+from ui import render
+
+log = logging.getLogger(__name__)
+
+Message = dict  # {"role": "user" | "assistant", "content": ...}
+Progress = Callable[[float, str], None]
+
+
+def warn(message: str) -> None:
+    """A toast in the page (outside a page event: a Python warning)."""
+    import gradio as gr
+
+    gr.Warning(message, title="提示")
+
+
+def _unchanged() -> dict:
+    """Gradio's "leave this output as it is" (``gr.skip()``), without importing Gradio here."""
+    return {"__type__": "update"}
+
+
+def error_text(exc: Exception) -> str:
+    """A friendly Chinese line for an error; the stack trace stays in the server log."""
+    if isinstance(exc, LLMUnavailable):
+        return f"大模型暂时不可用：{exc}\n可以在右侧把「回答方式」换成「抽取式」后再问一次。"
+    if isinstance(exc, QuestionError):
+        return f"这个问题无法处理：{exc}"
+    if isinstance(exc, IndexBusyError):
+        return "知识库正在更新，请稍后再试。"
+    if isinstance(exc, RagError):
+        return f"出错了：{exc}"
+    log.error("unexpected error", exc_info=exc)
+    return "抱歉，系统出了意外错误，详情已记录在服务器日志中。"
+
+
+def answer_options(backend: str | None, model: str | None, settings: Settings) -> dict:
+    """Keyword arguments for ``stream_answer``: the backend and the settings carrying the chosen Ollama model."""
+    model = (model or "").strip() or settings.ollama_model
+    return {"backend": backend or None, "settings": _with_model(settings, model)}
+
+
+_model_settings: dict[tuple[int, str], Settings] = {}
+
+
+def _with_model(settings: Settings, model: str) -> Settings:
+    # One copy per model, reused: the library caches its retriever per settings object.
+    if model == settings.ollama_model:
+        return settings
+    key = (id(settings), model)
+    if key not in _model_settings:
+        if len(_model_settings) >= 16:  # names are free text: keep the cache small
+            _model_settings.clear()
+        _model_settings[key] = settings.model_copy(update={"ollama_model": model})
+    return _model_settings[key]
+
+
+def ask(
+    question: str,
+    chat: list[Message] | None,
+    history: list[Message] | None,
+    backend: str | None,
+    model: str | None,
+    *,
+    settings: Settings,
+) -> Iterator[tuple]:
+    """Answer one chat turn; yields ``(chat, history, status)`` as the answer streams in."""
+    question = (question or "").strip()
+    chat, history = list(chat or []), list(history or [])
+    if not question:
+        warn("请先输入问题，例如：2024年形成了多少份协商报告？")
+        yield chat, history, _unchanged()
+        return
+    turn = sum(1 for m in chat if m.get("role") == "assistant") + 1
+    chat += [{"role": "user", "content": question}, {"role": "assistant", "content": _waiting()}]
+    yield chat, history, "正在查找资料、组织回答…"
+    answer, streamed = None, ""
+    try:
+        for piece in stream_answer(question, history, **answer_options(backend, model, settings)):
+            if isinstance(piece, Answer):
+                answer = piece
+                break
+            streamed += piece
+            chat = _replace_last(chat, render.format_streaming(streamed))
+            yield chat, history, "正在生成回答…"
+    except Exception as exc:  # every failure becomes a line in the chat, never a traceback
+        chat = _replace_last(chat, render.format_error(error_text(exc)))
+        yield chat, history, "上一个问题没有回答成功。"
+        return
+    if answer is None:
+        chat = _replace_last(chat, render.format_error(error_text(RagError("没有得到回答。"))))
+        yield chat, history, "上一个问题没有回答成功。"
+        return
+    model = (model or "").strip() or settings.ollama_model
+    chat = _replace_last(chat, render.format_answer(answer, turn, model))
+    history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+    yield chat, history, render.format_status(answer, model)
+
+
+def _replace_last(chat: list[Message], content: str) -> list[Message]:
+    # A new list each time: every yielded state stays as it was when it was shown.
+    return [*chat[:-1], {"role": "assistant", "content": content}]
+
+
+def _waiting() -> str:
+    return '<span class="rag-waiting">正在查找资料、组织回答…</span>'
+
+
+def mark_stopped(chat: list[Message] | None) -> list[Message]:
+    """After the user pressed stop: keep what was written so far and say that it was stopped."""
+    chat = list(chat or [])
+    if chat and chat[-1].get("role") == "assistant":
+        text = message_text(chat[-1])
+        if "rag-waiting" in text or "rag-cursor" in text:
+            partial = text.replace(render.format_streaming(""), "") if "rag-cursor" in text else ""
+            chat = _replace_last(chat, partial + render.format_stopped())
+    return chat
+
+
+def message_text(message: Message) -> str:
+    """The text of a chat message, whether its content is a string or Gradio's list of parts."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else [content]
+    return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
+def prepare_index(settings: Settings) -> None:
+    """Build the index from the sample corpus on first start, so the page opens with something to ask."""
+    try:
+        report = ensure_index(settings, progress=_print_progress)
+    except RagError as exc:  # the page still opens; its documents tab lets the user add files
+        log.warning("no index yet: %s", exc)
+        return
+    if report is not None:
+        print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
+
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"\r首次启动，正在建立索引 {fraction:4.0%} {message[:40]}", end="", flush=True)
+
+
+def documents_view(settings: Settings) -> tuple[list[list], list[str], str]:
+    """The documents table rows, the names for the delete picker, and the one-line summary."""
+    documents = list_documents(settings=settings)
+    return render.documents_rows(documents), [d.source for d in documents], render.format_index_summary(documents)
+
+
+def handle_upload(
+    files: Sequence[str] | None, *, settings: Settings, progress: Progress | None = None
+) -> tuple[str, list[list]]:
+    """Copy uploaded files into the uploads folder and index them; rejected files change nothing."""
+    paths = [Path(f) for f in files or []]
+    if not paths:
+        return "请选择要上传的文件。", documents_view(settings)[0]
+    staged = _stage(paths, Path(settings.uploads_dir))
+    try:
+        report = ingest([target for target, _ in staged], settings=settings, progress=progress)
+    except Exception as exc:  # nothing was added: put the uploads folder back as it was
+        _unstage(staged, {target.name for target, _ in staged})
+        message = error_text(exc)
+        warn(message)
+        return render.format_error(message), documents_view(settings)[0]
+    _unstage(staged, {name for name, _ in report.skipped})
+    if report.skipped:
+        warn("；".join(f"{name} 未添加：{reason}" for name, reason in report.skipped))
+    return render.format_report(report), documents_view(settings)[0]
+
+
+def _stage(paths: Sequence[Path], uploads: Path) -> list[tuple[Path, Path | None]]:
+    """Copy each upload under its own name, keeping a backup of any file it replaces."""
+    uploads.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for path in paths:
+        target = uploads / Path(path.name).name
+        backup = None
+        if target.exists():
+            backup = Path(tempfile.mkdtemp(prefix="rag-upload-")) / target.name
+            shutil.copy2(target, backup)
+        shutil.copyfile(path, target)
+        staged.append((target, backup))
+    return staged
+
+
+def _unstage(staged: Sequence[tuple[Path, Path | None]], rejected: set[str]) -> None:
+    """Put back what a rejected upload replaced (or remove it), and drop the backups."""
+    for target, backup in staged:
+        if target.name in rejected:
+            if backup is not None:
+                shutil.copy2(backup, target)
+            else:
+                target.unlink(missing_ok=True)
+        if backup is not None:
+            shutil.rmtree(backup.parent, ignore_errors=True)
+
+
+def handle_delete(source: str | None, *, settings: Settings) -> tuple[str, list[list]]:
+    """Remove one document from the index, and its uploaded copy if it came through this page."""
+    if not source:
+        return "请先在列表中选择要删除的文档。", documents_view(settings)[0]
+    try:
+        removed = delete_document(source, settings=settings)
+    except Exception as exc:
+        return render.format_error(error_text(exc)), documents_view(settings)[0]
+    uploaded = Path(settings.uploads_dir) / Path(source).name
+    uploaded.unlink(missing_ok=True)
+    name = render.escape_md(source)
+    message = f"已删除 **{name}**。" if removed else f"知识库中没有 **{name}**，无需删除。"
+    return message, documents_view(settings)[0]
+
+
+def list_models(settings: Settings) -> list[str]:
+    """The Ollama server's models, with the configured default first; just the default when it is down."""
+    try:
+        from rag.llm import OllamaLLM
+
+        models = OllamaLLM(settings).list_models()
+    except Exception:  # a missing server must never break the page
+        log.info("could not list Ollama models", exc_info=True)
+        models = []
+    return [settings.ollama_model, *(m for m in models if m != settings.ollama_model)]

@@ -1,0 +1,212 @@
+"""The chat page: Gradio wiring over ``ui.actions``; ``launch()`` serves it on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import gradio as gr
+
+from rag.settings import Settings, get_settings
+from ui import actions, render, theme
+
+TITLE = "中文文档问答"
+DESCRIPTION = "基于本地文档回答问题，结论都标注出处：点击 [1] 即可查看原文和高亮的依据句。"
+EXAMPLES = [
+    "2024年形成了多少份协商报告？",
+    "2023年自治区政协微信公众号累计推送稿件多少条？",
+    "2024年自治区政协有多少件重点督办提案？",
+    "特邀调解员参与调解了多少件案件？",
+]
+PLACEHOLDER = (
+    "### 想从文档里查点什么？\n"
+    "回答中的 **[1]** 是出处标记，点一下就能看到原文。可以接着追问，例如先问推送了多少条稿件，再问“阅读量呢？”"
+)
+CHAT_CONCURRENCY = 4  # answering is I/O-bound (Ollama) or light (extractive); index writes stay serial
+NO_ANSWER_YET = "还没有提问。"
+UPLOAD_CAP_FACTOR = 4
+
+
+def build_app(settings: Settings | None = None) -> gr.Blocks:
+    """The whole page: a chat tab with a side panel, and a documents tab."""
+    settings = settings or get_settings()
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.HTML(
+            f'<div id="rag-header"><h1>{TITLE}<span class="rag-badge">本机运行</span></h1><p>{DESCRIPTION}</p></div>'
+        )
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                chat = _chat_tab(settings)
+            with gr.Tab("文档管理", id="documents"):
+                docs = _documents_tab(settings)
+        _wire_index_views(app, settings, chat, docs)
+    return app
+
+
+def _chat_tab(settings: Settings) -> dict:
+    """The conversation on the left, backend choice and answer details on the right."""
+    history = gr.State([])  # plain question/answer text for follow-ups, without the source cards
+    pending = gr.State("")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=420):
+            chatbot = gr.Chatbot(
+                show_label=False,
+                elem_id="rag-chat",
+                height="64vh",
+                min_height=420,
+                layout="panel",
+                placeholder=PLACEHOLDER,
+                examples=[{"text": q} for q in EXAMPLES],
+                latex_delimiters=[],
+                feedback_options=None,
+                buttons=[],  # copying would copy the source cards' HTML
+            )
+            question = gr.Textbox(
+                show_label=False,
+                placeholder="输入问题，按回车发送…",
+                submit_btn="发送",
+                max_lines=4,
+                autofocus=True,
+                elem_id="rag-question",
+            )
+        with gr.Column(scale=1, min_width=260, elem_id="rag-side"):
+            backend, model = _backend_panel(settings)
+            # Markdown shows no label: the theme's CSS titles this box 「本次回答」.
+            status = gr.Markdown(NO_ANSWER_YET, container=True, padding=True, elem_id="rag-status")
+            new_chat = gr.Button("开始新对话", size="sm", elem_id="rag-new-chat")
+            summary = gr.Markdown(elem_id="rag-index-summary")
+    _wire_chat(settings, question, pending, chatbot, history, backend, model, status, new_chat)
+    return {"model": model, "summary": summary}
+
+
+def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
+    """Which backend answers, and which Ollama model (free text allowed)."""
+    from rag.llm import BACKEND_NAMES
+
+    default = settings.backend if settings.backend in BACKEND_NAMES else "auto"
+    backend = gr.Radio(
+        [(render.BACKEND_LABELS.get(n, n), n) for n in BACKEND_NAMES],
+        value=default,
+        label="回答方式",
+        info="自动：Ollama 可用时用它，否则直接从原文摘录作答。",
+        elem_id="rag-backend",
+    )
+    model = gr.Dropdown(
+        [settings.ollama_model],
+        value=settings.ollama_model,
+        allow_custom_value=True,
+        label="Ollama 模型",
+        info="列表来自 Ollama 服务，也可直接输入模型名。",
+        visible=default in ("auto", "ollama"),
+        elem_id="rag-model",
+    )
+    backend.change(lambda b: gr.update(visible=b in ("auto", "ollama")), backend, model, queue=False)
+    return backend, model
+
+
+def _wire_chat(settings, question, pending, chatbot, history, backend, model, status, new_chat) -> None:
+    """Typing or an example → lock the box and show a stop button → stream the answer → unlock."""
+    ask = partial(actions.ask, settings=settings)
+    runs = []
+    for started in (
+        question.submit(_take_question, question, [question, pending], queue=False),
+        chatbot.example_select(_take_example, None, [question, pending], queue=False),
+    ):
+        answering = started.then(
+            ask, [pending, chatbot, history, backend, model], [chatbot, history, status], show_progress="hidden"
+        )
+        answering.then(_release_question, None, question, queue=False)
+        runs.append(answering)
+    question.stop(_stopped, chatbot, [chatbot, question, status], cancels=runs, queue=False)
+    new_chat.click(lambda: ([], [], NO_ANSWER_YET), None, [chatbot, history, status], queue=False)
+    chatbot.clear(lambda: ([], NO_ANSWER_YET), None, [history, status], queue=False)
+
+
+def _take_question(text: str) -> tuple:
+    return gr.update(value="", submit_btn=False, stop_btn="停止"), text
+
+
+def _take_example(event: gr.SelectData) -> tuple:
+    return _take_question(event.value["text"])
+
+
+def _release_question():
+    return gr.update(submit_btn="发送", stop_btn=False)
+
+
+def _stopped(chat: list) -> tuple:
+    return actions.mark_stopped(chat), _release_question(), "已停止生成。"
+
+
+def _documents_tab(settings: Settings) -> dict:
+    """Upload on the left, the indexed documents (and delete) on the right."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            gr.Markdown(
+                f"### 添加文档\n支持 .txt、.md、.pdf、.docx，单个文件不超过 {settings.max_file_mb:g} MB。"
+                "上传后自动加入知识库，只处理新增或改动过的文件。"
+            )
+            files = gr.File(label="上传文件", file_count="multiple", type="filepath", elem_id="rag-upload")
+            upload_result = gr.Markdown(elem_id="rag-upload-result")
+        with gr.Column(scale=3, min_width=420):
+            gr.Markdown("### 已收录的文档")
+            table = gr.Dataframe(
+                headers=render.DOCUMENT_HEADERS,
+                datatype=["str", "number", "number", "str"],
+                interactive=False,
+                wrap=True,
+                elem_id="rag-docs",
+                column_widths=["46%", "14%", "14%", "26%"],
+            )
+            with gr.Row(equal_height=False, elem_id="rag-delete-row"):
+                pick = gr.Dropdown([], label="选择要删除的文档", scale=4, elem_id="rag-delete-pick")
+                delete = gr.Button("删除", variant="stop", scale=1, min_width=80, elem_id="rag-delete")
+            delete_result = gr.Markdown(elem_id="rag-delete-result")
+    # Index writes take a lock that fails fast, so they run one at a time.
+    serial = {"concurrency_limit": 1, "concurrency_id": "index"}
+    upload_event = files.upload(partial(_upload, settings=settings), files, [upload_result, table, files], **serial)
+    delete_event = delete.click(
+        partial(actions.handle_delete, settings=settings), pick, [delete_result, table], **serial
+    )
+    return {"table": table, "pick": pick, "events": [upload_event, delete_event]}
+
+
+def _upload(files, *, settings: Settings, progress=gr.Progress()) -> tuple:
+    message, rows = actions.handle_upload(files, settings=settings, progress=lambda f, desc: progress(f, desc=desc))
+    return message, rows, None  # None empties the upload box for the next batch
+
+
+def _wire_index_views(app: gr.Blocks, settings: Settings, chat: dict, docs: dict) -> None:
+    """Fill the model list and document views on page load, and refresh them after index changes."""
+
+    def refresh():
+        rows, names, summary = actions.documents_view(settings)
+        return rows, gr.update(choices=names, value=None), summary
+
+    views = [docs["table"], docs["pick"], chat["summary"]]
+    for event in docs["events"]:
+        event.then(refresh, None, views)
+    app.load(refresh, None, views)
+    app.load(lambda: gr.update(choices=actions.list_models(settings)), None, chat["model"])
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = False) -> None:
+    """Serve the page (blocking) on ``host:port``; never a public share link."""
+    settings = get_settings()
+    actions.prepare_index(settings)
+    app = build_app(settings)
+    app.queue(default_concurrency_limit=CHAT_CONCURRENCY)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=open_browser,
+        show_error=False,
+        footer_links=[],
+        ssr_mode=False,
+        # A backstop only: files over settings.max_file_mb are refused by ingest, with a reason in Chinese;
+        # Gradio's own refusal (for the truly huge) is in English.
+        max_file_size=f"{UPLOAD_CAP_FACTOR * settings.max_file_mb:g}mb",
+        theme=theme.make_theme(),
+        css=theme.CSS,
+        js=theme.JS,
+    )
