@@ -19,12 +19,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "answer": "answering",
     "stream_answer": "answering",
-    "ingest": "ingest",
-    "ensure_index": "ingest",
-    "list_documents": "ingest",
-    "delete_document": "ingest",
-    "IngestReport": "ingest",
-    "DocumentInfo": "ingest",
+    "ingest": "indexing",
+    "ensure_index": "indexing",
+    "list_documents": "indexing",
+    "delete_document": "indexing",
+    "IngestReport": "indexing",
+    "DocumentInfo": "indexing",
 }
 
 __all__ = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import Counter
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -13,8 +12,8 @@ import numpy as np
 from . import prompts
 from .citations import add_missing_markers, build_citations, keep_valid_markers, markers, unsupported_numbers
 from .errors import LLMUnavailable
-from .extractive import Extract, extract
-from .ingest import ensure_index
+from .extractive import Extract, extract_all
+from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, get_llm, ollama_ready
 from .question import (
     QuestionInfo,
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND = "文档中没有提到这一点。"
 _ABSTAIN_RE = re.compile(r"文档中没有|资料中没有|没有提到|未提及|没有提及|无法回答|无法从资料|not mentioned|does not say|doesn't say", re.I)
-_LATIN_TERM = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
 
 
 def answer(question: str, history=None, *, backend: str | None = None, top_k: int | None = None,
@@ -130,32 +128,20 @@ def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Setting
 
 
 def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:
-    """Why the passages cannot answer the question (a year, term or subject they never mention), or None."""
+    """Why the passages cannot answer the question (a year, place or name they never mention), or None."""
     if not passages:
         return "索引中没有可检索的文档"
     joined = "\n".join(p.text for p in passages)
     for year in info.years:
-        if year not in joined and not any(_document_year(retriever, p.source, year) for p in passages):
+        if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
             return f"检索到的资料中没有关于{year}年的内容"
     if info.is_chinese:
-        for term in _LATIN_TERM.findall(info.text):
-            if term.lower() not in joined.lower():
-                return f"检索到的资料中没有“{term}”"
+        for name in info.entities:
+            if name.lower() not in joined.lower():
+                return f"检索到的资料中没有提到“{name}”"
         if info.terms and not any(t in joined for t in info.terms) and info.focus and info.focus not in joined:
             return "检索到的资料与问题无关"
     return None
-
-
-def _document_year(retriever: Retriever, source: str, year: str) -> bool:
-    """A document is about ``year`` when the year runs through it (three mentions or more)."""
-    cache = retriever.__dict__.setdefault("_years", {})
-    if source not in cache:
-        counts: Counter = Counter()
-        for chunk in retriever.data.chunks:
-            if chunk.source == source:
-                counts.update(YEAR_RE.findall(chunk.text))
-        cache[source] = counts
-    return cache[source][year] >= 3
 
 
 def _similarity(retriever: Retriever):
@@ -167,17 +153,20 @@ def _similarity(retriever: Retriever):
 
 
 def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
-    hit = extract(info, passages, _similarity(retriever))
-    if hit is None:
+    parts = extract_all(info, passages, _similarity(retriever), retriever.document_year)
+    if not parts:
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
-    return _from_extract(hit, passages, "extractive", flags, base)
+    return _from_extracts(parts, passages, flags, base)
 
 
-def _from_extract(hit: Extract, passages, backend: str, flags, base) -> Answer:
-    n = hit.evidence.passage + 1
-    text = f"{hit.answer}[{n}]"
-    citations = build_citations(text, passages, {n: hit.evidence.text.strip()})
-    return Answer(text=text, citations=citations, backend=backend, flags=flags, **base)
+def _from_extracts(parts: list[Extract], passages, flags, base) -> Answer:
+    texts, quotes = [], {}
+    for hit in parts:
+        n = hit.evidence.passage + 1
+        texts.append(f"{hit.label}{'：' if hit.label else ''}{hit.answer}[{n}]")
+        quotes.setdefault(n, hit.evidence.text.strip())
+    text = "；".join(texts)
+    return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)
 
 
 def _generate(llm: LLM, info, passages, retriever, settings, flags, base):

@@ -26,7 +26,7 @@ def _progress_bar():
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingest import ingest
+    from .indexing import ingest
 
     missing = [p for p in args.paths if not Path(p).exists()]
     for p in missing:
@@ -53,7 +53,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_index_info(args: argparse.Namespace) -> int:
     from . import store
-    from .ingest import list_documents
+    from .indexing import list_documents
     from .settings import get_settings
 
     settings = get_settings()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -38,6 +38,7 @@ class Extract:
 
     answer: str
     evidence: Evidence
+    label: str = ""  # e.g. "2023年" when a comparison is answered one year at a time
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -105,9 +106,36 @@ def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool
     return best
 
 
-def extract(info: QuestionInfo, passages: Sequence[Passage], similarity: Similarity | None = None) -> Extract | None:
+def extract_all(
+    info: QuestionInfo,
+    passages: Sequence[Passage],
+    similarity: Similarity | None = None,
+    document_year: Callable[[str], str | None] | None = None,
+) -> list[Extract]:
+    """The answer in parts: one per year when the question compares years, else at most one."""
+    if len(info.years) < 2:
+        hit = extract(info, passages, similarity, document_year)
+        return [hit] if hit else []
+    parts = []
+    for year in info.years:
+        hit = extract(replace(info, years=(year,)), passages, similarity, document_year)
+        if hit is None:
+            return []  # half an answer to a comparison would mislead
+        parts.append(replace(hit, label=f"{year}年"))
+    return parts
+
+
+def extract(
+    info: QuestionInfo,
+    passages: Sequence[Passage],
+    similarity: Similarity | None = None,
+    document_year: Callable[[str], str | None] | None = None,
+) -> Extract | None:
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
-    ranked = candidates(info, passages, similarity)
+    ranked = [
+        ev for ev in candidates(info, passages, similarity)
+        if _fits(info, ev, passages[ev.passage], document_year)
+    ]
     if not ranked:
         return None
     if info.kind == "count":
@@ -128,6 +156,21 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
         if clause is not None:
             return Extract(ev.text.strip(_TRIM) if whole else clause, ev)
     return None
+
+
+def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
+    """The sentence speaks of the question's years and the numbers the question states."""
+    for year in info.years:
+        mentioned = re.findall(r"(?<!\d)((?:19|20)\d{2})年", ev.text)
+        if year in mentioned:
+            continue
+        if mentioned or (document_year is not None and document_year(passage.source) != year):
+            return False
+    if info.numbers:
+        present = {n.value for n in extract_numbers(passage.text)}
+        if not all(v in present for v in info.numbers):
+            return False
+    return True
 
 
 def _supported(info: QuestionInfo, ev: Evidence) -> bool:

@@ -20,6 +20,7 @@ _STOP_TERMS = frozenset(
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
     "自治区 政协 内蒙古 内蒙古自治区 工作 一年 今年 去年 这一年".split()
 )
+_GENERIC_PLACES = frozenset("城市 地区 地方 国家 省份 全国 全区 各地 当地 基层 农村 城乡".split())
 _FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
 _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z\-]{1,}")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -35,6 +36,8 @@ class QuestionInfo:
     terms: tuple[str, ...]  # content words that the evidence should contain
     is_chinese: bool
     focus: str = ""  # what exactly is asked about ("协商报告"), weighted most when picking evidence
+    entities: tuple[str, ...] = ()  # places, organisations and people named in the question
+    numbers: tuple[float, ...] = ()  # quantities the question itself states ("第十次" → 10), years aside
 
 
 def validate(question: object, max_chars: int) -> str:
@@ -81,7 +84,30 @@ def analyse(question: str, focus: str | None = None) -> QuestionInfo:
         terms=content_terms(question),
         is_chinese=cjk >= max(2, len(question) * 0.3),
         focus=focus if focus is not None else focus_of(question),
+        entities=named_entities(question),
+        numbers=stated_numbers(question),
     )
+
+
+def named_entities(question: str) -> tuple[str, ...]:
+    """Places, organisations, people and foreign terms the question names (jieba's part-of-speech tags)."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    found = [
+        w.word for w in jieba.posseg.cut(question)
+        if w.flag in ("ns", "nr", "nt", "nrt", "eng") and len(w.word) >= 2 and w.word not in _GENERIC_PLACES
+    ]
+    return tuple(dict.fromkeys(found))
+
+
+def stated_numbers(question: str) -> tuple[float, ...]:
+    """Numbers written in the question other than its years."""
+    from .numbers import extract_numbers
+
+    years = {float(y) for y in YEAR_RE.findall(question)}
+    return tuple(n.value for n in extract_numbers(question) if n.value not in years and question[n.end:n.end + 1] not in "月日")
 
 
 _AFTER_QUANTITY = re.compile(r"(?:多少|几)(?:人次|[个份篇件人次条名项家位场期批天年所座万亿千百元])?的?([\u4e00-\u9fff]{2,12})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from typing import Iterable
@@ -109,6 +110,18 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.bm25 = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
+        self._years: dict[str, str | None] = {}
+
+    def document_year(self, source: str) -> str | None:
+        """The year a document is about: the one it mentions most (None when it names no year)."""
+        if source not in self._years:
+            counts: dict[str, int] = {}
+            for chunk in self.data.chunks:
+                if chunk.source == source:
+                    for year in re.findall(r"(?<!\d)((?:19|20)\d{2})年", chunk.text):
+                        counts[year] = counts.get(year, 0) + 1
+            self._years[source] = max(counts, key=counts.get) if counts else None
+        return self._years[source]
 
     def dense(self, question: str, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Row ids and cosine scores of the ``n`` nearest chunks."""
@@ -160,13 +173,18 @@ def get_retriever(settings: Settings | None = None, embedder: Embedder | None = 
     gen = store.current_generation(settings.index_dir)
     if gen is None:
         raise RagError("还没有索引：请先运行 `rag ingest 文件或目录`。")
-    key = (str(gen), id(settings), id(embedder))
+    # The loaded index, BM25 and model are shared by every settings object that agrees on them;
+    # the fusion knobs are read from the caller's settings.
+    key = (str(gen), settings.bm25_tokenizer, settings.embedding_model, str(settings.embedding_path), id(embedder))
     with _lock:
         if key not in _retrievers:
-            _retrievers.clear()  # an older generation is never asked for again
+            for old in [k for k in _retrievers if k[0] != key[0]]:
+                del _retrievers[old]  # an older generation is never asked for again
             data = store.load(settings.index_dir)
             store.check_compatible(data.manifest, embedder.model_id if embedder else settings.embedding_model)
             embedder = embedder or get_embedder(settings)
             store.check_compatible(data.manifest, embedder.model_id, embedder.dim)
             _retrievers[key] = Retriever(data, embedder, settings)
-        return _retrievers[key]
+        shared = copy.copy(_retrievers[key])
+    shared.settings = settings
+    return shared

@@ -11,7 +11,7 @@ import pytest
 
 from rag import answer
 from rag.errors import QuestionError
-from rag.ingest import ingest
+from rag.indexing import ingest
 from tests.conftest import DOC_2023, DOC_2024, ROOT
 
 pytestmark = pytest.mark.slow

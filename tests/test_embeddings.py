@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -34,7 +33,7 @@ TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
     "Retrieval-augmented generation answers questions from a document collection with citations.",
     "混合文本 mixed text：BM25 与 dense retrieval 的融合（RRF, k=60）",
-    "  全角　空格、ＡＢＣ１２３和标点！？  ",  # edge whitespace: tokenizers disagree unless stripped
+    "  全角　空格、ＡＢＣ１２３和标点！？  ",  # edge whitespace: tokenizers disagree unless it is stripped
     "hello world \n",
     "本报告共分三个部分。第一部分回顾了过去一年的工作成效；第二部分分析了存在的问题和不足；"
     "第三部分提出了下一年度的工作思路和重点任务，包括完善协商议题提出机制、拓展协商形式、"
@@ -86,7 +85,7 @@ def fake_hub(monkeypatch, online):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
     yield server
     server.shutdown()
@@ -97,14 +96,16 @@ def fake_hub(monkeypatch, online):
 
 
 def test_import_stays_cheap():
-    code = "import sys, rag.embeddings, rag.e5convert; print(sorted({'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)))"
+    heavy = "{'torch', 'sentence_transformers', 'transformers'}"
+    code = f"import sys, rag.embeddings, rag.e5convert; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_q4_0_block_layout():
     scale = np.array([0.5], dtype="<f2").tobytes()
-    low, high = np.arange(16) % 16, (15 - np.arange(16)) % 16
+    low = np.arange(16)
+    high = 15 - low
     block = scale + bytes((high << 4 | low).astype(np.uint8))
     values = dequantize_q4_0(np.frombuffer(block, dtype=np.uint8))
     assert values.dtype == np.float32

@@ -11,7 +11,7 @@ import pytest
 
 from rag import store
 from rag.errors import IndexBusyError, IndexMismatchError
-from rag.ingest import delete_document, ingest, list_documents
+from rag.indexing import delete_document, ingest, list_documents
 from rag.retrieval import get_retriever
 from tests.conftest import DOC_2023, DOC_2024
 from tests.fakes import FakeEmbedder
@@ -27,7 +27,7 @@ def test_ingest_sample_corpus_builds_a_self_describing_index(corpus, settings, f
     assert report.chunks == report.total_chunks > 20
     manifest = store.read_manifest(settings.index_dir)
     assert manifest.model_id == "fake/bigram-hash" and manifest.dim == 64
-    assert (manifest.chunk_size, manifest.chunk_overlap, manifest.index_type) == (300, 60, "flat")
+    assert (manifest.chunk_size, manifest.chunk_overlap, manifest.index_type) == (500, 100, "flat")
     assert {d.source for d in list_documents(settings)} == {DOC_2023, DOC_2024}
     data = store.load(settings.index_dir)
     assert len(data.chunks) == len(data.vectors) == data.faiss_index.ntotal
@@ -96,7 +96,7 @@ def test_index_built_with_another_model_is_refused_naming_both(corpus, settings,
 
 def test_changed_chunk_settings_ask_for_a_rebuild(corpus, settings, fake_embedder):
     _ingest(corpus, settings, fake_embedder)
-    settings.chunk_size = 500
+    settings.chunk_size = 300
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         _ingest(corpus, settings, fake_embedder)
 

@@ -8,11 +8,8 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-# From the defining modules: the package-level names `rag.ingest` and friends get shadowed by the
-# submodule of the same name once it is imported.
-from rag.answering import stream_answer
+from rag import delete_document, ensure_index, ingest, list_documents, stream_answer
 from rag.errors import IndexBusyError, LLMUnavailable, QuestionError, RagError
-from rag.ingest import delete_document, ensure_index, ingest, list_documents
 from rag.settings import Settings
 from rag.types import Answer
 from ui import render

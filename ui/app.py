@@ -107,14 +107,16 @@ def _wire_chat(settings, question, pending, chatbot, history, backend, model, st
     """Typing or an example → lock the box and show a stop button → stream the answer → unlock."""
     ask = partial(actions.ask, settings=settings)
     runs = []
+    # No progress overlay on the box: it would hide the stop button while an answer streams.
+    quiet = {"queue": False, "show_progress": "hidden"}
     for started in (
-        question.submit(_take_question, question, [question, pending], queue=False),
-        chatbot.example_select(_take_example, None, [question, pending], queue=False),
+        question.submit(_take_question, question, [question, pending], **quiet),
+        chatbot.example_select(_take_example, None, [question, pending], **quiet),
     ):
         answering = started.then(
             ask, [pending, chatbot, history, backend, model], [chatbot, history, status], show_progress="hidden"
         )
-        answering.then(_release_question, None, question, queue=False)
+        answering.then(_release_question, None, question, **quiet)
         runs.append(answering)
     question.stop(_stopped, chatbot, [chatbot, question, status], cancels=runs, queue=False)
     new_chat.click(lambda: ([], [], NO_ANSWER_YET), None, [chatbot, history, status], queue=False)

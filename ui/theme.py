@@ -20,7 +20,9 @@ def make_theme():
     """A calm blue theme built from local fonts."""
     import gradio as gr
 
-    return gr.themes.Soft(primary_hue="blue", secondary_hue="sky", neutral_hue="slate", font=FONTS, font_mono=MONO_FONTS)
+    return gr.themes.Soft(
+        primary_hue="blue", secondary_hue="sky", neutral_hue="slate", font=FONTS, font_mono=MONO_FONTS
+    )
 
 
 CSS = """
@@ -32,8 +34,9 @@ CSS = """
              border-radius: 999px; padding: 2px 10px; }
 #rag-index-summary { font-size: 0.88rem; color: var(--body-text-color-subdued); }
 #rag-status { font-size: 0.92rem; }
-#rag-status::before { content: "本次回答"; display: inline-block; margin-bottom: 6px; font-size: var(--block-label-text-size);
-                      font-weight: var(--block-label-text-weight); color: var(--block-label-text-color);
+#rag-status::before { content: "本次回答"; display: inline-block; margin-bottom: 6px;
+                      font-size: var(--block-label-text-size); font-weight: var(--block-label-text-weight);
+                      color: var(--block-label-text-color);
                       background: var(--block-label-background-fill); border-radius: var(--block-label-radius);
                       padding: var(--block-label-padding); }
 #rag-delete-row { align-items: flex-end; }
