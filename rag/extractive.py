@@ -82,28 +82,39 @@ def candidates(info: QuestionInfo, passages: Sequence[Passage], similarity: Simi
     return sorted(found, key=lambda ev: -ev.score)
 
 
+_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座届万亿千百元倍余多"
+
+
 def _quantities(clause: str, years: tuple[str, ...]) -> list:
-    """Numbers in a clause that could answer a count (not the question's own years, not dates)."""
+    """Numbers in a clause that count something: not years or dates, not ordinals (第九批), not names (三北)."""
     nums = []
     for n in extract_numbers(clause):
         tail = clause[n.end : n.end + 1]
-        if tail in ("年", "月", "日") or n.text in years:
+        if tail in ("年", "月", "日") or n.text in years or clause[max(n.start - 1, 0) : n.start] == "第":
+            continue
+        if not n.text[0].isdigit() and (not tail or tail not in _CLASSIFIERS):
             continue
         nums.append(n)
     return nums
 
 
-def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]) -> str | None:
-    """The clause of ``sentence`` that answers: it holds what ``wanted`` asks for and covers the question best."""
+def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool], span: int = 1) -> str | None:
+    """The clause of ``sentence`` that answers: it holds what ``wanted`` asks for and covers the question best.
+
+    ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
+    """
+    clauses = [c.strip(_TRIM) for c in _CLAUSE_SPLIT.split(sentence)]
     best, best_score = None, -1.0
-    for clause in _CLAUSE_SPLIT.split(sentence):
-        clause = clause.strip(_TRIM)
+    for i, clause in enumerate(clauses):
         if not clause or not wanted(clause):
             continue
         score = score_text(info, clause)
         if score > best_score:
-            best, best_score = clause, score
-    return best
+            best, best_score = i, score
+    if best is None:
+        return None
+    following = [c for c in clauses[best + 1 :] if c and wanted(c)][: span - 1]
+    return "，".join([clauses[best], *following])
 
 
 def extract_all(
@@ -139,7 +150,8 @@ def extract(
     if not ranked:
         return None
     if info.kind == "count":
-        return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)))
+        asked = max(1, len(re.findall(r"多少|几[个份篇件人次条名项家位场期批]", info.text)))
+        return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
         hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
         if hit is not None:
@@ -148,11 +160,12 @@ def extract(
     return Extract(best.text.strip(_TRIM), best) if _supported(info, best) else None
 
 
-def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False) -> Extract | None:
+def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
+          span: int = 1) -> Extract | None:
     for ev in ranked[:12]:
         if not _supported(info, ev):
             break
-        clause = _best_clause(info, ev.text, wanted)
+        clause = _best_clause(info, ev.text, wanted, span)
         if clause is not None:
             return Extract(ev.text.strip(_TRIM) if whole else clause, ev)
     return None
@@ -167,7 +180,7 @@ def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> 
         if mentioned or (document_year is not None and document_year(passage.source) != year):
             return False
     if info.numbers:
-        present = {n.value for n in extract_numbers(passage.text)}
+        present = {n.value for n in extract_numbers(ev.text)}
         if not all(v in present for v in info.numbers):
             return False
     return True

@@ -124,3 +124,21 @@ def test_cli_ask_json(sample_index):
     data = json.loads(out.stdout)
     assert "18" in data["text"] and data["citations"][0]["source"] == DOC_2024
     assert data["backend"] == "extractive" and data["abstained"] is False
+
+
+def test_dense_search_alone_ranks_the_18_reports_chunk_first(sample_index):
+    from rag.retrieval import get_retriever
+
+    retriever = get_retriever(sample_index)
+    ids, _ = retriever.dense("2024年形成了多少份协商报告？", len(retriever.data.chunks))
+    ranks = [r + 1 for r, i in enumerate(ids) if "18份协商报告" in retriever.data.chunks[i].text]
+    print(f"\ndense rank of the chunk with 18份协商报告 among {len(ids)} sample chunks: {ranks}")
+    assert ranks and ranks[0] == 1
+
+
+def test_hybrid_search_puts_both_18_reports_chunks_in_the_top_3(sample_index):
+    from rag.retrieval import get_retriever
+
+    passages = get_retriever(sample_index).search("2024年形成了多少份协商报告？", 5)
+    ranks = [p.rank for p in passages if re.search(r"18[篇份]协商报告", p.text)]
+    assert len(ranks) == 2 and max(ranks) <= 3, ranks

