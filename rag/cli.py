@@ -97,10 +97,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(argv: list[str]) -> int:
     from eval.run import main as eval_main
 
-    return eval_main(args.rest)
+    return eval_main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,13 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.set_defaults(func=cmd_ui)
 
-    p = sub.add_parser("eval", help="在评测集上衡量回答质量（参数同 python -m eval）", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_eval)
+    # listed for --help; its arguments go to the eval runner untouched (see main)
+    sub.add_parser("eval", help="在评测集上衡量回答质量（参数同 python -m eval）", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        return cmd_eval(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

