@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from . import prompts
-from .citations import add_missing_markers, build_citations, keep_valid_markers, markers, unsupported_numbers
+from .citations import add_missing_markers, build_citations, keep_valid_markers, markers, strip_markers, unsupported_numbers
 from .errors import LLMUnavailable
 from .extractive import Extract, extract_all
 from .indexing import ensure_index
@@ -33,6 +33,7 @@ from .types import Answer, Passage
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "文档中没有提到这一点。"
+_ECHOED_HEADER = re.compile(r"^\s*\[\d+\]\s*来源[:：].*$", re.M)
 _ABSTAIN_RE = re.compile(r"文档中没有|资料中没有|没有提到|未提及|没有提及|无法回答|无法从资料|not mentioned|does not say|doesn't say", re.I)
 
 
@@ -176,9 +177,12 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
     for piece in llm.chat(messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature):
         pieces.append(piece)
         yield piece
-    text = keep_valid_markers("".join(pieces).strip(), len(passages))
-    if not text or _ABSTAIN_RE.search(text):
+    text = keep_valid_markers(_ECHOED_HEADER.sub("", "".join(pieces)).strip(), len(passages))
+    if _ABSTAIN_RE.search(text):
         return Answer(text=NOT_FOUND, abstained=True, backend=llm.name, flags=flags, **base)
+    if len(re.findall(r"\w", strip_markers(text))) < 2:
+        # a small model may only echo the prompt's passage headers: nothing to verify, so extract
+        return _extractive(info, passages, retriever, flags + ["empty-llm-answer", "fallback-extractive"], base)
     text = add_missing_markers(text, passages)
     bad = unsupported_numbers(text, passages)
     if bad:

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     ollama_timeout: float = 120.0
     llamacpp_model_path: Path | None = None  # any GGUF; default: the Gemma 3 270M package
     llamacpp_threads: int = 2
-    llm_max_tokens: int = 512
+    llm_max_tokens: int = 256  # answers are a few sentences; a cap keeps a rambling small model short
     llm_temperature: float = 0.1
     max_question_chars: int = 2000
 

@@ -186,3 +186,13 @@ def test_gemma_behind_the_ollama_api_keeps_the_guarantees(gemma_settings):
     _assert_guarantees(a)
     assert a.backend in ("ollama", "extractive")
     assert server.last_request["model"].startswith("gemma3:270m")
+
+
+def test_an_answer_that_only_echoes_passage_headers_falls_back_to_extraction(sample_index):
+    def reply(passages, prompt):
+        return "[1] 来源：cppcc-2024-consultation-review.txt\n[2] 来源：cppcc-2023-consensus-review.txt"
+
+    a, _, _ = _answer_with(sample_index, reply)
+    _assert_guarantees(a)
+    assert "来源" not in a.text and "fallback-extractive" in a.flags
+    assert re.search(r"(?<!\d)18(?!\d)", a.text)
