@@ -11,13 +11,13 @@ setup() {
     "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "需要 Python 3.11 或更新版本" >&2; exit 1; }
     "$PY" -m venv "$VENV"
   fi
-  local stamp="$VENV/.installed-$1" want
+  local extra=${1:+[$1]} stamp="$VENV/.installed-${1:-base}" want
   want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
     # torch first and pinned: the CPU build; an unpinned torch would pull a multi-GB CUDA build
     "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-    "$VENV/bin/python" -m pip install -q -e ".[$1]"
+    "$VENV/bin/python" -m pip install -q -e ".$extra"
     echo "$want" > "$stamp"
   fi
 }
@@ -33,7 +33,7 @@ browser() {
 
 case "${1:-}" in
   chat)
-    setup ui
+    setup ""
     shift
     exec "$VENV/bin/rag" ui "$@"
     ;;

@@ -82,7 +82,7 @@ def candidates(info: QuestionInfo, passages: Sequence[Passage], similarity: Simi
     return sorted(found, key=lambda ev: -ev.score)
 
 
-_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座届万亿千百元倍余多"
+_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座届万亿千百元倍余多盟市县旗区户"
 
 
 def _quantities(clause: str, years: tuple[str, ...]) -> list:
@@ -156,8 +156,19 @@ def extract(
         hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
         if hit is not None:
             return hit
-    best = ranked[0]
-    return Extract(best.text.strip(_TRIM), best) if _supported(info, best) else None
+    for ev in ranked[:3]:
+        if not _supported(info, ev):
+            break
+        if "谁" in info.text and not _names_a_person(ev.text):
+            continue  # "who" wants a name, and this sentence names nobody
+        return Extract(ev.text.strip(_TRIM), ev)
+    return None
+
+
+def _names_a_person(text: str) -> bool:
+    import jieba.posseg
+
+    return any(w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2 for w in jieba.posseg.cut(text))
 
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
