@@ -312,26 +312,21 @@ def render_plain_prompt(messages: list[dict]) -> str:
     return "".join(parts)
 
 
-def first_paragraph(pieces: Iterable[str]) -> Iterator[str]:
-    """Pass pieces through, minus leading whitespace, up to the first blank line after some text.
+def first_line(pieces: Iterable[str]) -> Iterator[str]:
+    """Pass pieces through, minus leading whitespace, up to the end of the first line of text.
 
-    A base model ends its answer with a paragraph break and then invents the next exercise.
+    A base model states its answer on one line, then goes on inventing passages, lists or the next exercise.
     """
-    started, held = False, ""
+    started = False
     for piece in pieces:
-        text = held + piece
         if not started:
-            text = text.lstrip()
-            started = bool(text)
-        cut = text.find("\n\n")
-        if cut >= 0:
-            if text[:cut]:
-                yield text[:cut]
+            piece = piece.lstrip()
+            started = bool(piece)
+        line, newline, _ = piece.partition("\n")
+        if line:
+            yield line
+        if newline:
             return
-        body = text.rstrip("\n")  # a trailing newline may be the start of a blank line
-        held = text[len(body) :]
-        if body:
-            yield body
 
 
 class _Engine:
@@ -440,10 +435,14 @@ class LlamaCppLLM:
         """Load the model (once per process); raise LLMUnavailable naming the fix if that fails."""
         self._engine()
 
+    def has_chat_template(self) -> bool:
+        """False for a base model (such as the bundled Gemma 270M): it gets a plain prompt and a one-line answer."""
+        return self._engine().has_chat_template
+
     def chat(
         self, messages: list[dict], *, max_tokens: int | None = None, temperature: float | None = None
     ) -> Iterator[str]:
-        """Stream the reply token by token; a model without a chat template gets a plain Q/A prompt."""
+        """Stream the reply token by token; a model without a chat template gets a plain prompt, one line back."""
         engine = self._engine()
         request = {
             "max_tokens": self.settings.llm_max_tokens if max_tokens is None else max_tokens,
@@ -454,12 +453,12 @@ class LlamaCppLLM:
             return self._stream(engine, engine.server.handle_chat_completions, {**request, "messages": messages})
         # DRY sampling damps the "[2] … [3] …" loops a small base model falls into.
         request.update(prompt=render_plain_prompt(messages), stop=list(PLAIN_STOPS), dry_multiplier=0.8)
-        return self._first_paragraph(self._stream(engine, engine.server.handle_completions, request))
+        return self._first_line(self._stream(engine, engine.server.handle_completions, request))
 
     @staticmethod
-    def _first_paragraph(raw: Iterator[str]) -> Iterator[str]:
+    def _first_line(raw: Iterator[str]) -> Iterator[str]:
         try:
-            yield from first_paragraph(raw)
+            yield from first_line(raw)
         finally:
             raw.close()  # cancels the generation at once instead of at garbage collection
 

@@ -22,7 +22,7 @@ from rag.llm import (
     default_model_path,
     estimate_prompt_tokens,
     estimate_tokens,
-    first_paragraph,
+    first_line,
     get_llm,
     num_ctx_for,
     ollama_ready,
@@ -263,9 +263,10 @@ def test_plain_prompt_for_a_base_model():
     assert render_plain_prompt([{"role": "user", "content": "追问：呢？\n\n完整问题："}]).endswith("完整问题：")
 
 
-def test_first_paragraph_drops_leading_space_and_stops_at_a_blank_line():
-    assert list(first_paragraph(["\n", "\n答", "案是", "1。\n", "\n问题二"])) == ["答", "案是", "1。"]
-    assert "".join(first_paragraph(["一\n", "二\n", "\n", "三"])) == "一\n二"
+def test_first_line_drops_leading_space_and_stops_at_the_line_end():
+    assert list(first_line(["\n", "\n答", "案是", "1。\n", "[2] 来源"])) == ["答", "案是", "1。"]
+    assert "".join(first_line(["  18篇", "。\n\n问题二"])) == "18篇。"
+    assert list(first_line(["\n", " "])) == []
 
 
 # --- the real Gemma 3 270M through llama.cpp (slow) ---
@@ -281,18 +282,42 @@ def gemma():
     return llm
 
 
+RAG_QUESTION = [{"role": "user", "content": "资料：\n[1] 2024年自治区政协形成了18篇协商报告。\n\n问题：形成了多少篇协商报告？"}]
+
+
+class Recording:
+    """Wraps an LLM and keeps the pieces it produced, to compare with what a client received."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.model, self.pieces = inner, inner.name, inner.model, []
+
+    def check(self) -> None:
+        self.inner.check()
+
+    def chat(self, messages, **kw) -> Iterator[str]:
+        for piece in self.inner.chat(messages, **kw):
+            self.pieces.append(piece)
+            yield piece
+
+
 @pytest.mark.slow
-def test_gemma_answers_chinese_within_max_tokens(gemma):
-    messages = [{"role": "system", "content": "你是文档问答助手。"}, {"role": "user", "content": "请用一句话介绍长城。"}]
+def test_gemma_answers_a_chinese_rag_prompt(gemma):
     started = time.perf_counter()
-    pieces = list(gemma.chat(messages, max_tokens=32, temperature=0.0))
-    elapsed = time.perf_counter() - started
+    pieces = list(gemma.chat(RAG_QUESTION, max_tokens=32, temperature=0.0))
     text = "".join(pieces)
-    assert text.strip()
-    assert 1 <= len(pieces) <= 32  # one piece per token at most
-    if gemma.last_usage:
-        assert gemma.last_usage["completion_tokens"] <= 32
-        print(f"\n{gemma.last_usage['completion_tokens']} tokens in {elapsed:.1f}s: {text!r}")
+    print(f"\n{len(pieces)} pieces in {time.perf_counter() - started:.1f}s: {text!r}")
+    assert text.strip() and "\n" not in text  # a base model gets one line back
+    assert 1 <= len(pieces) <= 32  # at most one piece per token
+
+
+@pytest.mark.slow
+def test_gemma_stays_within_max_tokens(gemma):
+    pieces = list(gemma.chat([{"role": "user", "content": "你好"}], max_tokens=8, temperature=0.0))
+    assert len(pieces) <= 8
+    if gemma.last_usage:  # present when the generation ran to its end rather than being cut at a line break
+        assert gemma.last_usage["completion_tokens"] <= 8
+        timings = gemma.last_usage["timings"]
+        print(f"\nprompt {timings['prompt_per_second']:.0f} tok/s, generation {timings['predicted_per_second']:.0f} tok/s")
 
 
 @pytest.mark.slow
@@ -320,14 +345,13 @@ def test_exit_during_a_generation_is_clean():
 
 @pytest.mark.slow
 def test_gemma_behind_the_ollama_api(gemma, settings):
-    with serve_ollama(gemma, model_name="gemma3:270m") as srv:
+    recording = Recording(gemma)
+    with serve_ollama(recording, model_name="gemma3:270m") as srv:
         llm = OllamaLLM(ollama_settings(settings, srv.url, "gemma3:270m"))
         llm.check()
-        pieces = list(llm.chat(
-            [{"role": "user", "content": "资料：\n[1] 2024年自治区政协形成了18篇协商报告。\n\n问题：形成了多少篇协商报告？"}],
-            max_tokens=32, temperature=0.0,
-        ))
+        pieces = list(llm.chat(RAG_QUESTION, max_tokens=32, temperature=0.0))
         assert len(pieces) >= 2 and "".join(pieces).strip()
+        assert pieces == recording.pieces  # streamed piece by piece, nothing lost or merged
         assert srv.last_request["options"]["num_ctx"] >= 2048
 
 
