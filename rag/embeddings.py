@@ -33,6 +33,9 @@ KNOWN_PREFIXES: dict[str, tuple[str, str]] = {
     "intfloat/multilingual-e5-large": ("query: ", "passage: "),
 }
 QUERY_CACHE_SIZE = 256
+# Inputs this small (a question) run on one thread: waking the sleeping (OMP_WAIT_POLICY=PASSIVE) workers
+# for each of their small matrix products cost more than the products (bench/README.md has the figures).
+SINGLE_THREAD_CHARS = 256
 _WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model.bin")
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -136,7 +139,8 @@ class SentenceTransformerEmbedder:
         return vector.copy()
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
-        with self._lock:
+        threads = 1 if sum(map(len, texts)) <= SINGLE_THREAD_CHARS else None
+        with self._lock, _torch_threads(threads):
             vectors = self._model.encode(
                 texts, prompt=prefix, batch_size=self._batch_size, convert_to_numpy=True, show_progress_bar=False
             )
@@ -216,6 +220,25 @@ def _configure_torch_threads() -> None:
     # An explicit OMP_NUM_THREADS is the user's choice; otherwise use every CPU this process may run on.
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(_cpu_count())
+
+
+@contextmanager
+def _torch_threads(count: int | None):
+    """Run the block with ``count`` torch intra-op threads (None: as configured); callers hold the model lock."""
+    if count is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if count == before:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _cpu_count() -> int:

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .numbers import extract_numbers
-from .question import QuestionInfo
+from .question import YEAR_IN_TEXT, QuestionInfo
 from .retrieval import bigrams
 from .types import Passage
 
@@ -185,7 +185,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
 def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
     """The sentence speaks of the question's years and the numbers the question states."""
     for year in info.years:
-        mentioned = re.findall(r"(?<!\d)((?:19|20)\d{2})年", ev.text)
+        mentioned = YEAR_IN_TEXT.findall(ev.text)
         if year in mentioned:
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):

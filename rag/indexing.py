@@ -132,74 +132,114 @@ def _check_settings(manifest: store.Manifest, settings: Settings, model_id: str)
         )
 
 
+# Chunks of several documents go to the model together: one call per short document runs tiny,
+# padded batches and wakes the thread pool for little work (bench/README.md has the figures).
+EMBED_GROUP_CHUNKS = 256
+
+
+@dataclass
+class _Pending:
+    """A loaded and chunked document waiting for its vectors."""
+
+    key: str
+    doc: Document
+    chunks: list[Chunk]
+    updating: bool
+
+
 def _apply(data, paths, settings, embedder, report, progress) -> None:
     files = list(iter_files(paths))
     seen: set[str] = set()
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    names = {e.source: k for k, e in data.manifest.documents.items()}  # display name → key, kept current
+    pending: list[_Pending] = []
+    waiting = 0  # chunks in pending
     for i, path in enumerate(files):
         progress(i / max(len(files), 1) * 0.9, path.name)
         key = str(path.resolve())
+        if key in seen:  # the same file twice (a symlink): it is pending already
+            continue
         seen.add(key)
         try:
-            _ingest_one(data, path, key, max_bytes, embedder, report)
+            item = _prepare(data, path, key, max_bytes, names, report)
         except DocumentError as exc:
             report.skipped.append((exc.name, exc.reason))
+            continue
         except OSError as exc:
             report.skipped.append((path.name, f"无法读取：{exc.strerror or exc}"))
+            continue
+        if item is not None:
+            pending.append(item)
+            waiting += len(item.chunks)
+            if waiting >= EMBED_GROUP_CHUNKS:
+                _embed_and_add(data, pending, embedder, report)
+                pending, waiting = [], 0
+    _embed_and_add(data, pending, embedder, report)
     for missing in _missing_under(data.manifest, paths, seen):
         _remove(data, missing)
         report.removed.append(Path(missing).name)
     progress(1.0, "完成")
 
 
-def _ingest_one(data, path: Path, key: str, max_bytes: int, embedder, report: IngestReport) -> None:
+def _prepare(data, path: Path, key: str, max_bytes: int, names: dict[str, str], report: IngestReport):
+    """The new or changed document at ``path``, chunked; None when it is unchanged."""
     if path.is_file() and path.stat().st_size > max_bytes:
         raise DocumentError(path.name, f"文件过大（{path.stat().st_size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB）")
     entry = data.manifest.documents.get(key)
     if entry is not None and path.is_file() and file_sha256(path) == entry.sha256:
         report.unchanged.append(entry.source)
-        return
+        return None
     doc = load_document(path, max_bytes=max_bytes)
-    source = _unique_source(data.manifest, key, doc.source)
+    source = _unique_source(names, key, doc.source)
     doc = Document(source=source, text=doc.text, sha256=doc.sha256, path=key, encoding=doc.encoding)
     chunks = split_document(doc, data.manifest.chunk_size, data.manifest.chunk_overlap)
     if not chunks:
         raise DocumentError(path.name, "清理后没有可用的文本")
+    names[source] = key  # taken from now on, though not yet in the manifest
+    return _Pending(key, doc, chunks, updating=entry is not None)
+
+
+def _embed_and_add(data: store.IndexData, pending: list[_Pending], embedder, report: IngestReport) -> None:
+    """Embed the chunks of ``pending`` in one call and add them; updated documents lose their old chunks."""
+    if not pending:
+        return
     t0 = time.perf_counter()
-    vectors = embedder.embed_passages([c.text for c in chunks])
+    vectors = embedder.embed_passages([c.text for item in pending for c in item.chunks])
     report.embed_seconds += time.perf_counter() - t0
-    if entry is not None:
-        _remove(data, key)
-    _add(data, key, doc, chunks, vectors)
-    report.chunks += len(chunks)
-    (report.updated if entry is not None else report.added).append(source)
+    _remove(data, *(item.key for item in pending if item.updating))
+    # One copy of the matrix per group: a copy per document made large ingests quadratic.
+    data.chunks.extend(c for item in pending for c in item.chunks)
+    data.vectors = np.vstack([data.vectors, np.asarray(vectors, dtype=np.float32)])
+    for item in pending:
+        _record(data, item.key, item.doc, len(item.chunks))
+        report.chunks += len(item.chunks)
+        (report.updated if item.updating else report.added).append(item.doc.source)
 
 
-def _unique_source(manifest: store.Manifest, key: str, name: str) -> str:
+def _unique_source(names: dict[str, str], key: str, name: str) -> str:
     """The display name of a document; a second file with the same name gets its folder prefixed."""
-    taken = {e.source for k, e in manifest.documents.items() if k != key}
-    if name not in taken:
+    if names.get(name, key) == key:
         return name
     return f"{Path(key).parent.name}/{name}"
 
 
-def _add(data: store.IndexData, key: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
-    data.chunks.extend(chunks)
-    data.vectors = np.vstack([data.vectors, np.asarray(vectors, dtype=np.float32)])
+def _record(data: store.IndexData, key: str, doc: Document, chunks: int) -> None:
     data.manifest.documents[key] = store.DocumentEntry(
         source=doc.source,
         path=key,
         sha256=doc.sha256,
         chars=len(doc.text),
-        chunks=len(chunks),
+        chunks=chunks,
         encoding=doc.encoding,
         ingested_at=time.time(),
     )
 
 
-def _remove(data: store.IndexData, key: str) -> None:
-    entry = data.manifest.documents.pop(key)
-    keep = [i for i, c in enumerate(data.chunks) if c.source != entry.source]
+def _remove(data: store.IndexData, *keys: str) -> None:
+    if not keys:
+        return
+    sources = {data.manifest.documents.pop(key).source for key in keys}
+    keep = [i for i, c in enumerate(data.chunks) if c.source not in sources]
     data.chunks = [data.chunks[i] for i in keep]
     data.vectors = data.vectors[keep]
 

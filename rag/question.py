@@ -14,7 +14,9 @@ _KINDS = (
     ("name", r"谁|哪位|什么名字|叫什么|名称|题目|主题|标题|who|what is the name|what was the name"),
     ("place", r"哪里|在哪|何地|什么地方|哪个城市|哪个地区|where"),
 )
-YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|(?!\d))")
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|(?!\d))")  # in a question: "2024年" or "in 2024"
+YEAR_IN_TEXT = re.compile(r"(?<!\d)((?:19|20)\d{2})年")  # in document text only "2024年" is a year
+_YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
 _STOP_TERMS = frozenset(
     "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
@@ -38,6 +40,12 @@ class QuestionInfo:
     focus: str = ""  # what exactly is asked about ("协商报告"), weighted most when picking evidence
     entities: tuple[str, ...] = ()  # places, organisations and people named in the question
     numbers: tuple[float, ...] = ()  # quantities the question itself states ("第十次" → 10), years aside
+
+
+def is_mostly_cjk(text: str) -> bool:
+    """Whether at least 30% of the non-space characters are Chinese."""
+    chars = [c for c in text if not c.isspace()]
+    return len(_CJK_RE.findall(text)) >= max(2, 0.3 * len(chars))
 
 
 def validate(question: object, max_chars: int) -> str:
@@ -76,13 +84,12 @@ def content_terms(question: str) -> tuple[str, ...]:
 
 def analyse(question: str, focus: str | None = None) -> QuestionInfo:
     """Kind, years, content terms and focus of a question."""
-    cjk = len(_CJK_RE.findall(question))
     return QuestionInfo(
         text=question,
         kind=question_kind(question),
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
         terms=content_terms(question),
-        is_chinese=cjk >= max(2, len(question) * 0.3),
+        is_chinese=is_mostly_cjk(question),
         focus=focus if focus is not None else focus_of(question),
         entities=named_entities(question),
         numbers=stated_numbers(question),
@@ -128,7 +135,7 @@ def focus_of(question: str) -> str:
 def follow_up_focus(question: str) -> str:
     """What a follow-up newly asks about ("阅读量" in "阅读量呢？"), or "" when it only swaps a year."""
     core = _FOLLOW_UP.sub("", _FOLLOW_UP.sub("", question.strip()).strip(" ，,？?")).strip(" ，,？?")
-    return re.sub(r"(?:19|20)\d{2}\s*年?", "", core).strip()
+    return _YEAR_WORD.sub("", core).strip()
 
 
 def is_follow_up(question: str) -> bool:
@@ -147,7 +154,7 @@ def carry_over(question: str, previous: str) -> str:
     core = _FOLLOW_UP.sub("", core).strip(" ，,？?")
     new_years = YEAR_RE.findall(core)
     old_years = YEAR_RE.findall(previous)
-    if new_years and old_years and not re.sub(r"(?:19|20)\d{2}\s*年?", "", core).strip():
+    if new_years and old_years and not _YEAR_WORD.sub("", core).strip():
         return previous.replace(old_years[0], new_years[0])
     if not core:
         return previous

@@ -12,6 +12,7 @@ import numpy as np
 from . import store
 from .embeddings import Embedder, get_embedder
 from .errors import RagError
+from .question import YEAR_IN_TEXT, is_mostly_cjk
 from .settings import Settings, get_settings
 from .types import Passage
 
@@ -29,13 +30,6 @@ _EN_STOP = frozenset(
 
 def _is_cjk(token: str) -> bool:
     return bool(re.match(rf"[{_CJK}]", token))
-
-
-def is_mostly_cjk(text: str) -> bool:
-    """Whether at least 30% of the non-space characters are Chinese."""
-    chars = [c for c in text if not c.isspace()]
-    cjk = sum(1 for c in chars if re.match(rf"[{_CJK}]", c))
-    return cjk >= max(2, 0.3 * len(chars))
 
 
 def bigrams(text: str) -> list[str]:
@@ -118,7 +112,7 @@ class Retriever:
             counts: dict[str, int] = {}
             for chunk in self.data.chunks:
                 if chunk.source == source:
-                    for year in re.findall(r"(?<!\d)((?:19|20)\d{2})年", chunk.text):
+                    for year in YEAR_IN_TEXT.findall(chunk.text):
                         counts[year] = counts.get(year, 0) + 1
             self._years[source] = max(counts, key=counts.get) if counts else None
         return self._years[source]
