@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from . import prompts
-from .citations import add_missing_markers, build_citations, keep_valid_markers, markers, strip_markers, unsupported_numbers
+from .citations import add_missing_markers, build_citations, keep_valid_markers, strip_markers, unsupported_numbers
 from .errors import LLMUnavailable
 from .extractive import Extract, extract_all
 from .indexing import ensure_index
@@ -202,4 +202,4 @@ def _messages(question: str, passages: Sequence[Passage], settings: Settings) ->
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-__all__ = ["answer", "stream_answer", "evidence_gap", "NOT_FOUND", "markers"]
+__all__ = ["answer", "stream_answer", "evidence_gap", "NOT_FOUND"]

@@ -175,6 +175,7 @@ def get_retriever(settings: Settings | None = None, embedder: Embedder | None = 
             for old in [k for k in _retrievers if k[0] != key[0]]:
                 del _retrievers[old]  # an older generation is never asked for again
             data = store.load(settings.index_dir)
+            # refuse a mismatched index before paying for the model load, then check the loaded model's dimension
             store.check_compatible(data.manifest, embedder.model_id if embedder else settings.embedding_model)
             embedder = embedder or get_embedder(settings)
             store.check_compatible(data.manifest, embedder.model_id, embedder.dim)
