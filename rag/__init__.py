@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "answer": "answering",
     "stream_answer": "answering",
+    "warm_up": "answering",
     "ingest": "indexing",
     "ensure_index": "indexing",
     "list_documents": "indexing",

@@ -77,6 +77,13 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     yield result
 
 
+def warm_up(settings: Settings | None = None) -> None:
+    """Load the index, the embedding model and the Chinese tokenizers now, so the first question is not slow."""
+    settings = settings or get_settings()
+    get_retriever(settings).embedder.embed_query("预热")
+    analyse("2024年形成了多少份协商报告？")
+
+
 def _backend_name(name: str) -> str:
     name = (name or "auto").strip().lower()
     if name not in BACKEND_NAMES:
@@ -202,4 +209,4 @@ def _messages(question: str, passages: Sequence[Passage], settings: Settings) ->
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-__all__ = ["answer", "stream_answer", "evidence_gap", "NOT_FOUND"]
+__all__ = ["answer", "stream_answer", "warm_up", "evidence_gap", "NOT_FOUND"]

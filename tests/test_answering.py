@@ -142,3 +142,17 @@ def test_hybrid_search_puts_both_18_reports_chunks_in_the_top_3(sample_index):
     passages = get_retriever(sample_index).search("2024年形成了多少份协商报告？", 5)
     ranks = [p.rank for p in passages if re.search(r"18[篇份]协商报告", p.text)]
     assert len(ranks) == 2 and max(ranks) <= 3, ranks
+
+
+def test_warm_up_loads_what_the_first_question_needs(sample_index):
+    from rag import warm_up
+    from rag.retrieval import get_retriever
+
+    import jieba
+
+    warm_up(sample_index)
+    loaded = get_retriever(sample_index).data
+    assert jieba.dt.initialized
+    a = ask(sample_index, "2024年形成了多少份协商报告？")
+    assert get_retriever(sample_index).data is loaded  # the question reused what warm_up loaded
+    assert "18" in a.text

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from rag import delete_document, ensure_index, ingest, list_documents, stream_answer
+from rag import delete_document, ensure_index, ingest, list_documents, stream_answer, warm_up
 from rag.errors import IndexBusyError, LLMUnavailable, QuestionError, RagError
 from rag.settings import Settings
 from rag.types import Answer
@@ -147,6 +147,10 @@ def prepare_index(settings: Settings) -> None:
         return
     if report is not None:
         print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
+    try:
+        warm_up(settings)  # the model and tokenizers load now, not on the first user's question
+    except RagError as exc:  # e.g. an index built with another model: the page says so when asked
+        log.warning("could not warm up: %s", exc)
 
 
 def _print_progress(fraction: float, message: str) -> None:
