@@ -194,8 +194,7 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
     bad = unsupported_numbers(text, passages)
     if bad:
         log.info("%s answer had numbers not in its cited passages (%s): answering extractively", llm.name, bad)
-        fallback = _extractive(info, passages, retriever, flags + ["unsupported-number", "fallback-extractive"], base)
-        return fallback
+        return _extractive(info, passages, retriever, flags + ["unsupported-number", "fallback-extractive"], base)
     return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
 
 

@@ -14,13 +14,16 @@ from .types import Citation, Passage
 _MARKER_RE = re.compile(r"[\[【]\s*(?:\^|ID:|id:|来源|资料)?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 
 
+def _numbers(marker: re.Match) -> list[int]:
+    """The passage numbers one marker names: "[1, 2]" → [1, 2]."""
+    return [int(n) for n in re.split(r"\s*[,，、]\s*", marker.group(1))]
+
+
 def markers(text: str) -> list[int]:
     """The marker numbers used in ``text``, in order of first use."""
     found: list[int] = []
     for m in _MARKER_RE.finditer(text):
-        for n in re.split(r"\s*[,，、]\s*", m.group(1)):
-            if int(n) not in found:
-                found.append(int(n))
+        found.extend(n for n in _numbers(m) if n not in found)
     return found
 
 
@@ -33,7 +36,7 @@ def keep_valid_markers(text: str, n_passages: int) -> str:
     """Drop markers that point at no given passage; normalise the rest to ``[n]``."""
 
     def fix(m: re.Match) -> str:
-        nums = [int(n) for n in re.split(r"\s*[,，、]\s*", m.group(1)) if 1 <= int(n) <= n_passages]
+        nums = [n for n in _numbers(m) if 1 <= n <= n_passages]
         return "".join(f"[{n}]" for n in dict.fromkeys(nums))
 
     return _MARKER_RE.sub(fix, text)

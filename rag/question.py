@@ -132,10 +132,17 @@ def focus_of(question: str) -> str:
     return ""
 
 
+def _follow_up_core(question: str) -> str:
+    """A follow-up without its leading "那…" and trailing "…呢？" ("那2023年呢？" → "2023年")."""
+    core = question.strip()
+    for _ in range(2):  # "那…呢？" carries both a lead and a tail
+        core = _FOLLOW_UP.sub("", core).strip(" ，,？?")
+    return core
+
+
 def follow_up_focus(question: str) -> str:
     """What a follow-up newly asks about ("阅读量" in "阅读量呢？"), or "" when it only swaps a year."""
-    core = _FOLLOW_UP.sub("", _FOLLOW_UP.sub("", question.strip()).strip(" ，,？?")).strip(" ，,？?")
-    return _YEAR_WORD.sub("", core).strip()
+    return _YEAR_WORD.sub("", _follow_up_core(question)).strip()
 
 
 def is_follow_up(question: str) -> bool:
@@ -150,8 +157,7 @@ def carry_over(question: str, previous: str) -> str:
     "那2023年呢？" after "2024年形成了多少份协商报告？" → "2023年形成了多少份协商报告？";
     "阅读量呢？" after "2023年…推送稿件多少条？" → "2023年…阅读量是多少？".
     """
-    core = _FOLLOW_UP.sub("", question.strip()).strip(" ，,？?")
-    core = _FOLLOW_UP.sub("", core).strip(" ，,？?")
+    core = _follow_up_core(question)
     new_years = YEAR_RE.findall(core)
     old_years = YEAR_RE.findall(previous)
     if new_years and old_years and not _YEAR_WORD.sub("", core).strip():
