@@ -143,6 +143,13 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     for year in info.years:
         if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
             return f"检索到的资料中没有关于{year}年的内容"
+    if not info.is_chinese:
+        # whole-text similarity to anything is high (emoji, "asdfghjkl" score like real questions),
+        # so a question without Chinese needs one of its words in the passages
+        if not info.terms:
+            return "问题中没有可以在文档里查找的内容"
+        if not any(t.lower() in joined.lower() for t in info.terms):
+            return "检索到的资料与问题无关"
     if info.is_chinese:
         for name in info.entities:
             if name.lower() not in joined.lower():
@@ -171,8 +178,9 @@ def _from_extracts(parts: list[Extract], passages, flags, base) -> Answer:
     texts, quotes = [], {}
     for hit in parts:
         n = hit.evidence.passage + 1
-        texts.append(f"{hit.label}{'：' if hit.label else ''}{hit.answer}[{n}]")
-        quotes.setdefault(n, hit.evidence.text.strip())
+        # a "[3]" or "【来源5】" written in the document is not ours: only the marker added here may cite
+        texts.append(f"{hit.label}{'：' if hit.label else ''}{strip_markers(hit.answer)}[{n}]")
+        quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
     text = "；".join(texts)
     return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)
 
@@ -200,7 +208,8 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
 
 def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:
     blocks = "\n\n".join(
-        prompts.render("passage", settings.prompts_dir, index=i + 1, source=p.source, text=p.text)
+        # markers written inside a document are removed, so any marker in the reply is the model's own
+        prompts.render("passage", settings.prompts_dir, index=i + 1, source=p.source, text=strip_markers(p.text))
         for i, p in enumerate(passages)
     )
     system = prompts.render("system", settings.prompts_dir)

@@ -156,12 +156,27 @@ def extract(
         hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
         if hit is not None:
             return hit
+    if "谁" in info.text:
+        return _who(info, ranked, passages)
+    if _supported(info, ranked[0]):
+        return Extract(ranked[0].text.strip(_TRIM), ranked[0])
+    return None
+
+
+def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]) -> Extract | None:
+    """A person named in the same passage as the best evidence, which names what the question names.
+
+    A name from another passage would pin one subject's fact on another document's person.
+    """
+    best = ranked[0]
+    if not _supported(info, best):
+        return None
+    text = passages[best.passage].text
+    if any(e not in text for e in info.entities):
+        return None
     for ev in ranked[:3]:
-        if not _supported(info, ev):
-            break
-        if "谁" in info.text and not _names_a_person(ev.text):
-            continue  # "who" wants a name, and this sentence names nobody
-        return Extract(ev.text.strip(_TRIM), ev)
+        if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
+            return Extract(ev.text.strip(_TRIM), ev)
     return None
 
 
@@ -200,5 +215,6 @@ def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> 
 def _supported(info: QuestionInfo, ev: Evidence) -> bool:
     """Enough of the question is in the sentence to call it evidence."""
     if not info.is_chinese:
-        return ev.score > 0.5
+        # the similarity term ranks sentences but proves nothing: a term of the question must be there
+        return any(t.lower() in ev.text.lower() for t in info.terms) and score_text(info, ev.text) > 0
     return ev.score >= (1.5 if info.focus else 0.34)

@@ -84,16 +84,41 @@ def content_terms(question: str) -> tuple[str, ...]:
 
 def analyse(question: str, focus: str | None = None) -> QuestionInfo:
     """Kind, years, content terms and focus of a question."""
+    chinese = is_mostly_cjk(question)
     return QuestionInfo(
         text=question,
         kind=question_kind(question),
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
-        terms=content_terms(question),
-        is_chinese=is_mostly_cjk(question),
+        terms=content_terms(question) if chinese else foreign_terms(question),
+        is_chinese=chinese,
         focus=focus if focus is not None else focus_of(question),
         entities=named_entities(question),
         numbers=stated_numbers(question),
     )
+
+
+_EN_FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for and or is are was were be been being how many much what which who whom whose "
+    "when where why did do does done with by from as that this these those it its into about than there their "
+    "they them he she his her we our you your i me my can could would should will shall may might please tell "
+    "give list name show find get got has have had not no yes any some all each every".split()
+)
+
+
+def foreign_terms(question: str) -> tuple[str, ...]:
+    """What a question without Chinese asks about: its Chinese keywords (bilingual lexicon, when installed)
+    and its own content words, which count only where a document uses them verbatim ("CPU", "Docker").
+
+    Empty for "？？？", emoji or punctuation: such a question has nothing to look up.
+    """
+    words = [w.lower() for w in _LATIN_RE.findall(question) if w.lower() not in _EN_FUNCTION_WORDS]
+    try:
+        from .lexicon import chinese_keywords
+    except ImportError:  # the lexicon is optional: without it only verbatim words can match
+        chinese = []
+    else:
+        chinese = list(chinese_keywords(question)) if words else []
+    return tuple(dict.fromkeys(chinese + words))
 
 
 def named_entities(question: str) -> tuple[str, ...]:
