@@ -29,8 +29,8 @@ MIN_TOTAL = 150
 MIN_BY_TYPE = {
     "count": 20, "compare": 5, "reworded": 16, "english": 10, "multi": 8, "followup": 6, "unanswerable": 24,
 }  # fmt: skip
-MIN_BY_SPLIT = {"dev": 60, "holdout": 35}
-MIN_BY_CORPUS = {"sample": 100}
+MIN_BY_SPLIT = {"dev": 60, "holdout": 40}
+MIN_BY_CORPUS = {"sample": 100, "extra": 20}
 ROLES = ("user", "assistant")
 EVIDENCE_LEN = (8, 40)
 _SENTENCE_END = re.compile(r"[。！？!?]")
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def format_counts(items: list[dict]) -> str:
     """A table of item counts: one row per type, one column per corpus/split pair, and totals."""
-    columns = sorted({(item_corpus(i), item_split(i)) for i in items}, key=lambda c: (c != ("sample", "dev"), c))
+    columns = sorted({(item_corpus(i), item_split(i)) for i in items}, key=lambda c: (c[0] != "sample", c))
     counts = Counter((i.get("type"), item_corpus(i), item_split(i)) for i in items)
     types = sorted({i.get("type") for i in items}, key=lambda t: (TYPES.index(t) if t in TYPES else len(TYPES), str(t)))
     header = f"{'type':<13}" + "".join(f"{c}/{s}".rjust(16) for c, s in columns) + f"{'all':>6}"
