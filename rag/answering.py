@@ -12,7 +12,9 @@ import numpy as np
 from . import prompts
 from .citations import add_missing_markers, build_citations, keep_valid_markers, strip_markers, unsupported_numbers
 from .errors import LLMUnavailable
+from . import nearmiss
 from .extractive import Extract, extract_all
+from .matching import figure_extract
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, get_llm, ollama_ready
 from .question import (
@@ -169,9 +171,35 @@ def _similarity(retriever: Retriever):
 
 def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
     parts = extract_all(info, passages, _similarity(retriever), retriever.document_year)
+    if not parts and info.kind == "count" and len(info.years) < 2:
+        hit = figure_extract(info, passages, retriever)
+        if hit is not None:
+            parts, flags = [hit], flags + ["figure-match"]
     if not parts:
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
+    if len(parts) == 1:
+        missed = _near_miss(info, parts[0], passages, flags, base)
+        if missed is not None:
+            return missed
     return _from_extracts(parts, passages, flags, base)
+
+
+def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
+    """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
+    text = passages[hit.evidence.passage].text
+    context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
+    found = nearmiss.describe(info, hit.answer, context)
+    if found is None:
+        return None
+    reason, related = found
+    n = hit.evidence.passage + 1
+    if not related:
+        return Answer(text=f"{NOT_FOUND}（{reason}）", abstained=True, backend="extractive",
+                      flags=flags + ["near-miss"], **base)
+    said = f"{reason}，只提到：{strip_markers(hit.answer)}[{n}]。"
+    quotes = {n: strip_markers(hit.evidence.text).strip()}
+    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
+                  backend="extractive", flags=flags + ["near-miss"], **base)
 
 
 def _from_extracts(parts: list[Extract], passages, flags, base) -> Answer:

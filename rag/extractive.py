@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
 from .question import YEAR_IN_TEXT, QuestionInfo
 from .retrieval import bigrams
@@ -205,6 +206,8 @@ def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> 
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):
             return False
+    if other_ordinal(info, passage.text[max(0, ev.start - LOOKBACK) : ev.end]):
+        return False  # "第三期" is not answered by the 第二期's figure
     if info.numbers:
         present = {n.value for n in extract_numbers(ev.text)}
         if not all(v in present for v in info.numbers):

@@ -185,6 +185,9 @@ def carry_over(question: str, previous: str) -> str:
     core = _follow_up_core(question)
     new_years = YEAR_RE.findall(core)
     old_years = YEAR_RE.findall(previous)
+    swapped = _swap_qualifiers(core, previous)
+    if swapped:
+        return swapped
     if new_years and old_years and not _YEAR_WORD.sub("", core).strip():
         return previous.replace(old_years[0], new_years[0])
     if not core:
@@ -193,6 +196,26 @@ def carry_over(question: str, previous: str) -> str:
     if new_years:
         context = YEAR_RE.sub("", context).replace("年", "", 1)
     return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
+
+
+_ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
+
+
+def _swap_qualifiers(core: str, previous: str) -> str | None:
+    """"第二期" after a question about "第一期" (with or without a year): the same question, swapped."""
+    ordinals = list(_ORDINAL_WORD.finditer(core))
+    if not ordinals or _ORDINAL_WORD.sub("", _YEAR_WORD.sub("", core)).strip():
+        return None
+    out = previous
+    for m in ordinals:
+        old = next((o for o in _ORDINAL_WORD.finditer(out) if o.group(1) == m.group(1)), None)
+        if old is None:
+            return None
+        out = out.replace(old.group(), m.group(), 1)
+    new_years, old_years = YEAR_RE.findall(core), YEAR_RE.findall(out)
+    if new_years and old_years:
+        out = out.replace(old_years[0], new_years[0])
+    return out
 
 
 def _subject(previous: str) -> str:

@@ -25,6 +25,7 @@ from .types import Chunk
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK = ".write.lock"
+EXTRA_FILES = ("facts.npz",)  # derived files a generation may hold besides the index itself
 
 
 @dataclass
@@ -72,6 +73,9 @@ class IndexData:
     chunks: list[Chunk]
     vectors: np.ndarray
     faiss_index: object = None
+    # optional derived files saved with the generation (name → bytes), e.g. the figures table;
+    # an index without them still loads
+    extras: dict[str, bytes] = field(default_factory=dict)
 
 
 def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) -> None:
@@ -137,7 +141,8 @@ def load(index_dir: Path) -> IndexData | None:
     index = faiss.read_index(str(gen / "index.faiss"))
     if not (len(chunks) == len(vectors) == index.ntotal):
         raise RagError(f"索引已损坏：{len(chunks)} 个文本块、{len(vectors)} 个向量、{index.ntotal} 条索引项不一致；请运行 `rag ingest --rebuild`。")
-    return IndexData(manifest, chunks, vectors, index)
+    extras = {name: (gen / name).read_bytes() for name in EXTRA_FILES if (gen / name).exists()}
+    return IndexData(manifest, chunks, vectors, index, extras)
 
 
 def save(index_dir: Path, data: IndexData) -> Path:
@@ -154,6 +159,9 @@ def save(index_dir: Path, data: IndexData) -> Path:
                 fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32))
         faiss.write_index(data.faiss_index, str(tmp / "index.faiss"))
+        for name, raw in data.extras.items():
+            if name in EXTRA_FILES:
+                (tmp / name).write_bytes(raw)
         _fsync_dir(tmp)
         gen = index_dir / f"gen-{time.time_ns()}"
         os.rename(tmp, gen)
