@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     rrf_k: int = 10
     dense_weight: float = 0.3
     bm25_weight: float = 1.0
+    # the same for a question in another language, whose BM25 query is its dictionary translation
+    translated_dense_weight: float = 1.0
+    translated_bm25_weight: float = 0.3
 
     # answering
     backend: str = "auto"
