@@ -7,7 +7,6 @@ import re
 import time
 from typing import Iterator, Sequence
 
-import numpy as np
 
 from . import prompts
 from .citations import add_missing_markers, build_citations, keep_valid_markers, strip_markers, unsupported_numbers
@@ -21,6 +20,7 @@ from .question import (
     QuestionInfo,
     YEAR_RE,
     analyse,
+    is_mostly_cjk,
     follow_up_focus,
     is_follow_up,
     last_user_question,
@@ -63,7 +63,8 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     t0 = time.perf_counter()
     passages = retriever.search(standalone, top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
-    info = analyse(standalone, focus)
+    vocabulary = None if is_mostly_cjk(standalone) else retriever.vocabulary()
+    info = analyse(standalone, focus, vocabulary, retriever.is_common)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
     if gap:
@@ -161,16 +162,9 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     return None
 
 
-def _similarity(retriever: Retriever):
-    def sim(question: str, texts: list[str]) -> np.ndarray:
-        q = retriever.embedder.embed_query(question)
-        return retriever.embedder.embed_passages(texts) @ q
-
-    return sim
-
-
 def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
-    parts = extract_all(info, passages, _similarity(retriever), retriever.document_year)
+    # no passage-side embedding at question time: sentences are ranked by the question's words
+    parts = extract_all(info, passages, None, retriever.document_year)
     if not parts and info.kind == "count" and len(info.years) < 2:
         hit = figure_extract(info, passages, retriever)
         if hit is not None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
-from .question import YEAR_IN_TEXT, QuestionInfo
+from .question import YEAR_IN_TEXT, QuestionInfo, asks_for_person
 from .retrieval import bigrams
 from .types import Passage
 
@@ -157,7 +157,7 @@ def extract(
         hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
         if hit is not None:
             return hit
-    if "谁" in info.text:
+    if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
         return Extract(ranked[0].text.strip(_TRIM), ranked[0])
@@ -173,7 +173,7 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     if not _supported(info, best):
         return None
     text = passages[best.passage].text
-    if any(e not in text for e in info.entities):
+    if info.is_chinese and any(e not in text for e in info.entities):
         return None
     for ev in ranked[:3]:
         if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
@@ -218,6 +218,11 @@ def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> 
 def _supported(info: QuestionInfo, ev: Evidence) -> bool:
     """Enough of the question is in the sentence to call it evidence."""
     if not info.is_chinese:
-        # the similarity term ranks sentences but proves nothing: a term of the question must be there
-        return any(t.lower() in ev.text.lower() for t in info.terms) and score_text(info, ev.text) > 0
+        # a question in another language needs its (translated) words there: its focus, or two of them
+        found = [t for t in info.terms if t.lower() in ev.text.lower()]
+        # (one is enough when a person must also be named in the sentence)
+        if not found or (not info.focus and len(found) < 2 and not asks_for_person(info.text)):
+            return False
+        if not info.focus:
+            return True
     return ev.score >= (1.5 if info.focus else 0.34)

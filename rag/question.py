@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
-from .errors import QuestionError
+from .errors import QuestionError, RagError
 
 _KINDS = (
     ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百]|数量|人数|次数|how many|how much|number of"),
@@ -20,8 +21,9 @@ _YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
 _STOP_TERMS = frozenset(
     "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
-    "自治区 政协 内蒙古 内蒙古自治区 工作 一年 今年 去年 这一年".split()
+    "工作 一年 今年 去年 这一年".split()
 )
+MAX_FOREIGN_KEYWORDS = 8  # dictionary candidates past these are mostly other senses of the same words
 _GENERIC_PLACES = frozenset("城市 地区 地方 国家 省份 全国 全区 各地 当地 基层 农村 城乡".split())
 _FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
 _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z\-]{1,}")
@@ -58,6 +60,15 @@ def validate(question: object, max_chars: int) -> str:
     return question
 
 
+_PERSON = re.compile(r"谁|哪位|\bwho(?:m|se)?\b|name of the (?:person|chairman|chair|director|head|manager|"
+                     r"general manager|president|vice[- ]chairman|secretary|mayor|leader)", re.I)
+
+
+def asks_for_person(question: str) -> bool:
+    """Whether the answer must be a person's name ("由谁负责？", "Who is the chairman…?")."""
+    return bool(_PERSON.search(question))
+
+
 def question_kind(question: str) -> str:
     """The kind of answer asked for (count, date, list, name, place or other)."""
     lowered = question.lower()
@@ -82,19 +93,43 @@ def content_terms(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
-def analyse(question: str, focus: str | None = None) -> QuestionInfo:
-    """Kind, years, content terms and focus of a question."""
+def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str], bool] | None = None,
+            common: Callable[[str], bool] | None = None) -> QuestionInfo:
+    """Kind, years, content terms and focus of a question.
+
+    ``common`` tells the words every part of the indexed documents uses (their own name and subject),
+    which say nothing about where an answer is; ``vocabulary`` the words the documents use at all.
+    """
     chinese = is_mostly_cjk(question)
+    terms = content_terms(question) if chinese else foreign_terms(question, vocabulary)
+    if common is not None:
+        terms = tuple(t for t in terms if not _is_common(t, common)) or terms
+    kind = question_kind(question)
+    if focus is None:
+        focus = focus_of(question) if chinese else _foreign_focus(terms, kind)
     return QuestionInfo(
         text=question,
-        kind=question_kind(question),
+        kind=kind,
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
-        terms=content_terms(question) if chinese else foreign_terms(question),
+        terms=terms,
         is_chinese=chinese,
-        focus=focus if focus is not None else focus_of(question),
+        focus=focus,
         entities=named_entities(question),
         numbers=stated_numbers(question),
     )
+
+
+def _foreign_focus(terms: tuple[str, ...], kind: str) -> str:
+    """What a question in another language counts: its first compound keyword ("协商报告")."""
+    if kind != "count":
+        return ""
+    chinese = [t for t in terms if _CJK_RE.match(t)]
+    return next((t for t in chinese if len(t) >= 3), chinese[0] if chinese else "")
+
+
+def _is_common(term: str, common: Callable[[str], bool]) -> bool:
+    grams = [term[i : i + 2] for i in range(len(term) - 1)] if _CJK_RE.match(term) else [term.lower()]
+    return bool(grams) and all(common(g) for g in grams)
 
 
 _EN_FUNCTION_WORDS = frozenset(
@@ -105,7 +140,7 @@ _EN_FUNCTION_WORDS = frozenset(
 )
 
 
-def foreign_terms(question: str) -> tuple[str, ...]:
+def foreign_terms(question: str, vocabulary: Callable[[str], bool] | None = None) -> tuple[str, ...]:
     """What a question without Chinese asks about: its Chinese keywords (bilingual lexicon, when installed)
     and its own content words, which count only where a document uses them verbatim ("CPU", "Docker").
 
@@ -114,10 +149,10 @@ def foreign_terms(question: str) -> tuple[str, ...]:
     words = [w.lower() for w in _LATIN_RE.findall(question) if w.lower() not in _EN_FUNCTION_WORDS]
     try:
         from .lexicon import chinese_keywords
-    except ImportError:  # the lexicon is optional: without it only verbatim words can match
+
+        chinese = list(chinese_keywords(question, vocabulary))[:MAX_FOREIGN_KEYWORDS] if words else []
+    except (ImportError, RagError):  # without the dictionary only verbatim words can match
         chinese = []
-    else:
-        chinese = list(chinese_keywords(question)) if words else []
     return tuple(dict.fromkeys(chinese + words))
 
 
