@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 
@@ -14,6 +15,7 @@ from .errors import LLMUnavailable
 from . import nearmiss
 from .extractive import Extract, extract_all
 from .matching import figure_extract
+from .multifact import split_question
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, get_llm, ollama_ready
 from .question import (
@@ -61,10 +63,15 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     retriever = get_retriever(settings)
     standalone, focus = _standalone(question, history, llm, settings)
     t0 = time.perf_counter()
+    subs = split_question(standalone) if llm is None else [standalone]
+    if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
+        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags)
+        if several is not None:
+            yield several
+            return
     passages = retriever.search(standalone, top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
-    vocabulary = None if is_mostly_cjk(standalone) else retriever.vocabulary()
-    info = analyse(standalone, focus, vocabulary, retriever.is_common)
+    info = _analyse(standalone, focus, retriever)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
     if gap:
@@ -162,13 +169,59 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     return None
 
 
-def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
+def _analyse(question: str, focus, retriever: Retriever) -> QuestionInfo:
+    vocabulary = None if is_mostly_cjk(question) else retriever.vocabulary()
+    return analyse(question, focus, vocabulary, retriever.is_common)
+
+
+def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list[str]]:
+    """The extractive answer in parts, and flags saying how it was found."""
     # no passage-side embedding at question time: sentences are ranked by the question's words
     parts = extract_all(info, passages, None, retriever.document_year)
     if not parts and info.kind == "count" and len(info.years) < 2:
         hit = figure_extract(info, passages, retriever)
         if hit is not None:
-            parts, flags = [hit], flags + ["figure-match"]
+            return [hit], ["figure-match"]
+    return parts, []
+
+
+def _several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
+             flags) -> Answer | None:
+    """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
+    t0 = time.perf_counter()
+    merged: list[Passage] = []
+    position: dict[str, int] = {}
+    texts, quotes, missing = [], {}, 0
+    for sub in subs:
+        passages = retriever.search(sub, top_k)
+        info = _analyse(sub, None, retriever)
+        parts, how = ([], []) if evidence_gap(info, passages, retriever) else _parts(info, passages, retriever)
+        if len(parts) == 1 and _miss_reason(info, parts[0], passages) is not None:
+            parts = []  # a related figure is not this part's answer
+        if not parts:
+            missing += 1
+            continue
+        flags = flags + [f for f in how if f not in flags]
+        for hit in parts:
+            p = passages[hit.evidence.passage]
+            if p.chunk.id not in position:
+                position[p.chunk.id] = len(merged)
+                merged.append(replace(p, rank=len(merged) + 1))
+            n = position[p.chunk.id] + 1
+            texts.append(f"{strip_markers(hit.answer)}[{n}]")
+            quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
+    if missing:
+        return None  # answered as one question instead, which may still find every figure in one sentence
+    timings = {"retrieval": time.perf_counter() - t0}
+    base = dict(question=question, passages=merged, standalone_question=standalone, timings=timings)
+    text = "；".join(texts) + "。"
+    return Answer(text=text, citations=build_citations(text, merged, quotes), backend="extractive",
+                  flags=flags + ["several-facts"], **base)
+
+
+def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
+    parts, how = _parts(info, passages, retriever)
+    flags = flags + how
     if not parts:
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
     if len(parts) == 1:
@@ -178,11 +231,15 @@ def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
     return _from_extracts(parts, passages, flags, base)
 
 
-def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
-    """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
+def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:
     text = passages[hit.evidence.passage].text
     context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
-    found = nearmiss.describe(info, hit.answer, context)
+    return nearmiss.describe(info, hit.answer, context)
+
+
+def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
+    """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
+    found = _miss_reason(info, hit, passages)
     if found is None:
         return None
     reason, related = found
