@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 from . import prompts
 from .citations import add_missing_markers, build_citations, keep_valid_markers, strip_markers, unsupported_numbers
 from .errors import LLMUnavailable
-from . import nearmiss
+from . import nearmiss, phrasing
 from .extractive import Extract, extract_all
 from .matching import figure_extract
 from .multifact import split_question
@@ -228,7 +228,7 @@ def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
         missed = _near_miss(info, parts[0], passages, flags, base)
         if missed is not None:
             return missed
-    return _from_extracts(parts, passages, flags, base)
+    return _from_extracts(parts, passages, flags, base, info)
 
 
 def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:
@@ -253,14 +253,18 @@ def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answe
                   backend="extractive", flags=flags + ["near-miss"], **base)
 
 
-def _from_extracts(parts: list[Extract], passages, flags, base) -> Answer:
+def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionInfo | None = None) -> Answer:
     texts, quotes = [], {}
     for hit in parts:
         n = hit.evidence.passage + 1
         # a "[3]" or "【来源5】" written in the document is not ours: only the marker added here may cite
         texts.append(f"{hit.label}{'：' if hit.label else ''}{strip_markers(hit.answer)}[{n}]")
         quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
-    text = "；".join(texts)
+    text = "；".join(texts) + "。"
+    if info is not None and len(parts) == 1 and not parts[0].label:
+        hit = parts[0]
+        text = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
+                                 f"[{hit.evidence.passage + 1}]", hit.evidence.text)
     return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)
 
 

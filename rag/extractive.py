@@ -83,7 +83,7 @@ def candidates(info: QuestionInfo, passages: Sequence[Passage], similarity: Simi
     return sorted(found, key=lambda ev: -ev.score)
 
 
-_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座届万亿千百元倍余多盟市县旗区户"
+_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座万亿千百元倍余多盟市县旗区户"  # not 届: "十三届" names a term
 
 
 def _quantities(clause: str, years: tuple[str, ...]) -> list:

@@ -26,6 +26,7 @@ _CLAUSE_RE = re.compile(r"[^。！？!?；;，,\n]+")
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+")
 _PHRASE_CUT = re.compile(r"[、“”《》（）()「」:：\"']")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
+_LEAD = 30  # characters of the sentence before a figure's clause kept as its context
 _CONTEXT = 12  # characters of "what is counted" kept on each side of the figure
 
 
@@ -42,7 +43,8 @@ class Fact:
     unit: str  # the classifier after the number ("篇", "人次"), "" when none
     before: str  # what precedes the figure inside its clause
     after: str  # what follows the unit inside its clause
-    year: str | None  # the year the clause names, or None
+    year: str | None  # the year its sentence names, or None
+    lead: str = ""  # the start of its sentence before the clause: often the subject ("微信公众号")
 
     @property
     def phrase(self) -> str:
@@ -57,7 +59,7 @@ def _unit(text: str, end: int) -> str:
     return text[end] if end < len(text) and text[end] in CLASSIFIERS else ""
 
 
-def clause_facts(source: str, clause: str, offset: int, year: str | None = None) -> list[Fact]:
+def clause_facts(source: str, clause: str, offset: int, year: str | None = None, lead: str = "") -> list[Fact]:
     """The counted figures of one clause: not years, dates, ordinals (第三期) or bare numerals."""
     found = []
     for n in extract_numbers(clause):
@@ -70,7 +72,7 @@ def clause_facts(source: str, clause: str, offset: int, year: str | None = None)
         before = _PHRASE_CUT.split(clause[: n.start])[-1][-_CONTEXT:]
         after = _PHRASE_CUT.split(clause[n.end + len(unit) :])[0][:_CONTEXT]
         found.append(Fact(source, offset, offset + len(clause), clause, n.text, n.value, unit, before.strip(),
-                          after.strip(), year))
+                          after.strip(), year, lead))
     return found
 
 
@@ -86,7 +88,8 @@ def extract_facts(chunks: Iterable[Chunk]) -> list[Fact]:
                 if not clause:
                     continue
                 start = chunk.start + sm.start() + m.start() + (len(m.group()) - len(m.group().lstrip()))
-                facts.extend(_new(clause_facts(chunk.source, clause, start, year), seen))
+                lead = sm.group()[: m.start()][-_LEAD:]
+                facts.extend(_new(clause_facts(chunk.source, clause, start, year, lead), seen))
     return facts
 
 

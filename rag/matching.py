@@ -73,7 +73,8 @@ def match_figures(
     vectors = table.vectors[ids]
     core = question_core(info)
     wanted = {g for g in bigrams(f"{core} {info.focus}") if not common(g)}
-    shared = np.array([len(wanted & set(bigrams(table.facts[r].clause))) for r in ids], dtype=np.float32)
+    shared = np.array([len(wanted & set(bigrams(table.facts[r].lead + table.facts[r].clause))) for r in ids],
+                      dtype=np.float32)
     queries = [embed_query(p) for p in dict.fromkeys(p for p in (info.focus, core) if p)]
     rankings = [_ranks(shared + 0.001 * (vectors @ queries[-1]))]
     overall = np.full(len(ids), len(table.facts), dtype=np.int64)
