@@ -111,4 +111,16 @@ def figure_extract(info: QuestionInfo, passages: Sequence[Passage], retriever) -
     chunk = passages[best.passage].chunk
     start, end = best.fact.start - chunk.start, best.fact.end - chunk.start
     evidence = Evidence(best.passage, start, end, chunk.text[start:end], best.score)
-    return Extract(best.fact.clause, evidence)
+    return Extract(_item(best.fact), evidence)
+
+
+def _item(fact: Fact) -> str:
+    """The list item of the clause that holds the figure ("1140余篇社情民意信息" out of "86件…、1140余篇…、18篇…")."""
+    at = fact.clause.find(fact.number)
+    pieces, start = re.split(r"[、……]+", fact.clause), 0
+    for piece in pieces:
+        start = fact.clause.find(piece, start)
+        if start <= at < start + len(piece):
+            return piece
+        start += len(piece)
+    return fact.clause

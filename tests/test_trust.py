@@ -79,3 +79,20 @@ def test_an_english_question_using_a_documents_own_word_is_answered(tmp_path):
     ingest([doc], settings=settings)
     a = answer("What size is the Alpine Linux Docker image?", settings=settings, backend="extractive")
     assert not a.abstained and "350" in a.text and a.citations
+
+
+def test_a_subset_figure_is_told_as_a_near_miss_not_passed_off(sample_index):
+    a = answer("2024年一共收到了多少件提案？", settings=sample_index, backend="extractive")
+    assert a.abstained and "86" in a.text and "重点督办" in a.text and "没有" in a.text
+    assert a.citations and a.citations[0].source.endswith("cppcc-2024-consultation-review.txt")
+
+
+def test_a_count_asked_in_other_words_is_matched_to_the_documents_figure(sample_index):
+    a = answer("2024年报上去的民情信息一共多少篇？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "1140" in a.text and a.text.endswith("。")
+    assert "社情民意信息" in a.citations[0].quote
+
+
+def test_count_answer_is_one_sentence_restating_the_question(sample_index):
+    a = answer("2024年自治区政协形成了多少份协商报告？", settings=sample_index, backend="extractive")
+    assert a.text == "2024年自治区政协形成了18份协商报告[1]。" or a.text.startswith("2024年自治区政协形成了18")
