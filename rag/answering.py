@@ -10,10 +10,18 @@ from typing import Iterator, Sequence
 
 
 from . import prompts
-from .citations import add_missing_markers, build_citations, keep_valid_markers, strip_markers, unsupported_numbers
+from .citations import (
+    add_missing_markers,
+    build_citations,
+    keep_valid_markers,
+    markers,
+    strip_markers,
+    unsupported_numbers,
+)
 from .errors import LLMUnavailable
 from . import nearmiss, phrasing
-from .extractive import Extract, extract_all
+from .extractive import Evidence, Extract, extract_all, fits, sentences
+from .numbers import extract_numbers
 from .matching import figure_extract
 from .multifact import split_question
 from .indexing import ensure_index
@@ -288,7 +296,37 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
     if bad:
         log.info("%s answer had numbers not in its cited passages (%s): answering extractively", llm.name, bad)
         return _extractive(info, passages, retriever, flags + ["unsupported-number", "fallback-extractive"], base)
+    if _off_target(info, text, passages, retriever):
+        # the figure is in the passages but answers another year, ordinal or a subset: the extractive
+        # path tells that near-miss as it is
+        log.info("%s answer used a figure that does not answer the question: answering extractively", llm.name)
+        return _extractive(info, passages, retriever, flags + ["off-target-figure", "fallback-extractive"], base)
     return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
+
+
+def _off_target(info: QuestionInfo, text: str, passages, retriever) -> bool:
+    """Whether a count answer's figure comes from a sentence of another year, ordinal or a subset."""
+    if info.kind != "count" or not info.is_chinese:
+        return False
+    cited = [i - 1 for i in markers(text) if 1 <= i <= len(passages)]
+    figures = [n for n in extract_numbers(strip_markers(text)) if f"{n.text}年" not in text and n.text not in info.years]
+    for n in figures:
+        holders = [(i, s, e) for i in cited for s, e in sentences(passages[i].text)
+                   if n.value in {m.value for m in extract_numbers(passages[i].text[s:e])}]
+        if not holders:
+            continue
+        if all(_misses(info, passages, i, s, e, n, retriever) for i, s, e in holders):
+            return True
+    return False
+
+
+def _misses(info: QuestionInfo, passages, i: int, start: int, end: int, number, retriever) -> bool:
+    text = passages[i].text
+    evidence = Evidence(i, start, end, text[start:end], 0.0)
+    if not fits(info, evidence, passages[i], retriever.document_year):
+        return True
+    clause = next((c for c in re.split(r"[，,；;。、]", evidence.text) if number.text in c), evidence.text)
+    return nearmiss.describe(info, clause, text[max(0, start - nearmiss.LOOKBACK) : end]) is not None
 
 
 def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:

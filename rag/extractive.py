@@ -146,7 +146,7 @@ def extract(
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
     ranked = [
         ev for ev in candidates(info, passages, similarity)
-        if _fits(info, ev, passages[ev.passage], document_year)
+        if fits(info, ev, passages[ev.passage], document_year)
     ]
     if not ranked:
         return None
@@ -198,7 +198,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
     return None
 
 
-def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
+def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
     """The sentence speaks of the question's years and the numbers the question states."""
     for year in info.years:
         mentioned = YEAR_IN_TEXT.findall(ev.text)
