@@ -188,7 +188,7 @@ def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list
     """The extractive answer in parts, and flags saying how it was found."""
     # no passage-side embedding at question time: sentences are ranked by the question's words
     parts = extract_all(info, passages, None, retriever.document_year)
-    if not parts and info.kind == "count" and len(info.years) < 2:
+    if not parts and info.kind == "count" and len(info.years) < 2 and (info.is_chinese or info.focus):
         hit = figure_extract(info, passages, retriever)
         if hit is not None:
             return [hit], ["figure-match"]

@@ -154,9 +154,8 @@ def extract(
         asked = max(1, len(re.findall(r"多少|几[个份篇件人次条名项家位场期批]", info.text)))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
-        hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
-        if hit is not None:
-            return hit
+        # "when" is answered by a date; a sentence without one only mentions the subject
+        return _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):

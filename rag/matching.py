@@ -37,6 +37,8 @@ class FigureMatch:
 
 def question_core(info: QuestionInfo) -> str:
     """The question without its year, question words and filler: what the embedding should see."""
+    if not info.is_chinese:  # the model matches English to Chinese poorly: use the translated keywords
+        return " ".join(t for t in info.terms[:4] if re.match(r"[\u4e00-\u9fff]", t))
     return _QUESTION_WORDS.sub("", YEAR_RE.sub("", info.text)).replace("年", "", 1).strip()
 
 
@@ -76,6 +78,8 @@ def match_figures(
     shared = np.array([len(wanted & set(bigrams(table.facts[r].lead + table.facts[r].clause))) for r in ids],
                       dtype=np.float32)
     queries = [embed_query(p) for p in dict.fromkeys(p for p in (info.focus, core) if p)]
+    if not queries:
+        return []
     rankings = [_ranks(shared + 0.001 * (vectors @ queries[-1]))]
     overall = np.full(len(ids), len(table.facts), dtype=np.int64)
     for q in queries:

@@ -60,7 +60,7 @@ def validate(question: object, max_chars: int) -> str:
     return question
 
 
-_PERSON = re.compile(r"谁|哪位|\bwho(?:m|se)?\b|name of the (?:person|chairman|chair|director|head|manager|"
+_PERSON = re.compile(r"谁|哪位|(?:委员|代表|老人|主席|书记|局长|站长|经理|负责人|人员|同志|专家|嘉宾|人)(?:分别)?(?:叫|是)什么名字|姓名|\bwho(?:m|se)?\b|name of the (?:person|chairman|chair|director|head|manager|"
                      r"general manager|president|vice[- ]chairman|secretary|mayor|leader)", re.I)
 
 

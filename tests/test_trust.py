@@ -96,3 +96,10 @@ def test_a_count_asked_in_other_words_is_matched_to_the_documents_figure(sample_
 def test_count_answer_is_one_sentence_restating_the_question(sample_index):
     a = answer("2024年自治区政协形成了多少份协商报告？", settings=sample_index, backend="extractive")
     assert a.text == "2024年自治区政协形成了18份协商报告[1]。" or a.text.startswith("2024年自治区政协形成了18")
+
+
+def test_asking_for_a_persons_name_needs_a_person_in_the_subjects_passage(town):
+    a = answer("绿洲镇防沙治沙工作站的站长叫什么名字？", settings=town, backend="extractive")
+    assert a.abstained and "李水山" not in a.text
+    b = answer("青草乡防沙治沙工作站的站长叫什么名字？", settings=town, backend="extractive")
+    assert "李水山" in b.text and not b.abstained
