@@ -98,6 +98,8 @@ def match_figures(
 def accepted(match: FigureMatch) -> bool:
     """A figure found by meaning alone must be the nearest for the question on most rankings, the
     nearest of all the documents' figures, and share at least some characters with the question."""
+    if match.agree >= 3 and match.shared >= 2:  # first on every ranking and sharing words: a near second is fine
+        return match.overall <= 2
     return match.agree >= 2 and match.shared >= 1 and match.overall <= (1 if match.agree >= 3 else 0)
 
 

@@ -103,3 +103,9 @@ def test_asking_for_a_persons_name_needs_a_person_in_the_subjects_passage(town):
     assert a.abstained and "李水山" not in a.text
     b = answer("青草乡防沙治沙工作站的站长叫什么名字？", settings=town, backend="extractive")
     assert "李水山" in b.text and not b.abstained
+
+
+def test_articles_are_matched_to_the_pushed_posts_the_document_counts(sample_index):
+    a = answer("2023年政协公众号一共发了多少篇文章？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "1825" in a.text and "figure-match" in a.flags
+    assert "推送稿件" in a.citations[0].quote
