@@ -106,7 +106,7 @@ def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str],
         terms = tuple(t for t in terms if not _is_common(t, common)) or terms
     kind = question_kind(question)
     if focus is None:
-        focus = focus_of(question) if chinese else _foreign_focus(terms, kind)
+        focus = focus_of(question) if chinese else _foreign_focus(question, terms, kind, vocabulary)
     return QuestionInfo(
         text=question,
         kind=kind,
@@ -119,10 +119,25 @@ def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str],
     )
 
 
-def _foreign_focus(terms: tuple[str, ...], kind: str) -> str:
-    """What a question in another language counts: its first compound keyword ("协商报告")."""
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+(.+?)(?:\s+(?:did|do|does|were|was|are|is|have|has|had|will|can|could|"
+                      r"in|from|of|for|at|on|by|during|there)\b|[?,.]|$)", re.I)
+
+
+def _foreign_focus(question: str, terms: tuple[str, ...], kind: str, vocabulary) -> str:
+    """What a question in another language counts: the Chinese for the words after "how many"
+    ("consultation reports" → "协商报告"), else its first compound keyword."""
     if kind != "count":
         return ""
+    counted = _COUNTED.search(question)
+    if counted:
+        try:
+            from .lexicon import chinese_keywords
+
+            found = [k for k in chinese_keywords(counted.group(1), vocabulary) if _CJK_RE.match(k)]
+        except (ImportError, RagError):
+            found = []
+        if found:
+            return found[0]
     chinese = [t for t in terms if _CJK_RE.match(t)]
     return next((t for t in chinese if len(t) >= 3), chinese[0] if chinese else "")
 
