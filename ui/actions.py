@@ -89,7 +89,8 @@ def ask(
         yield chat, history, _unchanged()
         return
     turn = sum(1 for m in chat if m.get("role") == "assistant") + 1
-    chat += [{"role": "user", "content": question}, {"role": "assistant", "content": _waiting()}]
+    shown = render.format_question(question)  # the chat renders Markdown and HTML; a question is plain text
+    chat += [{"role": "user", "content": shown}, {"role": "assistant", "content": _waiting()}]
     yield chat, history, "正在查找资料、组织回答…"
     answer, streamed = None, ""
     try:

@@ -165,6 +165,11 @@ def format_answer(answer: Answer, turn: int = 0, model: str = "", hide: Iterable
     return f"{body}\n\n{extras}" if extras else body
 
 
+def format_question(question: str) -> str:
+    """A question as the chat shows it: markup and Markdown appear exactly as typed, never rendered."""
+    return escape_md(question)
+
+
 def format_streaming(text: str) -> str:
     """A half-written answer while it streams, with a blinking cursor."""
     return html.escape(text, quote=False) + '<span class="rag-cursor"></span>'
