@@ -382,3 +382,20 @@ def test_markup_in_a_question_is_shown_as_text(page):
     assert page.locator("#rag-chat img[src=x], #rag-chat b:text('粗体')").count() == 0
     assert page.evaluate("window.pwned") is None
     page.screenshot(path=str(ARTIFACTS / "ui-faults-markup-question.png"))
+
+
+@pytest.mark.slow
+def test_markup_in_a_document_is_shown_as_text(page, api, tmp_path):
+    from gradio_client import handle_file
+    from playwright.sync_api import expect
+
+    doc = tmp_path / "标记测试.txt"
+    doc.write_text('<img src=x onerror="window.pwned=2"><b>标记</b>测试协会2026年共有会员789人。\n', encoding="utf-8")
+    assert "已添加" in api.client.predict([handle_file(str(doc))], api_name=api.upload)[0]
+    answer = ask_in_page(page, "测试协会2026年共有会员多少人？")
+    expect(answer).to_contain_text("789")
+    card = answer.locator("details.rag-source").first
+    card.locator("summary").click()
+    expect(card.locator(".rag-passage")).to_contain_text('<img src=x onerror="window.pwned=2"><b>标记</b>')
+    assert answer.locator("img, b").count() == 0
+    assert page.evaluate("window.pwned") is None
