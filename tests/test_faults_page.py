@@ -139,6 +139,16 @@ def test_host_names_from_headers():
     assert allowed_hosts("127.0.0.1", "*") is None
 
 
+def test_binding_every_address_without_allowed_hosts_says_what_to_set(capsys):
+    from ui.app import _warn_if_exposed
+
+    _warn_if_exposed("127.0.0.1", "")
+    _warn_if_exposed("0.0.0.0", "rag.lan")
+    assert capsys.readouterr().out == ""
+    _warn_if_exposed("0.0.0.0", "")
+    assert "RAG_ALLOWED_HOSTS" in capsys.readouterr().out
+
+
 def test_session_note_is_shown_once_but_answer_notes_every_time(monkeypatch, tmp_path):
     from rag.settings import Settings
     from rag.types import Answer
