@@ -130,13 +130,14 @@ def test_normal_docx_still_loads(tmp_path):
 
 
 def test_host_names_from_headers():
-    from ui.hosts import allowed_hosts, host_name
+    from ui.hosts import allowed_hosts, host_name, origin_host
 
     assert host_name("[::1]:7860") == "::1" and host_name("::1") == "::1"
     assert host_name("Docs.Example.LAN.:8080") == "docs.example.lan"
     assert allowed_hosts("0.0.0.0") == {"localhost", "127.0.0.1", "::1"}  # binding everything names no host
     assert allowed_hosts("192.168.1.20", "rag.lan, 10.0.0.5") >= {"192.168.1.20", "rag.lan", "10.0.0.5"}
     assert allowed_hosts("127.0.0.1", "*") is None
+    assert origin_host("http://[::1]:7860") == "::1" and origin_host("null") == ""
 
 
 def test_binding_every_address_without_allowed_hosts_says_what_to_set(capsys):
@@ -260,6 +261,18 @@ def test_foreign_host_is_refused(server, host):
     )
     assert upload.status_code == 400
     assert not list(server.gradio_dir.rglob("x.txt"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("origin", ["http://evil.example", "null"])
+def test_request_from_another_sites_page_is_refused(server, origin):
+    # A page elsewhere can post a form straight to 127.0.0.1; the browser then says where it came from.
+    headers = {"Origin": origin}
+    upload = httpx.post(server.url + "/gradio_api/upload", headers=headers, files={"files": ("csrf.txt", b"x")})
+    assert upload.status_code == 403 and "其他网站" in upload.text
+    assert not list(server.gradio_dir.rglob("csrf.txt"))
+    same_site = httpx.get(server.url + "/config", headers={"Origin": f"http://localhost:{server.port}"})
+    assert same_site.status_code == 200
 
 
 @pytest.mark.slow

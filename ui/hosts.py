@@ -3,9 +3,13 @@
 A page on evil.example can make its own name resolve to 127.0.0.1 and then read this
 server's answers as "same-origin"; its requests still carry ``Host: evil.example``. Only
 loopback names, the address the server is bound to and hosts the user configured pass.
+A browser also names the page a request comes from (``Origin``): a request sent by another
+site's page straight to 127.0.0.1 (an upload, say) is refused the same way.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
@@ -41,6 +45,14 @@ def host_name(header: str) -> str:
     return host.rstrip(".")
 
 
+def origin_host(origin: str) -> str:
+    """The host name of an ``Origin`` header ("" for ``null`` or anything unreadable)."""
+    try:
+        return (urlsplit(origin).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
 def refusal(host: str) -> str:
     """The text a refused request gets: which host, and how to allow it."""
     shown = host[:MAX_SHOWN] or "（空）"
@@ -52,7 +64,10 @@ def refusal(host: str) -> str:
 
 
 class HostCheck:
-    """ASGI middleware: answer 400 to any HTTP request (and close any websocket) for a host not allowed."""
+    """ASGI middleware: answer 400 (403 for another site's page) to any HTTP request for a host not allowed.
+
+    A websocket for a host not allowed is closed before it is accepted.
+    """
 
     def __init__(self, app: ASGIApp, allowed: frozenset[str] | None) -> None:
         self.app = app
@@ -62,10 +77,16 @@ class HostCheck:
         if self.allowed is None or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        host = Headers(scope=scope).get("host", "")
-        if host_name(host) in self.allowed:
+        headers = Headers(scope=scope)
+        host, origin = headers.get("host", ""), headers.get("origin")
+        if host_name(host) not in self.allowed:
+            status, text = 400, refusal(host)
+        elif origin is not None and origin_host(origin) not in self.allowed:
+            status, text = 403, f"拒绝访问：来自其他网站（{origin[:MAX_SHOWN]}）的请求。请直接在本页面操作。\n"
+        else:
             await self.app(scope, receive, send)
-        elif scope["type"] == "websocket":
+            return
+        if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # policy violation, before accepting
         else:
-            await PlainTextResponse(refusal(host), status_code=400)(scope, receive, send)
+            await PlainTextResponse(text, status_code=status)(scope, receive, send)
