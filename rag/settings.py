@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.1
     max_question_chars: int = 2000
 
+    # chat page: host names it answers to besides loopback and its bound address (comma-separated; "*": any)
+    allowed_hosts: str = ""
+
     @classmethod
     def settings_customise_sources(
         cls,
