@@ -22,12 +22,12 @@ from typing import Callable, Iterable
 
 from .errors import RagError
 
-FORMAT = 5  # bump when the cached index's layout or the gloss cleaning changes
+FORMAT = 7  # bump when the cached index's layout or the gloss cleaning changes
 MAX_PHRASE = 4  # words in the longest English phrase looked up
 MAX_PER_KEY = 60  # headwords kept per English key (a common word has hundreds of late senses)
 PER_TERM = 3  # Chinese keywords kept per English term by chinese_keywords
+POSITION_WEIGHT = 1.0  # per log(sense position): how much a later sense counts against a common word
 EXACT_BONUS = 2.0  # a gloss with the word itself beats a derivation unless ~7x rarer
-JOIN = True
 JOIN_CANDIDATES = 8  # candidates of each of two adjacent terms tried as one compound
 
 # English key (stems, or "=" + base forms) → packed [(simplified headword, score)], lower scores (better) first
@@ -40,6 +40,8 @@ _ORDINAL_RE = re.compile(r"(\d+)(?:st|nd|rd|th)")
 _ORDINAL_WORDS = {w: i for i, w in enumerate(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 1)}
 _GLOSS_LEAD = frozenset("to a an the be".split())  # "to report", "a report" are "report"
+_MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}
 _SEGMENT_RE = re.compile(r"[,.;:!?\"“”()\[\]{}/–—]+")  # phrases never cross these
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Glosses that point at another entry or describe usage are not translations.
@@ -52,7 +54,7 @@ STOP_WORDS = frozenset(
     """a about above after again against all also am an and any are as at be been before being below
     between both but by can could did do does doing done down during each either else ever every few
     for from further had has have having he her here hers herself him himself his how i if in into is
-    it its itself just let me many might more most much must my myself neither no nor not now of off
+    it its itself just let may me many might more most much must my myself neither no nor not now of off
     on once only or other ought our ours ourselves out over own per please same shall she should so
     some such than that the their theirs them themselves then there these they this those through to
     too under until up upon us very was we were what whatever when whenever where whereas whether
@@ -73,6 +75,14 @@ _IRREGULAR = {
     "written": "write", "children": "child", "people": "people", "men": "man", "women": "woman",
     "feet": "foot", "teeth": "tooth", "mice": "mouse", "data": "data", "media": "media",
 }
+
+_BRITISH = {
+    "centre": "center", "centres": "centers", "programme": "program", "programmes": "programs",
+    "labour": "labor", "colour": "color", "favour": "favor", "honour": "honor", "behaviour": "behavior",
+    "neighbour": "neighbor", "defence": "defense", "licence": "license", "catalogue": "catalog",
+    "travelled": "traveled", "cancelled": "canceled", "modelling": "modeling", "enrol": "enroll",
+}
+_ISE_RE = re.compile(r"(?<=[a-z]{3})([iy])s(e|ed|es|ing|ation|ations|er|ers)$")  # organise → organize
 
 
 def _data_file() -> Path:
@@ -97,18 +107,28 @@ def _stemmer():
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The stem of one lower-case English word (consultation → consult), irregular forms first mapped."""
+    return _stemmer().stemWord(_american(word))
+
+
+def _american(word: str) -> str:
+    """British spellings as the dictionary writes them (organised → organized, centre → center)."""
     word = _IRREGULAR.get(word, word)
-    return _stemmer().stemWord(word)
+    return _BRITISH.get(word, word)
+
+
+def _singular(word: str) -> str:
+    word = _american(word)
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
 
 
 @lru_cache(maxsize=65536)
 def base_form(word: str) -> str:
     """One word without its inflection only (reports → report, invited → invit), derivations kept apart."""
-    word = _IRREGULAR.get(word, word)
-    if len(word) > 4 and word.endswith(("ies", "ied")):
+    if len(word) > 4 and word.endswith("ied"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
+    word = _singular(word)
     for suffix in ("ing", "ed"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             word = word[: -len(suffix)]
@@ -122,7 +142,9 @@ def _key(words: Iterable[str], exact: bool = False) -> str:
     """The index key of a phrase: stems joined, or with ``exact`` base forms marked with '='."""
     content = [w.replace("’", "'").removesuffix("'s") for w in words if w not in STOP_WORDS]
     if exact:
-        return "=" + " ".join(base_form(w) for w in content) if content else ""
+        # a phrase keeps its words' -ing/-ed forms apart ("special training" is not "special train")
+        base = base_form if len(content) == 1 else _singular
+        return "=" + " ".join(base(w) for w in content) if content else ""
     return " ".join(stem(w) for w in content)
 
 
@@ -180,7 +202,8 @@ def build_index(lines: Iterable[str], frequencies: dict[str, int] | None = None)
     freq = _word_frequencies() if frequencies is None else frequencies
 
     def score(head: str, pos: int) -> float:  # lower is better
-        return round(100 * _length_class(head) + pos - math.log1p(freq.get(head, 0)), 2)
+        # a common word lists many senses: a late sense of it still beats a rare word's first
+        return round(100 * _length_class(head) + POSITION_WEIGHT * math.log1p(pos) - math.log1p(freq.get(head, 0)), 2)
 
     return {key: _pack(sorted(((h, score(h, p)) for h, p in heads.items()), key=lambda hs: (hs[1], hs[0])))
             for key, heads in best.items()}
@@ -264,7 +287,8 @@ def _segments(question: str) -> list[list[str]]:
     runs: list[list[str]] = []
     for part in _SEGMENT_RE.split(question):
         run: list[str] = []
-        for word in (w.lower() for w in _WORD_RE.findall(part)):
+        for match in _WORD_RE.finditer(part):
+            word = _month(match.group(), question.startswith(match.group())) or match.group().lower()
             if word == "of" and run:
                 run.append(word)
             elif word in STOP_WORDS:
@@ -276,6 +300,13 @@ def _segments(question: str) -> list[list[str]]:
     return [r[:-1] if r and r[-1] == "of" else r for r in runs if r]
 
 
+def _month(word: str, first: bool) -> str | None:
+    """A month name as "5月" ("May" only when capitalised mid-question: else it is the modal verb)."""
+    if word.lower() in _MONTHS and (word.lower() != "may" or (word == "May" and not first)):
+        return f"{_MONTHS[word.lower()]}月"
+    return None
+
+
 def _number_term(word: str) -> tuple[str, list[str]] | None:
     """A number stays as it is; an ordinal ("13th", "ninth") is also tried as Chinese (第十三, 第九)."""
     ordinal = _ORDINAL_RE.fullmatch(word)
@@ -284,7 +315,7 @@ def _number_term(word: str) -> tuple[str, list[str]] | None:
         return word, ([f"第{chinese_numeral(n)}"] if 0 < n < 100 else []) + [str(n)]
     if word in _ORDINAL_WORDS:
         return word, [f"第{chinese_numeral(_ORDINAL_WORDS[word])}"]
-    return (word, [word]) if word[0].isdigit() else None
+    return (word, [word]) if word[0].isdigit() else None  # numbers and months ("5月") as they are
 
 
 def chinese_numeral(n: int) -> str:
@@ -319,9 +350,12 @@ def _terms_of_run(run: list[str], index: Index) -> list[tuple[str, list[str]]]:
 
 def _lookup(index: Index, words: list[str]) -> list[str]:
     """Headwords glossed with these words, those glossed with an inflection of them (not a derivation) first."""
-    scores = dict(_unpack(index.get(_key(words))))
+    # a phrase must match as written; a derivation ("special training" → special train) is another idiom
+    scores = dict(_unpack(index.get(_key(words)))) if len(words) == 1 else {}
     for h, v in _unpack(index.get(_key(words, exact=True))):
         scores[h] = min(scores.get(h, v), v) - EXACT_BONUS
+    if not scores and any(_ISE_RE.search(w) for w in words):  # a British spelling: organised → organized
+        return _lookup(index, [_ISE_RE.sub(r"\1z\2", w) for w in words])
     return sorted(scores, key=lambda h: (scores[h], h))
 
 
@@ -349,10 +383,12 @@ def chinese_keywords(question: str, vocabulary: Callable[[str], bool] | None = N
     never use are dropped, and adjacent terms are also tried joined ("consultation report" → 协商报告).
     """
     runs = _terms_in_order(question)
-    keywords = _joined(runs, vocabulary) if vocabulary is not None and JOIN else []
+    keywords = _joined(runs, vocabulary) if vocabulary is not None else []
     for _, heads in sorted((t for run in runs for t in run), key=lambda t: -len(t[0].split())):
         # a single character is too ambiguous to search for on its own ("produce" → 出)
         kept = [h for h in heads if (len(h) > 1 or h.isdigit()) and (vocabulary is None or vocabulary(h))]
+        # a long headword ("中国人民政治协商会议") adds many bigrams and would outweigh the other terms
+        kept = [h for h in kept if len(h) <= 4] or kept
         keywords += kept[:PER_TERM]
     return list(dict.fromkeys(keywords))
 
@@ -362,8 +398,8 @@ def _joined(runs: list[list[tuple[str, list[str]]]], vocabulary: Callable[[str],
     found = []
     for terms in runs:
         for (_, left), (_, right) in zip(terms, terms[1:]):
-            pairs = (a + b for a in left[:JOIN_CANDIDATES] for b in right[:JOIN_CANDIDATES])
-            found += [w for w in pairs if _CJK_RE.match(w) and len(w) > 2 and vocabulary(w)]
+            pairs = ((a, b) for a in left[:JOIN_CANDIDATES] for b in right[:JOIN_CANDIDATES])
+            found += [a + b for a, b in pairs if min(len(a), len(b)) > 1 and _CJK_RE.match(a + b) and vocabulary(a + b)]
     return found
 
 
