@@ -242,9 +242,9 @@ def _write_atomic(path: Path, index: Index) -> None:
         raise
 
 
-def load_index(cache_dir: Path | None = None) -> Index:
-    """The reverse index from the cache, built from the dictionary file when missing or stale."""
-    data = _data_file()
+def load_index(cache_dir: Path | None = None, data: Path | None = None) -> Index:
+    """The reverse index from the cache, built from the dictionary file (CC-CEDICT, gzipped) when missing or stale."""
+    data = data or _data_file()
     if cache_dir is None:
         from .settings import get_settings
 
@@ -252,8 +252,10 @@ def load_index(cache_dir: Path | None = None) -> Index:
     path = _cache_file(Path(cache_dir), data)
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError):
+            index = pickle.load(f)
+        if isinstance(index, dict):
+            return index
+    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
         pass  # missing or damaged: rebuild below
     with gzip.open(data, "rt", encoding="utf-8") as f:
         index = build_index(f)
