@@ -66,7 +66,8 @@ def test_stop_words_dropped_and_unknown_words_kept_empty():
 def test_index_is_built_once_into_the_cache_and_rebuilt_when_damaged(tmp_path):
     data = tmp_path / "mini-cedict.txt.gz"
     with gzip.open(data, "wt", encoding="utf-8") as f:
-        f.write("# a comment\n報告 报告 [bao4 gao4] /to report/report/CL:篇[pian1]/\n協商 协商 [xie2 shang1] /to consult with/\n")
+        f.write("# a comment\n報告 报告 [bao4 gao4] /to report/report/CL:篇[pian1]/\n")
+        f.write("協商 协商 [xie2 shang1] /to consult with/\n")
     index = lexicon.load_index(tmp_path / "cache", data)
     assert [h for h, _ in lexicon._unpack(index["=report"])] == ["报告"]
     cached = list((tmp_path / "cache" / "lexicon").glob("*.pickle"))
