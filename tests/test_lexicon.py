@@ -31,6 +31,8 @@ def test_consultation_reports_become_chinese_keywords(sample_vocabulary):
 def test_vocabulary_drops_words_the_documents_never_use():
     keywords = lexicon.chinese_keywords("How many consultation reports were formed?", lambda w: w == "报告")
     assert keywords == ["报告"]
+    occurs = lexicon.corpus_vocabulary(["形成协商报告18份", "另一段"])
+    assert occurs("协商") and occurs("协商报告") and occurs("18") and not occurs("商协") and not occurs("报道")
 
 
 def test_phrase_entries_come_first_as_one_term():
