@@ -14,7 +14,7 @@ from .citations import add_missing_markers, build_citations, keep_valid_markers,
 from .errors import LLMUnavailable
 from .extractive import Extract, extract_all
 from .indexing import ensure_index
-from .llm import BACKEND_NAMES, LLM, get_llm, ollama_ready
+from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from .question import (
     QuestionInfo,
     YEAR_RE,
@@ -92,15 +92,15 @@ def _backend_name(name: str) -> str:
 
 
 def _choose_llm(name: str, settings: Settings) -> tuple[LLM | None, list[str]]:
-    """The LLM for a backend name (None = extractive); ``auto`` uses Ollama only when it is ready."""
+    """The LLM for a backend name (None = extractive); ``auto`` takes the first ready one of ``auto_candidates``."""
     if name == "extractive":
         return None, []
     if name == "auto":
-        ready, reason = ollama_ready(settings)
-        if not ready:
+        llm, reason = auto_llm(settings)
+        if llm is None:
             log.info("auto backend: answering extractively (%s)", reason)
             return None, ["auto-extractive"]
-        name = "ollama"
+        return llm, []
     llm = get_llm(name, settings)
     llm.check()
     return llm, []
