@@ -33,7 +33,8 @@ from .types import Answer, Passage
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "文档中没有提到这一点。"
-_ECHOED_HEADER = re.compile(r"^\s*\[\d+\]\s*来源[:：].*$", re.M)
+# A small model may echo a passage's header or the fences around its text: neither is an answer.
+_ECHOED_HEADER = re.compile(r"^\s*(?:\[\d+\]\s*来源[:：].*|<<<[^<>\n]*>>>\s*)$", re.M)
 _ABSTAIN_RE = re.compile(r"文档中没有|资料中没有|没有提到|未提及|没有提及|无法回答|无法从资料|not mentioned|does not say|doesn't say", re.I)
 
 
@@ -132,6 +133,9 @@ def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Setting
     years = YEAR_RE.findall(question)
     if not line or len(line) > 3 * (len(question) + 40) or any(y not in line for y in years):
         return None
+    # ...or echo a template token ("<|im_end|>"): a rewrite keeps two adjacent characters of the follow-up.
+    if not any(w[i : i + 2] in line for w in re.findall(r"\w{2,}", question) for i in range(len(w) - 1)):
+        return None
     return line
 
 
@@ -200,7 +204,8 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
 
 def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:
     blocks = "\n\n".join(
-        prompts.render("passage", settings.prompts_dir, index=i + 1, source=p.source, text=p.text)
+        prompts.render("passage", settings.prompts_dir, index=i + 1, source=prompts.quote_data(p.source),
+                       text=prompts.quote_data(p.text))
         for i, p in enumerate(passages)
     )
     system = prompts.render("system", settings.prompts_dir)
