@@ -168,3 +168,19 @@ def test_http_errors_map_to_one_clear_message(monkeypatch, sample_index, status,
     s = openai_settings(sample_index, "http://127.0.0.1:9/v1")
     with pytest.raises(LLMUnavailable, match=expected):
         list(OpenAILLM(s, model=ALIAS).chat(QUESTION))
+
+
+def test_the_chat_page_offers_the_servers_models(llama_server, sample_index):
+    from ui import actions, app, render
+
+    s = openai_settings(sample_index, llama_server)
+    assert actions.list_models(s, "openai") == [ALIAS]
+    assert actions.list_models(s, "auto") == [ALIAS]  # auto tries the configured server first
+    box = app._model_box("openai", settings=s)
+    assert box["visible"] and box["choices"] == [ALIAS] and box["value"] == ALIAS and "/v1/models" in box["info"]
+    assert not app._model_box("extractive", settings=s)["visible"]
+    chosen = actions.answer_options("openai", ALIAS, s)["settings"]
+    assert chosen.openai_model == ALIAS and chosen.openai_api_key == s.openai_api_key and chosen.ollama_model == s.ollama_model
+    assert render.backend_label("openai", ALIAS) == f"OpenAI 兼容服务 · {ALIAS}"
+    down = openai_settings(sample_index, f"http://127.0.0.1:{free_port()}/v1", model="qwen-72b")
+    assert actions.list_models(down, "openai") == ["qwen-72b"]
