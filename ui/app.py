@@ -82,7 +82,7 @@ def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
     """Which backend answers, and which model of its server (listed by the server; free text allowed)."""
     from rag.llm import BACKEND_NAMES
 
-    default = settings.backend if settings.backend in BACKEND_NAMES else "auto"
+    default = _default_backend(settings)
     backend = gr.Radio(
         [(render.BACKEND_LABELS.get(n, n), n) for n in BACKEND_NAMES],
         value=default,
@@ -100,6 +100,12 @@ def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
     )
     backend.change(partial(_model_box, settings=settings), backend, model, queue=False)
     return backend, model
+
+
+def _default_backend(settings: Settings) -> str:
+    from rag.llm import BACKEND_NAMES
+
+    return settings.backend if settings.backend in BACKEND_NAMES else "auto"
 
 
 def _model_box_text(kind: str | None) -> dict:
@@ -202,7 +208,7 @@ def _wire_index_views(app: gr.Blocks, settings: Settings, chat: dict, docs: dict
     for event in docs["events"]:
         event.then(refresh, None, views)
     app.load(refresh, None, views)
-    app.load(lambda: gr.update(choices=actions.list_models(settings, settings.backend)), None, chat["model"])
+    app.load(lambda: _model_box(_default_backend(settings), settings=settings), None, chat["model"])
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = False) -> None:
