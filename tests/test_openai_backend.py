@@ -124,6 +124,18 @@ def test_a_404_from_the_server_names_the_model_setting(sample_index):
             list(OpenAILLM(s, model="qwen-72b").chat(QUESTION))
 
 
+def test_a_stream_cut_short_or_an_error_event_is_reported(sample_index):
+    s = openai_settings(sample_index, "", key=None)
+    with serve_ollama(FakeLLM(fail_after=2, error=RuntimeError("segfault")), model_name="fake:1b") as server:
+        s = s.model_copy(update={"openai_base_url": server.url + "/v1"})
+        with pytest.raises(LLMUnavailable, match="中途断开"):
+            list(OpenAILLM(s, model="fake:1b").chat(QUESTION))
+    with serve_ollama(FakeLLM(fail_after=0), model_name="fake:1b") as server:
+        s = s.model_copy(update={"openai_base_url": server.url + "/v1"})
+        with pytest.raises(LLMUnavailable, match="返回错误 500.*fake model crashed"):
+            list(OpenAILLM(s, model="fake:1b").chat(QUESTION))
+
+
 def test_server_down_names_the_fix_fast_and_auto_answers_extractively(sample_index):
     s = openai_settings(sample_index, f"http://127.0.0.1:{free_port()}/v1")
     started = time.perf_counter()

@@ -75,6 +75,7 @@ class OpenAILLM:
     @contextmanager
     def _errors(self, timeout: float):
         """Turn client errors into LLMUnavailable messages that name the fix."""
+        import httpx2  # the openai client's HTTP library
         import openai
 
         try:
@@ -100,6 +101,12 @@ class OpenAILLM:
             ) from e
         except openai.APIStatusError as e:
             raise LLMUnavailable(f"OpenAI 兼容服务 ({self.base_url}) 返回错误 {e.status_code}：{e.message}") from e
+        except openai.APIError as e:  # an error event inside the stream
+            raise LLMUnavailable(f"OpenAI 兼容服务 ({self.base_url}) 在回答中途报错：{e.message}") from e
+        except httpx2.TransportError as e:  # the client does not wrap errors that happen while streaming
+            raise LLMUnavailable(
+                f"与 OpenAI 兼容服务 ({self.base_url}) 的连接在回答中途断开（{type(e).__name__}）。请确认服务仍在运行后重试。"
+            ) from e
 
     # --- the protocol ---
 
