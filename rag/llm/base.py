@@ -39,7 +39,6 @@ class PromptTooLong(LLMUnavailable):
     """The prompt does not fit the largest context the backend allows (it is never silently truncated)."""
 
 
-
 # --- token estimates and Ollama's context size ------------------------------------------------
 
 _CHEAP_CHARS = re.compile(r"[^\d\u0080-\U0010ffff]")  # ASCII except digits
@@ -66,7 +65,6 @@ def num_ctx_for(messages: list[dict], max_tokens: int) -> int:
             "请减少检索片段（RAG_TOP_K、RAG_CHUNK_SIZE）或缩短问题。"
         )
     return max(NUM_CTX_MIN, math.ceil(need / NUM_CTX_STEP) * NUM_CTX_STEP)
-
 
 
 def is_loopback(url: str) -> bool:

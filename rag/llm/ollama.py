@@ -19,7 +19,6 @@ def normalize_ollama_model(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
-
 class OllamaLLM:
     """A model served by Ollama (``ollama serve``), through the official ``ollama`` client."""
 
