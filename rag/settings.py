@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     ollama_host: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:7b-instruct"
     ollama_timeout: float = 120.0
+    # any OpenAI-compatible server (vLLM, llama-server, LM Studio, Ollama's /v1, a hosted API)
+    openai_base_url: str = ""  # e.g. http://127.0.0.1:8080/v1; empty = not configured
+    openai_api_key: SecretStr | None = None  # SecretStr: never shown in repr, logs or dumps
+    openai_model: str = ""  # empty = the first model the server lists
+    openai_timeout: float = 120.0
     llamacpp_model_path: Path | None = None  # any GGUF; default: the Gemma 3 270M package
     llamacpp_threads: int = 2
     llm_max_tokens: int = 256  # answers are a few sentences; a cap keeps a rambling small model short

@@ -196,3 +196,16 @@ def test_an_answer_that_only_echoes_passage_headers_falls_back_to_extraction(sam
     _assert_guarantees(a)
     assert "来源" not in a.text and "fallback-extractive" in a.flags
     assert re.search(r"(?<!\d)18(?!\d)", a.text)
+
+
+def test_a_rewrite_that_drops_the_follow_up_is_not_used(sample_index):
+    def reply(passages, prompt):
+        if "完整问题" in prompt:
+            return "<|im_end|>"  # a base model behind a chat template may emit only the template's token
+        return f"阅读量达145万次[{_index_of(passages, '145万')}]。"
+
+    history = [{"role": "user", "content": "2023年自治区政协微信公众号累计推送稿件多少条？"},
+               {"role": "assistant", "content": "累计推送稿件1825条[1]"}]
+    a, _, _ = _answer_with(sample_index, reply, "阅读量呢？", history)
+    assert "阅读量" in a.standalone_question and "公众号" in a.standalone_question
+    assert "145万" in a.text

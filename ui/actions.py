@@ -46,24 +46,40 @@ def error_text(exc: Exception) -> str:
     return "抱歉，系统出了意外错误，详情已记录在服务器日志中。"
 
 
+def model_backend(backend: str | None, settings: Settings) -> str | None:
+    """Which server the model box picks for: ``openai`` (also under ``auto`` once configured), ``ollama``, or None."""
+    from rag.llm import openai_configured
+
+    backend = backend or settings.backend
+    if backend == "openai" or (backend == "auto" and openai_configured(settings)):
+        return "openai"
+    return "ollama" if backend in ("auto", "ollama") else None
+
+
+def chosen_model(backend: str | None, model: str | None, settings: Settings) -> str:
+    """The model the box names, else the configured one of the server it picks for."""
+    default = settings.openai_model if model_backend(backend, settings) == "openai" else settings.ollama_model
+    return (model or "").strip() or default
+
+
 def answer_options(backend: str | None, model: str | None, settings: Settings) -> dict:
-    """Keyword arguments for ``stream_answer``: the backend and the settings carrying the chosen Ollama model."""
-    model = (model or "").strip() or settings.ollama_model
-    return {"backend": backend or None, "settings": _with_model(settings, model)}
+    """Keyword arguments for ``stream_answer``: the backend and the settings carrying the chosen model."""
+    field = "openai_model" if model_backend(backend, settings) == "openai" else "ollama_model"
+    return {"backend": backend or None, "settings": _with_model(settings, field, chosen_model(backend, model, settings))}
 
 
-_model_settings: dict[tuple[int, str], Settings] = {}
+_model_settings: dict[tuple[int, str, str], Settings] = {}
 
 
-def _with_model(settings: Settings, model: str) -> Settings:
+def _with_model(settings: Settings, field: str, model: str) -> Settings:
     # One copy per model, reused: the library caches its retriever per settings object.
-    if model == settings.ollama_model:
+    if model == getattr(settings, field):
         return settings
-    key = (id(settings), model)
+    key = (id(settings), field, model)
     if key not in _model_settings:
         if len(_model_settings) >= 16:  # names are free text: keep the cache small
             _model_settings.clear()
-        _model_settings[key] = settings.model_copy(update={"ollama_model": model})
+        _model_settings[key] = settings.model_copy(update={field: model})
     return _model_settings[key]
 
 
@@ -109,7 +125,7 @@ def ask(
         chat = _replace_last(chat, render.format_error(error_text(RagError("没有得到回答。"))))
         yield chat, history, "上一个问题没有回答成功。"
         return
-    model = (model or "").strip() or settings.ollama_model
+    model = chosen_model(backend, model, settings)
     seen = notes_seen if notes_seen is not None else set()
     chat = _replace_last(chat, render.format_answer(answer, turn, model, hide=seen))
     seen.update(render.SESSION_NOTES.intersection(answer.flags))
@@ -234,13 +250,18 @@ def handle_delete(source: str | None, *, settings: Settings) -> tuple[str, list[
     return message, documents_view(settings)[0]
 
 
-def list_models(settings: Settings) -> list[str]:
-    """The Ollama server's models, with the configured default first; just the default when it is down."""
-    try:
-        from rag.llm import OllamaLLM
+def list_models(settings: Settings, backend: str | None = None) -> list[str]:
+    """The models of the server the model box picks for (Ollama's, or ``/v1/models``), the configured one first.
 
-        models = OllamaLLM(settings).list_models()
-    except Exception:  # a missing server must never break the page
-        log.info("could not list Ollama models", exc_info=True)
+    Just the configured model when the server is down: a missing server must never break the page.
+    """
+    kind = model_backend(backend, settings) or "ollama"
+    try:
+        from rag.llm import OllamaLLM, OpenAILLM
+
+        models = (OpenAILLM if kind == "openai" else OllamaLLM)(settings).list_models()
+    except Exception:
+        log.info("could not list %s models", kind, exc_info=True)
         models = []
-    return [settings.ollama_model, *(m for m in models if m != settings.ollama_model)]
+    default = chosen_model(backend, None, settings)
+    return [m for m in [default, *(m for m in models if m != default)] if m]

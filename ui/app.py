@@ -82,28 +82,48 @@ def _chat_tab(settings: Settings) -> dict:
 
 
 def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
-    """Which backend answers, and which Ollama model (free text allowed)."""
+    """Which backend answers, and which model of its server (listed by the server; free text allowed)."""
     from rag.llm import BACKEND_NAMES
 
-    default = settings.backend if settings.backend in BACKEND_NAMES else "auto"
+    default = _default_backend(settings)
     backend = gr.Radio(
         [(render.BACKEND_LABELS.get(n, n), n) for n in BACKEND_NAMES],
         value=default,
         label="回答方式",
-        info="自动：Ollama 可用时用它，否则直接从原文摘录作答。",
+        info="自动：依次尝试已配置的 OpenAI 兼容服务、Ollama，都不可用时直接从原文摘录作答。",
         elem_id="rag-backend",
     )
     model = gr.Dropdown(
-        [settings.ollama_model],
-        value=settings.ollama_model,
+        [actions.chosen_model(default, None, settings)],
+        value=actions.chosen_model(default, None, settings),
         allow_custom_value=True,
-        label="Ollama 模型",
-        info="列表来自 Ollama 服务，也可直接输入模型名。",
-        visible=default in ("auto", "ollama"),
+        visible=actions.model_backend(default, settings) is not None,
         elem_id="rag-model",
+        **_model_box_text(actions.model_backend(default, settings)),
     )
-    backend.change(lambda b: gr.update(visible=b in ("auto", "ollama")), backend, model, queue=False)
+    backend.change(partial(_model_box, settings=settings), backend, model, queue=False)
     return backend, model
+
+
+def _default_backend(settings: Settings) -> str:
+    from rag.llm import BACKEND_NAMES
+
+    return settings.backend if settings.backend in BACKEND_NAMES else "auto"
+
+
+def _model_box_text(kind: str | None) -> dict:
+    if kind == "openai":
+        return {"label": "OpenAI 兼容服务的模型", "info": "列表来自该服务的 /v1/models，也可直接输入模型名。"}
+    return {"label": "Ollama 模型", "info": "列表来自 Ollama 服务，也可直接输入模型名。"}
+
+
+def _model_box(backend: str, *, settings: Settings) -> dict:
+    """The model box for a newly chosen backend: that server's models, or hidden when it needs none."""
+    kind = actions.model_backend(backend, settings)
+    if kind is None:
+        return gr.update(visible=False)
+    models = actions.list_models(settings, backend)
+    return gr.update(visible=True, choices=models, value=models[0] if models else None, **_model_box_text(kind))
 
 
 def _wire_chat(settings, question, pending, chatbot, state, backend, model, status, new_chat) -> None:
@@ -207,7 +227,7 @@ def _wire_index_views(app: gr.Blocks, settings: Settings, chat: dict, docs: dict
     for event in docs["events"]:
         event.then(refresh, None, views)
     app.load(refresh, None, views)
-    app.load(lambda: gr.update(choices=actions.list_models(settings)), None, chat["model"])
+    app.load(lambda: _model_box(_default_backend(settings), settings=settings), None, chat["model"])
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = False) -> None:

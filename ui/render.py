@@ -12,13 +12,14 @@ from rag.types import Answer, Citation, Passage
 BACKEND_LABELS = {
     "auto": "自动选择",
     "ollama": "Ollama",
+    "openai": "OpenAI 兼容服务",
     "llamacpp": "llama.cpp（本地小模型）",
     "extractive": "抽取式（不用大模型）",
 }
 
 # Flags the library sets on an answer, as a reader should see them ("" = the answer text says it already).
 FLAG_NOTES = {
-    "auto-extractive": "Ollama 未就绪，本次直接从原文摘录作答。",
+    "auto-extractive": "没有就绪的大模型服务（Ollama 或已配置的 OpenAI 兼容服务），本次直接从原文摘录作答。",
     "fallback-extractive": "大模型的回答中有数字未能在原文中核实，已改为直接从原文摘录作答。",
     "unsupported-number": "答案中有数字未能在引用段落中找到，请核对原文。",
     "evidence-gap": "",
@@ -38,9 +39,9 @@ def source_anchor(turn: int, index: int) -> str:
 
 
 def backend_label(backend: str, model: str = "") -> str:
-    """A reader-friendly name for the backend that answered, with the Ollama model when known."""
+    """A reader-friendly name for the backend that answered, with the served model when known."""
     label = BACKEND_LABELS.get(backend, backend or "未知")
-    return f"{label} · {model}" if model and backend == "ollama" else label
+    return f"{label} · {model}" if model and backend in ("ollama", "openai") else label
 
 
 def format_seconds(seconds: float) -> str:
