@@ -12,18 +12,26 @@ from pathlib import Path
 from .errors import RagError
 
 
-def _progress_bar():
-    from tqdm import tqdm
+class _ProgressBar:
+    """A tqdm bar over the chunks to embed, drawn on the first update (an early error prints only itself)."""
 
-    # Fractions of the chunks to embed, in thousandths: tqdm's rate gives the time estimate.
-    bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]", file=sys.stderr)
+    def __init__(self):
+        self.bar = None
 
-    def update(fraction: float, message: str) -> None:
-        bar.n = round(fraction * 1000)
-        bar.set_postfix_str(message[:50], refresh=False)
-        bar.refresh()
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
 
-    return bar, update
+            # thousandths of the work: tqdm's rate gives the time estimate
+            self.bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+                            file=sys.stderr)
+        self.bar.n = round(fraction * 1000)
+        self.bar.set_postfix_str(message[:50], refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -36,9 +44,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not paths:
         print("没有可导入的文件。", file=sys.stderr)
         return 1
-    bar, update = _progress_bar()
+    bar = _ProgressBar()
     try:
-        report = ingest(paths, rebuild=args.rebuild, progress=update)
+        report = ingest(paths, rebuild=args.rebuild, progress=bar)
     except KeyboardInterrupt:
         bar.close()
         print("已中断：索引保持导入前的样子，没有写入任何改动。", file=sys.stderr)
