@@ -25,7 +25,7 @@ PREFIX = "gen-"
 TMP_PREFIX = ".gen-tmp-"
 # A generation that stopped being current this many seconds ago may still be read by a process
 # that picked it up just before; only after that is it deleted (the one just before current never is).
-GRACE_SECONDS = 120.0
+GRACE_SECONDS = 30.0
 REBUILD_HINT = "用原始文件运行 `rag ingest --rebuild 文件或目录` 重建索引"
 
 
