@@ -128,8 +128,8 @@ def holds_index(index_dir: Path) -> bool:
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
-    """The manifest of the committed generation, without loading vectors."""
-    return _reading(index_dir, _read_manifest)
+    """The manifest of the committed generation, without loading vectors (file sizes are checked)."""
+    return _reading(index_dir, _checked_manifest)
 
 
 def load(index_dir: Path) -> IndexData | None:
@@ -178,8 +178,8 @@ def _read_manifest(gen: Path) -> Manifest:
     return manifest
 
 
-def load_generation(gen: Path) -> IndexData:
-    """Load one generation folder, checking its files against the sizes recorded when it was written."""
+def _checked_manifest(gen: Path) -> Manifest:
+    """The manifest of ``gen`` once its files have the sizes recorded when it was written."""
     sealed = generations.file_table(gen) is not None
     problems = generations.verify(gen, hashes=False) if sealed else []
     if problems:
@@ -187,6 +187,12 @@ def load_generation(gen: Path) -> IndexData:
     manifest = _read_manifest(gen)
     if not sealed and manifest.format_version != 1:  # only format 1 was written without a table
         raise generations.damaged(gen.parent, gen, f"缺少校验表 {generations.FILES}")
+    return manifest
+
+
+def load_generation(gen: Path) -> IndexData:
+    """Load one generation folder, checking its files against the sizes recorded when it was written."""
+    manifest = _checked_manifest(gen)
     try:
         chunks = _read_chunks(gen / "chunks.jsonl", manifest)
         vectors = np.load(gen / "vectors.npy", allow_pickle=False)

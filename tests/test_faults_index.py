@@ -351,3 +351,15 @@ def test_vectors_stay_with_their_chunks_after_updates_and_deletes(corpus, settin
     data = store.load(settings.index_dir)
     for chunk, vector in zip(data.chunks, data.vectors):
         assert np.allclose(vector, fake_embedder.embed_query(chunk.text))
+
+
+def test_the_page_names_a_damaged_index_and_its_fix(two_generations):
+    from ui import actions
+
+    _damage(two_generations.index_dir, "chunks.jsonl")
+    before = snapshot(two_generations.index_dir)
+    rows, names, summary = actions.documents_view(two_generations)
+    assert rows == [] and "索引已损坏" in summary and "rollback" in summary
+    *_, (chat, _, status) = actions.ask("2025年共收到多少件提案？", [], [], "extractive", None, settings=two_generations)
+    assert "索引已损坏" in chat[-1]["content"] and "rag ingest --rebuild" in chat[-1]["content"]
+    assert snapshot(two_generations.index_dir) == before
