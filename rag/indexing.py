@@ -18,7 +18,7 @@ from .documents import iter_files, load_document
 from .embeddings import Embedder, get_embedder
 from .errors import DocumentError, IndexMismatchError, RagError
 from .settings import Settings, get_settings
-from .types import Chunk, Document
+from .types import Chunk
 
 log = logging.getLogger(__name__)
 

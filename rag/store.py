@@ -20,7 +20,7 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 
 from . import generations
-from .errors import IndexBusyError, IndexDamagedError, IndexLocationError, IndexMismatchError, RagError
+from .errors import IndexBusyError, IndexDamagedError, IndexMismatchError, RagError
 from .types import Chunk, content_hash
 
 # 2: chunks carry their document's id, and every generation has a sealed table of its files.
