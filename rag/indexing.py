@@ -162,6 +162,8 @@ class _Changes:
     vectors: list[np.ndarray] = field(default_factory=list)
 
     def apply(self, data: store.IndexData) -> None:
+        if not (self.drop or self.chunks):
+            return
         # One copy of the matrix per run: a copy per document or batch made large ingests quadratic.
         keep = [i for i, c in enumerate(data.chunks) if c.doc_id not in self.drop]
         data.chunks = [data.chunks[i] for i in keep] + self.chunks
