@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # index and retrieval
     index_type: Literal["flat", "hnsw"] = "flat"
     hnsw_m: int = 32
-    top_k: int = 5
+    top_k: int = Field(5, ge=1)
     candidates: int = 50  # per retriever, before fusion
     bm25_tokenizer: Literal["bigram", "jieba", "both"] = "bigram"
     # Fusion weights, measured on the eval set: bigram BM25 is the stronger ranker for Chinese
@@ -113,6 +113,30 @@ class Settings(BaseSettings):
         if config is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
         return tuple(sources)
+
+
+_EXPECTED = {
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "literal_error": "可选值：{expected}",
+}
+
+
+def settings_error(exc: BaseException) -> str | None:
+    """A Chinese line naming the bad setting and how to fix it, for a settings validation error."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or not exc.errors():
+        return None
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error.get("loc") else ""
+    expected = _EXPECTED.get(error["type"], error["msg"]).format(**error.get("ctx", {}))
+    return (f"设置 RAG_{name.upper()} 的值 {error.get('input')!r} 无效（{expected}）；"
+            f"请修改环境变量 RAG_{name.upper()} 或 rag.toml 里的 {name}。")
 
 
 @lru_cache(maxsize=1)

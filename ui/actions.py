@@ -166,8 +166,9 @@ def prepare_index(settings: Settings) -> None:
     """Build the index from the sample corpus on first start, so the page opens with something to ask."""
     try:
         report = ensure_index(settings, progress=_print_progress)
-    except RagError as exc:  # the page still opens; its documents tab lets the user add files
-        log.warning("no index yet: %s", exc)
+    except RagError as exc:  # the page still opens; a damaged index is named with its fix on every question
+        print(f"\n{exc}", flush=True)
+        log.warning("index not ready: %s", exc)
         return
     if report is not None:
         print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
@@ -183,7 +184,10 @@ def _print_progress(fraction: float, message: str) -> None:
 
 def documents_view(settings: Settings) -> tuple[list[list], list[str], str]:
     """The documents table rows, the names for the delete picker, and the one-line summary."""
-    documents = list_documents(settings=settings)
+    try:
+        documents = list_documents(settings=settings)
+    except RagError as exc:  # e.g. a damaged index: the summary line says what is wrong and the fix
+        return [], [], render.escape_md(str(exc))
     return render.documents_rows(documents), [d.source for d in documents], render.format_index_summary(documents)
 
 
@@ -243,11 +247,17 @@ def handle_delete(source: str | None, *, settings: Settings) -> tuple[str, list[
         removed = delete_document(source, settings=settings)
     except Exception as exc:
         return render.format_error(error_text(exc)), documents_view(settings)[0]
-    uploaded = Path(settings.uploads_dir) / Path(source).name
-    uploaded.unlink(missing_ok=True)
+    _remove_upload_copy(removed, Path(settings.uploads_dir))
     name = render.escape_md(source)
     message = f"已删除 **{name}**。" if removed else f"知识库中没有 **{name}**，无需删除。"
     return message, documents_view(settings)[0]
+
+
+def _remove_upload_copy(removed, uploads: Path) -> None:
+    """Delete the removed document's own file when it is a copy in the uploads folder (never a namesake)."""
+    path = Path(getattr(removed, "path", "") or "")
+    if path.name and path.parent == uploads.resolve():
+        path.unlink(missing_ok=True)
 
 
 def list_models(settings: Settings, backend: str | None = None) -> list[str]:
