@@ -1,4 +1,4 @@
-"""Validate eval/questions.jsonl against the sample corpus and print counts by type."""
+"""Validate eval/questions.jsonl against its corpora and print counts by split, corpus and type."""
 
 from __future__ import annotations
 
@@ -12,17 +12,26 @@ if __package__ in (None, ""):  # run as a script: make the ``eval`` package impo
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eval.dataset import (  # noqa: E402
+    CORPORA,
     DEFAULT_CORPUS,
     DEFAULT_SET,
     REQUIRED_FIELDS,
+    SPLITS,
     TYPES,
     answer_matches,
+    item_corpus,
+    item_split,
     load_items,
     squash,
 )
 
-MIN_TOTAL = 70
-MIN_BY_TYPE = {"count": 20, "compare": 5, "reworded": 6, "english": 4, "unanswerable": 12}
+MIN_TOTAL = 150
+MIN_BY_TYPE = {
+    "count": 20, "compare": 5, "reworded": 16, "english": 10, "multi": 8, "followup": 6, "unanswerable": 24,
+}  # fmt: skip
+MIN_BY_SPLIT = {"dev": 60, "holdout": 40}
+MIN_BY_CORPUS = {"sample": 100, "extra": 20}
+ROLES = ("user", "assistant")
 EVIDENCE_LEN = (8, 40)
 _SENTENCE_END = re.compile(r"[。！？!?]")
 
@@ -64,14 +73,34 @@ def evidence_contexts(item: dict, corpus: dict[str, str]) -> tuple[list[str], li
     return contexts, problems
 
 
+def history_problems(item: dict) -> list[str]:
+    """What is wrong with an item's ``history`` (earlier chat turns); a follow-up must have one."""
+    history = item.get("history")
+    if history is None:
+        return ["followup item needs a history"] if item.get("type") == "followup" else []
+    if not isinstance(history, list) or not history:
+        return ["history must be a non-empty list of {role, content} turns"]
+    bad = [t for t in history if not (isinstance(t, dict) and t.get("role") in ROLES and isinstance(t.get("content"), str))]
+    if bad:
+        return [f"history turn {bad[0]!r} needs a role in {ROLES} and a content string"]
+    if not any(t["role"] == "user" for t in history):
+        return ["history has no user turn"]
+    return []
+
+
 def check_item(item: dict, corpus: dict[str, str]) -> list[str]:
-    """Everything wrong with one item, as messages (empty when it is fine)."""
+    """Everything wrong with one item, as messages (empty when it is fine); ``corpus`` is the item's corpus."""
     missing = [f for f in REQUIRED_FIELDS if f not in item]
     if missing:
         return [f"missing fields {missing}"]
     problems = []
     if item["type"] not in TYPES:
         problems.append(f"unknown type {item['type']!r}")
+    if item["split"] not in SPLITS:
+        problems.append(f"unknown split {item['split']!r}, want one of {SPLITS}")
+    if item_corpus(item) not in CORPORA:
+        problems.append(f"unknown corpus {item_corpus(item)!r}, want one of {tuple(CORPORA)}")
+    problems += history_problems(item)
     for pattern in item["answers"]:
         try:
             re.compile(pattern)
@@ -92,21 +121,47 @@ def check_item(item: dict, corpus: dict[str, str]) -> list[str]:
     return problems
 
 
-def check_set(items: list[dict], corpus: dict[str, str]) -> list[str]:
-    """Problems across the whole set: per item, duplicate ids/questions and minimum counts."""
+def check_set(items: list[dict], corpus: dict[str, str], others: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """Problems across the whole set: per item, duplicate ids/questions and minimum counts.
+
+    ``corpus`` holds the sample documents; items of another corpus are checked against
+    ``others[name]``, read from its folder (``CORPORA``) when not given.
+    """
+    corpora = {"sample": corpus, **(others or {})}
     problems = []
-    for field in ("id", "question"):
-        for value, n in Counter(i.get(field) for i in items).items():
-            if n > 1:
-                problems.append(f"duplicate {field} {value!r}")
+    for key in ("id", "question"):
+        # a follow-up's short question ("那2023年呢？") may recur with another history
+        values = Counter(_identity(i, key) for i in items)
+        problems += [f"duplicate {key} {value[0]!r}" for value, n in values.items() if n > 1]
     for item in items:
-        problems += [f"{item.get('id', '?')}: {p}" for p in check_item(item, corpus)]
-    counts = Counter(i.get("type") for i in items)
+        name = item_corpus(item)
+        if name not in corpora and name in CORPORA:
+            corpora[name] = load_corpus(CORPORA[name])
+        problems += [f"{item.get('id', '?')}: {p}" for p in check_item(item, corpora.get(name, {}))]
+    return problems + mix_problems(items)
+
+
+def _identity(item: dict, key: str) -> tuple:
+    """What must be unique: the id, or the question together with the conversation before it."""
+    if key == "id":
+        return (item.get("id"),)
+    history = tuple((t.get("role"), t.get("content")) for t in item.get("history") or [] if isinstance(t, dict))
+    return (item.get("question"), history)
+
+
+def mix_problems(items: list[dict]) -> list[str]:
+    """The minimum mix: enough items overall, per type, per split and per corpus."""
+    problems = []
     if len(items) < MIN_TOTAL:
         problems.append(f"only {len(items)} items, want at least {MIN_TOTAL}")
-    for type_, minimum in MIN_BY_TYPE.items():
-        if counts[type_] < minimum:
-            problems.append(f"only {counts[type_]} {type_} items, want at least {minimum}")
+    for label, counts, minimums in (
+        ("", Counter(i.get("type") for i in items), MIN_BY_TYPE),
+        ("split ", Counter(item_split(i) for i in items), MIN_BY_SPLIT),
+        ("corpus ", Counter(item_corpus(i) for i in items), MIN_BY_CORPUS),
+    ):
+        for name, minimum in minimums.items():
+            if counts[name] < minimum:
+                problems.append(f"only {counts[name]} {label}{name} items, want at least {minimum}")
     return problems
 
 
@@ -114,18 +169,31 @@ def main(argv: list[str] | None = None) -> int:
     """Check the set, print counts by type and any problems; return 1 when there are problems."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", default=str(DEFAULT_SET), help="the JSONL eval set")
-    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with the source documents")
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with the sample documents")
     args = parser.parse_args(argv)
     items = load_items(args.set)
     problems = check_set(items, load_corpus(args.corpus))
-    counts = Counter(i.get("type") for i in items)
-    for type_ in sorted(counts, key=lambda t: (TYPES.index(t) if t in TYPES else len(TYPES), t)):
-        print(f"{type_:<13}{counts[type_]:>4}")
-    answerable = sum(1 for i in items if i.get("answerable"))
-    print(f"{'total':<13}{len(items):>4}  ({answerable} answerable, {len(items) - answerable} unanswerable)")
+    print(format_counts(items))
     for p in problems:
         print("PROBLEM", p)
     return 1 if problems else 0
+
+
+def format_counts(items: list[dict]) -> str:
+    """A table of item counts: one row per type, one column per corpus/split pair, and totals."""
+    columns = sorted({(item_corpus(i), item_split(i)) for i in items}, key=lambda c: (c[0] != "sample", c))
+    counts = Counter((i.get("type"), item_corpus(i), item_split(i)) for i in items)
+    types = sorted({i.get("type") for i in items}, key=lambda t: (TYPES.index(t) if t in TYPES else len(TYPES), str(t)))
+    header = f"{'type':<13}" + "".join(f"{c}/{s}".rjust(16) for c, s in columns) + f"{'all':>6}"
+    lines = [header]
+    for t in types:
+        row = [counts[(t, c, s)] for c, s in columns]
+        lines.append(f"{t:<13}" + "".join(f"{n:>16}" for n in row) + f"{sum(row):>6}")
+    totals = [sum(counts[(t, c, s)] for t in types) for c, s in columns]
+    lines.append(f"{'total':<13}" + "".join(f"{n:>16}" for n in totals) + f"{len(items):>6}")
+    answerable = sum(1 for i in items if i.get("answerable"))
+    lines.append(f"({answerable} answerable, {len(items) - answerable} unanswerable)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,15 @@ from pathlib import Path
 EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_SET = EVAL_DIR / "questions.jsonl"
 DEFAULT_CORPUS = EVAL_DIR.parent / "data" / "sample"
+# the corpora an item can be asked against (its "corpus" field; absent = "sample")
+CORPORA = {"sample": DEFAULT_CORPUS, "extra": EVAL_DIR.parent / "data" / "eval-extra"}
 
-TYPES = ("count", "date", "name", "place", "list", "compare", "reworded", "english", "unanswerable")
-REQUIRED_FIELDS = ("id", "question", "type", "answerable", "answers", "source", "evidence")
+TYPES = (
+    "count", "date", "name", "place", "list", "compare", "reworded", "english", "multi", "followup", "unanswerable",
+)  # fmt: skip
+# "dev" items may be looked at while improving the system; "holdout" items never are
+SPLITS = ("dev", "holdout")
+REQUIRED_FIELDS = ("id", "split", "question", "type", "answerable", "answers", "source", "evidence")
 
 _WHITESPACE = re.compile(r"\s+")
 # inline citation markers like [1] or [12]; stripped so their digits never count as an answer
@@ -40,6 +46,16 @@ def load_items(path: str | Path = DEFAULT_SET) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
     return items
+
+
+def item_corpus(item: dict) -> str:
+    """The name of the corpus an item is asked against ("sample" unless it says otherwise)."""
+    return item.get("corpus") or "sample"
+
+
+def item_split(item: dict) -> str:
+    """The split an item belongs to ("dev" unless it says otherwise)."""
+    return item.get("split") or "dev"
 
 
 def answer_matches(item: dict, text: str) -> bool:

@@ -12,11 +12,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from eval.corpora import answering, group_by_corpus
 from eval.dataset import (
+    CORPORA,
     DEFAULT_SET,
     EVAL_DIR,
+    SPLITS,
     answer_matches,
     contains_evidence,
+    item_corpus,
+    item_split,
     load_items,
     strip_markers,
 )
@@ -41,6 +46,9 @@ class ItemResult:
     expected: list[str]  # the answer patterns ([] = should abstain)
     all_required: bool  # every pattern must match (the item's "all": true), not just one
     evidence: list[str]
+    split: str = "dev"
+    corpus: str = "sample"
+    history: list[dict] = field(default_factory=list)  # the conversation before a follow-up question
     answer: str = ""
     abstained: bool = False
     correct: bool = False
@@ -146,6 +154,9 @@ def _base_result(item: dict) -> ItemResult:
         expected=list(item.get("answers", [])),
         all_required=bool(item.get("all")),
         evidence=list(item.get("evidence", [])),
+        split=item_split(item),
+        corpus=item_corpus(item),
+        history=list(item.get("history") or []),
     )
 
 
@@ -254,6 +265,31 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
     }
 
 
+def summarize_groups(results: list[ItemResult]) -> dict[str, Any]:
+    """``summarize`` over all results, plus the same per split and per corpus under ``by_split``/``by_corpus``.
+
+    Floors can reach them with dotted names ("by_split.holdout.accuracy").
+    """
+    summary = summarize(results)
+    for key, attr in (("by_split", "split"), ("by_corpus", "corpus")):
+        groups: dict[str, list[ItemResult]] = defaultdict(list)
+        for r in results:
+            groups[getattr(r, attr)].append(r)
+        summary[key] = {name: summarize(rs) for name, rs in sorted(groups.items())}
+    return summary
+
+
+def table_columns(summaries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One column per backend, then one per backend and split and per backend and corpus when there are several."""
+    columns = dict(summaries)
+    for backend, summary in summaries.items():
+        for key in ("by_split", "by_corpus"):
+            groups = summary.get(key) or {}
+            if len(groups) > 1:
+                columns.update({f"{backend}/{name}": s for name, s in groups.items()})
+    return columns
+
+
 # ---------------------------------------------------------------- floors
 
 
@@ -334,14 +370,21 @@ def _expected(r: ItemResult) -> str:
     return f"{' / '.join(r.evidence)}  (patterns: `{joiner.join(r.expected)}`)"
 
 
+def _turn(turn: dict) -> str:
+    """One earlier chat turn, on one line."""
+    who = "user" if turn.get("role") == "user" else "assistant"
+    return f"{who}: {' '.join(str(turn.get('content', '')).split())}"
+
+
 def _miss_lines(r: ItemResult) -> list[str]:
     """Markdown for one wrong answer: question, expected, given, and the top 3 passages."""
     given = "(abstained) " if r.abstained else ""
     given += r.error or " ".join(r.answer.split()) or "(empty)"
     retrieved = f"evidence at rank {r.hit_rank}" if r.hit_rank else "evidence not in the passages"
     lines = [
-        f"### {r.id} · {r.type} · {r.question}",
+        f"### {r.id} · {r.type} · {r.split} · {r.question}",
         "",
+        *(f"- after: {_turn(t)}" for t in r.history),
         f"- expected: {_expected(r)}",
         f"- answer: {given}",
         f"- retrieved ({retrieved if r.answerable else 'should abstain'}):",
@@ -355,7 +398,8 @@ def _miss_lines(r: ItemResult) -> list[str]:
 def format_report(summaries: dict[str, dict[str, Any]], results: dict[str, list[ItemResult]], set_name: str) -> str:
     """The Markdown report: metrics per backend, then every miss with what was retrieved."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = ["# Eval report", "", f"Set `{set_name}`, run {stamp}.", "", "## Metrics", "", *_md_table(summaries), ""]
+    lines = ["# Eval report", "", f"Set `{set_name}`, run {stamp}.", "", "## Metrics", "",
+             *_md_table(table_columns(summaries)), ""]
     for backend, rs in results.items():
         misses = [r for r in rs if not r.correct]
         lines += [f"## Misses: {backend} ({len(misses)} of {len(rs)})", ""]
@@ -384,12 +428,6 @@ def write_outputs(out: Path, summaries: dict, results: dict, meta: dict) -> None
 # ---------------------------------------------------------------- running
 
 
-def _default_answer_fn() -> Callable[..., Any]:
-    from rag import answer  # imported late: the eval tooling must load without the models
-
-    return answer
-
-
 def _is_unavailable(error: BaseException) -> bool:
     """Whether the backend itself is down (then asking the remaining questions is pointless)."""
     try:
@@ -408,8 +446,10 @@ def run_backend(items: list[dict], backend: str, answer_fn: Callable[..., Any], 
         if progress:
             print(f"\r[{backend}] {n}/{len(items)}", end="", file=sys.stderr, flush=True)
         start = time.perf_counter()
+        # only follow-ups pass a history, so an answer function without one still runs every other item
+        history = {"history": item["history"]} if item.get("history") else {}
         try:
-            answer = answer_fn(item["question"], backend=backend, top_k=top_k)
+            answer = answer_fn(item["question"], backend=backend, top_k=top_k, **history)
         except Exception as exc:  # one failing question is recorded as wrong, not fatal to the run
             results.append(error_result(item, backend, exc, time.perf_counter() - start))
             if _is_unavailable(exc):
@@ -423,9 +463,17 @@ def run_backend(items: list[dict], backend: str, answer_fn: Callable[..., Any], 
     return results
 
 
-def select_items(items: list[dict], type_: str | None = None, limit: int | None = None) -> list[dict]:
-    """Items of one type (all when None), at most ``limit`` of them."""
-    chosen = [i for i in items if type_ is None or i["type"] == type_]
+def select_items(
+    items: list[dict], type_: str | None = None, limit: int | None = None,
+    split: str | None = None, corpus: str | None = None,
+) -> list[dict]:
+    """Items of one type, split and corpus (each: all when None), at most ``limit`` of them."""
+    chosen = [
+        i for i in items
+        if (type_ is None or i["type"] == type_)
+        and (split is None or item_split(i) == split)
+        and (corpus is None or item_corpus(i) == corpus)
+    ]  # fmt: skip
     return chosen[:limit] if limit is not None else chosen
 
 
@@ -437,6 +485,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for <backend>.json and report.md")
     parser.add_argument("--limit", type=int, default=None, help="ask only the first N (selected) items")
     parser.add_argument("--type", default=None, help="ask only items of this type")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all",
+                        help="ask only this split's items (holdout: never used for tuning); default all")
+    parser.add_argument("--corpus", choices=[*CORPORA, "all"], default="sample",
+                        help="ask the items of this corpus; one other than sample gets an index of its own "
+                             "for the run (default: sample, the configured index)")
     parser.add_argument("--check-floors", action="store_true", help="exit 1 when a metric is below its floor")
     parser.add_argument("--floors", default=str(DEFAULT_FLOORS), help="floors file for --check-floors")
     return parser
@@ -445,31 +498,44 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, answer_fn: Callable[..., Any] | None = None) -> int:
     """Run the eval; returns the exit code (1 when --check-floors finds a metric below its floor).
 
-    ``answer_fn`` replaces ``rag.answer`` (tests pass a fake); it is called as
-    ``answer_fn(question, backend=..., top_k=...)``.
+    ``answer_fn`` replaces ``rag.answer`` for every corpus (tests pass a fake); it is called as
+    ``answer_fn(question, backend=..., top_k=...)``, plus ``history=`` for a follow-up item.
     """
     args = _parser().parse_args(argv)
     backends = args.backend or ["extractive"]
-    items = select_items(load_items(args.set), args.type, args.limit)
+    split = None if args.split == "all" else args.split
+    corpus = None if args.corpus == "all" else args.corpus
+    items = select_items(load_items(args.set), args.type, args.limit, split, corpus)
     if not items:
         print("no items selected", file=sys.stderr)
         return 2
-    if answer_fn is None:
-        try:
-            answer_fn = _default_answer_fn()
-        except ImportError as exc:
-            print(f"cannot import rag.answer: {exc}", file=sys.stderr)
-            return 2
-    results = {b: run_backend(items, b, answer_fn, args.top_k) for b in backends}
-    summaries = {b: summarize(rs) for b, rs in results.items()}
+    try:
+        results = run_corpora(items, backends, answer_fn, args.top_k)
+    except ImportError as exc:
+        print(f"cannot import rag.answer: {exc}", file=sys.stderr)
+        return 2
+    summaries = {b: summarize_groups(rs) for b, rs in results.items()}
     notes = [] if _numbers_supported() else ["rag.numbers is not available: unsupported_numbers was skipped"]
-    meta = {"set": _display_path(Path(args.set)), "top_k": args.top_k, "notes": notes}
+    meta = {"set": _display_path(Path(args.set)), "split": args.split, "corpus": args.corpus, "top_k": args.top_k,
+            "notes": notes}  # fmt: skip
     write_outputs(Path(args.out), summaries, results, meta)
-    print(format_table(summaries))
+    print(format_table(table_columns(summaries)))
     for note in notes:
         print("note:", note)
     print(f"wrote {_display_path(Path(args.out))}/report.md")
     return _floors_exit_code(args, summaries) if args.check_floors else 0
+
+
+def run_corpora(
+    items: list[dict], backends: list[str], answer_fn: Callable[..., Any] | None, top_k: int | None
+) -> dict[str, list[ItemResult]]:
+    """Every backend's results, each corpus's items asked against that corpus's documents (see eval/corpora.py)."""
+    results: dict[str, list[ItemResult]] = {b: [] for b in backends}
+    for corpus, group in group_by_corpus(items).items():
+        with answering(corpus, answer_fn) as fn:
+            for backend in backends:
+                results[backend] += run_backend(group, backend, fn, top_k)
+    return results
 
 
 def _floors_exit_code(args: argparse.Namespace, summaries: dict[str, dict[str, Any]]) -> int:

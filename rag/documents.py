@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .archives import ARCHIVE_SUFFIXES, check_archive
 from .errors import DocumentError
 from .types import Document
 
@@ -83,6 +84,8 @@ def load_document(path: Path, *, max_bytes: int | None = None) -> Document:
         shown = suffix or "无扩展名"
         raise DocumentError(name, f"不支持的文件类型（{shown}），只能导入 {'、'.join(SUPPORTED_SUFFIXES)} 文件")
     raw = _read_bytes(path, max_bytes)
+    if suffix in ARCHIVE_SUFFIXES:  # before any parser unpacks it
+        check_archive(raw, name, max_bytes=max_bytes)
     if suffix == ".pdf":
         raw_text, encoding = _pdf_text(raw, name), "utf-8"
     elif suffix == ".docx":

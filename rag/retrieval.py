@@ -9,7 +9,7 @@ from typing import Iterable
 
 import numpy as np
 
-from . import store
+from . import lexicon, store
 from .embeddings import Embedder, get_embedder
 from .errors import RagError
 from .question import YEAR_IN_TEXT, is_mostly_cjk
@@ -105,6 +105,7 @@ class Retriever:
         self.settings = settings
         self.bm25 = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
         self._years: dict[str, str | None] = {}
+        self._vocabulary: list = []  # built on the first non-Chinese question; shared by copies
 
     def document_year(self, source: str) -> str | None:
         """The year a document is about: the one it mentions most (None when it names no year)."""
@@ -126,18 +127,36 @@ class Retriever:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def vocabulary(self):
+        """Whether a word occurs in the indexed text (filters dictionary translations)."""
+        with _vocabulary_lock:
+            if not self._vocabulary:
+                self._vocabulary.append(lexicon.corpus_vocabulary(c.text for c in self.data.chunks))
+        return self._vocabulary[0]
+
+    def search_text(self, question: str) -> str:
+        """What both retrievers search for: the question, and for one in another language its Chinese keywords."""
+        if is_mostly_cjk(question):
+            return question
+        try:
+            keywords = lexicon.chinese_keywords(question, self.vocabulary())
+        except RagError:
+            return question  # without the dictionary, the question's own words and numbers still count
+        return " ".join([question, *keywords])
+
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 rankings."""
         s = self.settings
         top_k = top_k or s.top_k
-        dense_ids, dense_scores = self.dense(question, s.candidates)
-        bm25_all = self.bm25.scores(question)
+        text = self.search_text(question)
+        dense_ids, dense_scores = self.dense(text, s.candidates)
+        bm25_all = self.bm25.scores(text)
         bm25_ids = _top(bm25_all, s.candidates)
         bm25_ids = bm25_ids[bm25_all[bm25_ids] > 0]
         dense_w, bm25_w = s.dense_weight, s.bm25_weight
         if not is_mostly_cjk(question):
-            # keywords of a question in another language rarely occur in Chinese text
-            dense_w, bm25_w = bm25_w, dense_w
+            # BM25 searches the question's dictionary translation, which is noisier than Chinese words
+            dense_w, bm25_w = s.translated_dense_weight, s.translated_bm25_weight
         fused: dict[int, float] = {}
         for rank, i in enumerate(dense_ids):
             fused[int(i)] = fused.get(int(i), 0.0) + dense_w / (s.rrf_k + rank + 1)
@@ -158,6 +177,7 @@ class Retriever:
 
 
 _lock = threading.Lock()
+_vocabulary_lock = threading.Lock()
 _retrievers: dict[tuple, Retriever] = {}
 
 

@@ -65,6 +65,41 @@ def test_set_has_the_required_mix(items):
     assert len(unanswerable) >= 12 and all(i["answers"] == [] for i in unanswerable)
 
 
+def test_checker_validates_split_history_and_corpus(items, docs):
+    good = _find(items, "2024年自治区政协形成了多少份协商报告？")
+    assert any("unknown split" in p for p in check_item({**good, "split": "test"}, docs))
+    assert any("unknown corpus" in p for p in check_item({**good, "corpus": "nowhere"}, docs))
+    followup = next(i for i in items.values() if i["type"] == "followup" and i["answerable"])
+    assert check_item(followup, docs) == []
+    assert any("needs a history" in p for p in check_item({k: v for k, v in followup.items() if k != "history"}, docs))
+    assert any("role" in p for p in check_item({**followup, "history": [{"role": "bot", "content": "x"}]}, docs))
+
+
+def test_extra_items_are_checked_against_the_extra_corpus(items, docs):
+    extra = [i for i in items.values() if i.get("corpus") == "extra" and i["answerable"]]
+    assert len(extra) >= 10
+    assert check_set(list(items.values()), docs) == []  # the extra corpus is read from its folder
+    # against the sample documents their evidence is missing: the checker really looks in the right corpus
+    assert any("not found" in p for p in check_item(extra[0], docs))
+    assert check_set(list(items.values()), docs, others={"extra": {}}) != []
+
+
+def test_set_has_both_splits_and_the_new_types(items):
+    splits = [i["split"] for i in items.values()]
+    assert splits.count("holdout") >= 40 and splits.count("dev") >= 60
+    types = [i["type"] for i in items.values()]
+    assert types.count("multi") >= 8 and types.count("followup") >= 6
+    assert all(i.get("all") for i in items.values() if i["type"] == "multi" and i["answerable"])
+    assert all(i["history"] for i in items.values() if i["type"] == "followup")
+
+
+def test_a_followup_question_may_repeat_with_another_history(items, docs):
+    followup = next(i for i in items.values() if i["type"] == "followup" and i["answerable"])
+    twin = {**followup, "id": "twin", "history": [{"role": "user", "content": "另一个问题？"}]}
+    assert not any("duplicate" in p for p in check_set([followup, twin], docs))
+    assert any("duplicate question" in p for p in check_set([followup, {**followup, "id": "twin"}], docs))
+
+
 def test_evidence_survives_line_joins(docs):
     # the 2024 page breaks this sentence across lines; squash() must join it
     assert squash("筑牢我国北方重要生态安全屏障的\n\n有力体现") in docs["cppcc-2024-consultation-review.txt"]
@@ -298,6 +333,76 @@ def test_type_and_limit_filters():
     rows = [{"type": "count"}, {"type": "date"}, {"type": "count"}]
     assert run.select_items(rows, "count") == [rows[0], rows[2]]
     assert run.select_items(rows, None, 2) == rows[:2]
+
+
+def test_split_and_corpus_filters():
+    rows = [{"type": "count", "split": "holdout"}, {"type": "count"}, {"type": "date", "corpus": "extra"}]
+    assert run.select_items(rows, split="holdout") == [rows[0]]
+    assert run.select_items(rows, split="dev") == rows[1:]  # no split field = dev
+    assert run.select_items(rows, corpus="sample") == rows[:2]  # no corpus field = sample
+    assert run.select_items(rows, "date", corpus="extra") == [rows[2]]
+
+
+def _split_set(path: Path) -> Path:
+    rows = [
+        {**_item("d1", "count", True, EIGHTEEN, ["甲证据十八份"]), "split": "dev"},
+        {**_item("h1", "count", True, EIGHTEEN, ["甲证据十八份"]), "question": "h1 other", "split": "holdout"},
+        {**_item("f1", "followup", True, EIGHTEEN, ["甲证据十八份"]), "question": "那个呢？", "split": "holdout",
+         "history": [{"role": "user", "content": "前一个问题？"}, {"role": "assistant", "content": "回答。"}]},
+        {**_item("x1", "count", True, EIGHTEEN, ["甲证据十八份"]), "question": "x1", "corpus": "extra"},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_main_passes_history_and_reports_by_split(tmp_path, capsys):
+    calls = []
+
+    def answer_fn(question, backend=None, top_k=None, **kwargs):
+        calls.append((question, kwargs.get("history")))
+        right = kwargs.get("history") is not None or question != "那个呢？"
+        return _answer("18份[1]" if right else "不知道", [_passage(A, "甲证据十八份", 1)], cited=[1])
+
+    argv = ["--set", str(_split_set(tmp_path / "set.jsonl")), "--out", str(tmp_path / "out")]
+    assert run.main(argv, answer_fn=answer_fn) == 0
+    out = capsys.readouterr().out
+    # the default corpus is the sample one: the extra item is not asked
+    assert [q for q, _ in calls] == ["d1", "h1 other", "那个呢？"]
+    assert calls[0][1] is None and calls[2][1][0] == {"role": "user", "content": "前一个问题？"}
+    metrics = json.loads((tmp_path / "out" / "extractive.json").read_text(encoding="utf-8"))["metrics"]
+    assert metrics["items"] == 3 and set(metrics["by_split"]) == {"dev", "holdout"}
+    assert metrics["by_split"]["holdout"]["items"] == 2 and metrics["by_split"]["dev"]["items"] == 1
+    assert metrics["by_split"]["holdout"]["accuracy_by_type"] == {"count": 1.0, "followup": 1.0}
+    assert "extractive/holdout" in out and "extractive/dev" in out
+
+
+def test_main_selects_a_split_and_a_corpus(tmp_path, capsys):
+    asked = []
+
+    def answer_fn(question, backend=None, top_k=None, **kwargs):
+        asked.append(question)
+        return _answer("18份[1]", [_passage(A, "甲证据十八份", 1)], cited=[1])
+
+    path = str(_split_set(tmp_path / "set.jsonl"))
+    run.main(["--set", path, "--out", str(tmp_path / "o1"), "--split", "holdout"], answer_fn=answer_fn)
+    assert asked == ["h1 other", "那个呢？"]
+    asked.clear()
+    run.main(["--set", path, "--out", str(tmp_path / "o2"), "--corpus", "extra"], answer_fn=answer_fn)
+    assert asked == ["x1"]
+    asked.clear()
+    run.main(["--set", path, "--out", str(tmp_path / "o3"), "--corpus", "all"], answer_fn=answer_fn)
+    assert sorted(asked) == sorted(["d1", "h1 other", "那个呢？", "x1"])
+    metrics = json.loads((tmp_path / "o3" / "extractive.json").read_text(encoding="utf-8"))["metrics"]
+    assert {k: v["items"] for k, v in metrics["by_corpus"].items()} == {"extra": 1, "sample": 3}
+    capsys.readouterr()
+
+
+def test_a_miss_shows_the_conversation_before_a_followup():
+    item = {**_item("f", "followup", True, EIGHTEEN, ["甲证据"]), "split": "holdout",
+            "history": [{"role": "user", "content": "前一个问题？"}]}  # fmt: skip
+    result = run.score_item(item, _answer("不知道", [_passage(A, NOISE, 1)]), numbers_check=None)
+    report = run.format_report({"b": run.summarize_groups([result])}, {"b": [result]}, "set")
+    assert "### f · followup · holdout · f" in report and "- after: user: 前一个问题？" in report
 
 
 def test_percentile():

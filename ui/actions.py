@@ -75,8 +75,13 @@ def ask(
     model: str | None,
     *,
     settings: Settings,
+    notes_seen: set[str] | None = None,
 ) -> Iterator[tuple]:
-    """Answer one chat turn; yields ``(chat, history, status)`` as the answer streams in."""
+    """Answer one chat turn; yields ``(chat, history, status)`` as the answer streams in.
+
+    ``notes_seen``: the session's notes (``render.SESSION_NOTES``) already shown; they are not
+    repeated, and the ones this answer shows are added to the set.
+    """
     question = (question or "").strip()
     chat, history = list(chat or []), list(history or [])
     if not question:
@@ -84,7 +89,8 @@ def ask(
         yield chat, history, _unchanged()
         return
     turn = sum(1 for m in chat if m.get("role") == "assistant") + 1
-    chat += [{"role": "user", "content": question}, {"role": "assistant", "content": _waiting()}]
+    shown = render.format_question(question)  # the chat renders Markdown and HTML; a question is plain text
+    chat += [{"role": "user", "content": shown}, {"role": "assistant", "content": _waiting()}]
     yield chat, history, "正在查找资料、组织回答…"
     answer, streamed = None, ""
     try:
@@ -104,7 +110,9 @@ def ask(
         yield chat, history, "上一个问题没有回答成功。"
         return
     model = (model or "").strip() or settings.ollama_model
-    chat = _replace_last(chat, render.format_answer(answer, turn, model))
+    seen = notes_seen if notes_seen is not None else set()
+    chat = _replace_last(chat, render.format_answer(answer, turn, model, hide=seen))
+    seen.update(render.SESSION_NOTES.intersection(answer.flags))
     history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
     yield chat, history, render.format_status(answer, model)
 

@@ -26,6 +26,8 @@ FLAG_NOTES = {
 }
 # A note made redundant by another one on the same answer.
 _IMPLIED = {"unsupported-number": "fallback-extractive"}
+# Notes about the session rather than about one answer: a reader needs them once, under the first answer.
+SESSION_NOTES = frozenset({"auto-extractive"})
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -143,22 +145,29 @@ def format_meta(answer: Answer, model: str = "") -> str:
     return f'<div class="rag-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
 
 
-def format_notes(answer: Answer) -> str:
-    """Warnings the reader should see next to the answer (known flags only)."""
-    flags = set(answer.flags)
+def format_notes(answer: Answer, hide: Iterable[str] = ()) -> str:
+    """Warnings the reader should see next to the answer (known flags only, except those in ``hide``)."""
+    flags, hide = set(answer.flags), set(hide)
     notes = dict.fromkeys(
-        FLAG_NOTES[f] for f in answer.flags if FLAG_NOTES.get(f) and _IMPLIED.get(f) not in flags
+        FLAG_NOTES[f]
+        for f in answer.flags
+        if FLAG_NOTES.get(f) and _IMPLIED.get(f) not in flags and f not in hide
     )
     return "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in notes)
 
 
-def format_answer(answer: Answer, turn: int = 0, model: str = "") -> str:
-    """The whole chat message for a finished answer: text with linked markers, notes, sources, meta."""
+def format_answer(answer: Answer, turn: int = 0, model: str = "", hide: Iterable[str] = ()) -> str:
+    """The whole chat message for a finished answer: text with linked markers, notes (but ``hide``), sources, meta."""
     text = link_markers(answer.text.strip(), (c.index for c in answer.citations), turn)
-    extras = format_notes(answer) + format_sources(answer, turn) + format_meta(answer, model)
+    extras = format_notes(answer, hide) + format_sources(answer, turn) + format_meta(answer, model)
     body = text or "（没有生成回答）"
     # The blank line separates the Markdown answer from the single-line HTML block after it.
     return f"{body}\n\n{extras}" if extras else body
+
+
+def format_question(question: str) -> str:
+    """A question as the chat shows it: markup and Markdown appear exactly as typed, never rendered."""
+    return escape_md(question)
 
 
 def format_streaming(text: str) -> str:
