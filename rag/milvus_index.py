@@ -143,7 +143,7 @@ class MilvusRetriever(Retriever):
         self.ms = ms
         self.embedder = embedder
         self.settings = settings
-        self.data = store.IndexData(ms.read_manifest(), [], np.zeros((0, embedder.dim), dtype=np.float32))
+        self.data = store.IndexData(ms.read_manifest(documents=False), [], np.zeros((0, embedder.dim), dtype=np.float32))
         self._years: dict[str, str | None] = {}
         self._vocabulary: list = []
 
@@ -199,7 +199,7 @@ def get_retriever(settings: Settings, embedder: Embedder | None = None) -> Milvu
     import copy
 
     ms = MilvusStore(settings)
-    manifest = ms.read_manifest()
+    manifest = ms.read_manifest(documents=False)  # one row: a question never reads the whole document list
     if manifest is None:
         raise RagError("还没有索引：请先运行 `rag ingest 文件或目录`。")
     key = (ms.uri, ms.name, manifest.updated_at, settings.embedding_model, str(settings.embedding_path), id(embedder))

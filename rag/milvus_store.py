@@ -39,7 +39,16 @@ class _NoLiteTimestampWarning(logging.Filter):
         return "mvccTs" not in record.getMessage()
 
 
+class _NoLiteUnimplemented(logging.Filter):
+    """Embedded Lite's in-process server logs a traceback for each RPC it lacks (the iterator's timestamp probe)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage() and "Method not implemented" not in str(
+            record.exc_info[1] if record.exc_info else "")
+
+
 logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteTimestampWarning())
+logging.getLogger("grpc._server").addFilter(_NoLiteUnimplemented())
 
 
 class StoreUnavailableError(RagError):
@@ -172,8 +181,8 @@ class MilvusStore:
 
     # -- the manifest --------------------------------------------------------------------------
 
-    def read_manifest(self) -> Manifest | None:
-        """The manifest with its documents; None when there is no collection yet."""
+    def read_manifest(self, documents: bool = True) -> Manifest | None:
+        """The manifest (with its documents unless told not to); None when there is no collection yet."""
         if not self.exists():
             return None
         if not self._call("has_collection", self.meta):
@@ -183,7 +192,7 @@ class MilvusStore:
             raise self.damaged("清单（manifest）缺失")
         manifest = Manifest.from_json(head[0])
         manifest.documents = {}
-        for value, _ in self._scan('key like "doc:%"'):
+        for value, _ in self._scan('key like "doc:%"') if documents else ():
             entry = DocumentEntry(**json.loads(value))
             manifest.documents[entry.path] = entry
         return manifest
