@@ -275,7 +275,9 @@ class MilvusStore:
         params = {"metric_type": "IP", "params": {"ef": max(64, limit)} if field == "dense" else {}}
         hits = self._call("search", self.name, data=[vector], anns_field=field, limit=limit,
                           output_fields=CHUNK_FIELDS, search_params=params, consistency_level="Strong")
-        return [(_chunk(h["entity"]), float(h["distance"]), int(h["entity"]["seq"])) for h in hits[0]]
+        found = [(_chunk(h["entity"]), float(h["distance"]), int(h["entity"]["seq"])) for h in hits[0]]
+        # equal scores in insertion order, as rows of the FAISS store come (float32 scores: compared rounded)
+        return sorted(found, key=lambda h: (-round(h[1], 5), h[2]))
 
     # -- plumbing ---------------------------------------------------------------------------------
 
