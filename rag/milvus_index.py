@@ -85,6 +85,7 @@ def _write(ms: MilvusStore, drop: set[str], data: store.IndexData, removed: set[
     data.manifest.updated_at = time.time()
     data.manifest.format_version = store.FORMAT_VERSION
     ms.write_manifest(data.manifest, removed)
+    ms.flush()
 
 
 def delete_document(document: str, settings: Settings) -> indexing.DocumentInfo | None:

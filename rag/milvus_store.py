@@ -95,9 +95,23 @@ def _connect(uri: str, token: str):
         raise _unavailable(uri, exc) from None
 
 
+def _locked_elsewhere(folder: str) -> bool:
+    """True when another process holds the lock of the embedded database in ``folder``."""
+    try:
+        import fcntl
+
+        with open(Path(folder) / "LOCK", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    except (OSError, ImportError):  # no lock file yet, or no fcntl (Windows): not known to be held
+        return False
+
+
 def _unavailable(uri: str, exc: BaseException) -> StoreUnavailableError:
-    text = f"{exc!r} {getattr(exc, '__context__', '')!r}"
-    if is_embedded(uri) and ("lock" in text.lower() or "Open local milvus failed" in text):
+    if is_embedded(uri) and _locked_elsewhere(uri):
         return StoreUnavailableError(
             f"嵌入式 Milvus Lite 数据库 {uri} 正被另一个进程使用（它一次只允许一个进程打开）。"
             "请先关闭那个进程；要让多个进程共用，请运行 `milvus-lite server --data-dir 数据目录 --port 19530` "
@@ -278,6 +292,11 @@ class MilvusStore:
         found = [(_chunk(h["entity"]), float(h["distance"]), int(h["entity"]["seq"])) for h in hits[0]]
         # equal scores in insertion order, as rows of the FAISS store come (float32 scores: compared rounded)
         return sorted(found, key=lambda h: (-round(h[1], 5), h[2]))
+
+    def flush(self) -> None:
+        """Seal what was written so it is searched through its index (Lite otherwise scans sparse rows in Python)."""
+        for name in (self.name, self.meta):
+            self._call("flush", name)
 
     # -- plumbing ---------------------------------------------------------------------------------
 

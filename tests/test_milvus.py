@@ -134,6 +134,21 @@ def test_an_unreachable_server_is_one_clear_error(tmp_path):
     assert "Traceback" not in cli.stderr and "secret-token" not in cli.stderr + cli.stdout
 
 
+def test_an_embedded_database_open_in_another_process_names_the_server_fix(lite):
+    lite.index_dir.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pymilvus import MilvusClient; "
+         "c = MilvusClient(sys.argv[1]); print('open', flush=True); time.sleep(60)", str(lite.index_dir / "milvus.db")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreUnavailableError, match="正被另一个进程使用.*milvus-lite server.*RAG_MILVUS_URI"):
+            list_documents(lite)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+
 @pytest.fixture
 def lite_server(tmp_path):
     """A `milvus-lite server` on a free loopback port, stopped (and its data removed) after the test."""
