@@ -98,6 +98,20 @@ def test_the_cli_reports_and_checks_a_milvus_index(lite, corpus, monkeypatch, ca
         get_settings.cache_clear()
 
 
+def test_the_pages_upload_and_delete_work_on_milvus(lite, tmp_path):
+    from ui.actions import documents_view, handle_delete, handle_upload
+
+    settings = lite.model_copy(update={"uploads_dir": tmp_path / "uploads"})
+    note = tmp_path / "会议纪要.txt"
+    note.write_text("第三次会议决定：明年共建设社区书屋45家。\n", encoding="utf-8")
+    message, rows = handle_upload([str(note)], settings=settings)
+    assert "会议纪要.txt" in message and [r[0] for r in rows] == ["会议纪要.txt"]
+    assert "45家" in get_retriever(settings).search("明年建设多少家社区书屋？")[0].text
+    message, rows = handle_delete("会议纪要.txt", settings=settings)
+    assert "已删除" in message and rows == [] and documents_view(settings)[1] == []
+    assert not (settings.uploads_dir / "会议纪要.txt").exists()
+
+
 def test_a_collection_built_with_another_model_is_refused(lite, corpus, monkeypatch):
     ingest([corpus], settings=lite)
     other = FakeEmbedder(dim=32, model_id="other/model")
