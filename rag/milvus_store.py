@@ -117,6 +117,12 @@ def _unavailable(uri: str, exc: BaseException) -> StoreUnavailableError:
             "请先关闭那个进程；要让多个进程共用，请运行 `milvus-lite server --data-dir 数据目录 --port 19530` "
             "并设置 RAG_MILVUS_URI=http://127.0.0.1:19530。"
         )
+    if is_embedded(uri):
+        cause = str(exc.__cause__ or exc.__context__ or exc)[:160]
+        return StoreUnavailableError(
+            f"无法打开嵌入式 Milvus Lite 数据库 {uri}（{cause}）。请确认 milvus-lite 已安装（pip install -e \".[milvus]\"）、"
+            "这个文件夹可写；或设置 RAG_MILVUS_URI 指向 Milvus 服务器。"
+        )
     return StoreUnavailableError(
         f"无法连接 Milvus（{_where(uri)}）。请确认服务器已启动、RAG_MILVUS_URI 的地址和端口正确、"
         "RAG_MILVUS_TOKEN 有权限；或设置 RAG_VECTOR_STORE=faiss 改用本地索引。"
