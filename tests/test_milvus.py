@@ -217,6 +217,21 @@ def test_through_the_server_a_second_process_reads_while_one_writes(tmp_path, li
     assert [d.source for d in list_documents(settings)] == ["changing.txt", "fixed.txt"]
 
 
+class _OnceEach:
+    """The real embedder, embedding each query once (the model is what both stores share, not what is tested)."""
+
+    def __init__(self, embedder):
+        self.embedder, self.model_id, self.dim, self.queries = embedder, embedder.model_id, embedder.dim, {}
+
+    def embed_passages(self, texts):
+        return self.embedder.embed_passages(texts)
+
+    def embed_query(self, text):
+        if text not in self.queries:
+            self.queries[text] = self.embedder.embed_query(text)
+        return self.queries[text]
+
+
 @pytest.mark.slow
 def test_the_real_model_gets_the_same_top5_from_milvus_as_from_faiss(tmp_path, sample_index):
     """Every sample-corpus question of the eval set: the same five passages from both stores, in the same order.
@@ -228,6 +243,7 @@ def test_the_real_model_gets_the_same_top5_from_milvus_as_from_faiss(tmp_path, s
                  if line.strip()]
     questions = [q["question"] for q in questions if q.get("corpus", "sample") == "sample"]
     faiss = get_retriever(sample_index)
+    faiss.embedder = _OnceEach(faiss.embedder)  # both stores search the same query vector, embedded once
     milvus = sample_index.model_copy(update={"vector_store": "milvus", "index_dir": tmp_path / "vs"})
     ingest([SAMPLE], settings=milvus, embedder=faiss.embedder)
     other = get_retriever(milvus, faiss.embedder)
