@@ -22,7 +22,7 @@ import numpy as np
 from . import sparse
 from .errors import IndexDamagedError, RagError
 from .settings import Settings
-from .store import DocumentEntry, Manifest
+from .store import DocumentEntry, Manifest, document_id
 from .types import Chunk
 
 LITE_FOLDER = "milvus.db"
@@ -222,9 +222,11 @@ class MilvusStore:
         head = asdict(manifest)
         head["documents"] = {}
         rows = [_meta_row("manifest", json.dumps(head, ensure_ascii=False))]
-        rows += [_meta_row(f"doc:{k}", json.dumps(asdict(e), ensure_ascii=False)) for k, e in manifest.documents.items()]
+        # keyed by the document's id, not its path: pymilvus pages through string keys without escaping quotes
+        rows += [_meta_row(f"doc:{document_id(k)}", json.dumps(asdict(e), ensure_ascii=False))
+                 for k, e in manifest.documents.items()]
         self._upsert(self.meta, rows)
-        gone = [f"doc:{k}" for k in removed]
+        gone = [f"doc:{document_id(k)}" for k in removed]
         if gone:
             self._delete_keys(gone)
 

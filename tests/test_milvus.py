@@ -79,6 +79,18 @@ def test_embedded_ingest_answer_update_delete(lite, corpus):
     assert report.removed == [DOC_2024] and report.total_chunks == 0
 
 
+def test_quotes_and_backslashes_in_paths_and_names(lite, tmp_path):
+    folder = tmp_path / 'we"ird\\dir'
+    folder.mkdir()
+    (folder / 'a"b\\c 纪要.txt').write_text("第三次会议决定：2024年共建设社区书屋45家。\n", encoding="utf-8")
+    assert ingest([folder], settings=lite).added == ['a"b\\c 纪要.txt']
+    retriever = get_retriever(lite)
+    assert retriever.search("社区书屋")[0].source == 'a"b\\c 纪要.txt'
+    assert retriever.document_year('a"b\\c 纪要.txt') == "2024"
+    assert [d.source for d in list_documents(lite)] == ['a"b\\c 纪要.txt']
+    assert delete_document('a"b\\c 纪要.txt', settings=lite) is not None and list_documents(lite) == []
+
+
 def test_the_cli_reports_and_checks_a_milvus_index(lite, corpus, monkeypatch, capsys):
     from rag.cli import main
     from rag.settings import get_settings
