@@ -205,8 +205,11 @@ class MilvusStore:
         """The manifest (with its documents unless told not to); None when there is no collection yet."""
         if not self.exists():
             return None
-        if not self._call("has_collection", self.meta):
-            raise self.damaged(f"集合 {self.meta} 缺失")
+        if not self._call("has_collection", self.meta):  # not built by this program, or its side collection was dropped
+            raise IndexDamagedError(
+                f"Milvus 集合 {self.name}（{_where(self.uri)}）没有配套的 {self.meta}，不是本程序建立的索引或已不完整。"
+                "请把 RAG_MILVUS_COLLECTION 设为另一个名字；确认这个集合可以删除时，运行 `rag ingest --rebuild 文件或目录` 重建。"
+            )
         head = self._get(["manifest"]).get("manifest")
         if head is None:
             raise self.damaged("清单（manifest）缺失")
