@@ -246,21 +246,22 @@ class _OnceEach:
 
 @pytest.mark.slow
 def test_the_real_model_gets_the_same_top5_from_milvus_as_from_faiss(tmp_path, sample_index):
-    """Every sample-corpus question of the eval set: the same five passages from both stores, in the same order.
+    """Sample-corpus questions of the eval set: the same five passages from both stores, in the same order.
 
     The FAISS store orders chunks with exactly equal BM25 scores as ``np.argpartition`` leaves them (not
     by row), so where such a tie decides two neighbours' order the stores may swap them; that is all.
     """
     questions = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()]
-    questions = [q["question"] for q in questions if q.get("corpus", "sample") == "sample"]
+    # every other question keeps the test quick; a full run of both stores is in the README (python -m eval)
+    questions = [q["question"] for q in questions if q.get("corpus", "sample") == "sample"][::2]
     faiss = get_retriever(sample_index)
     faiss.embedder = _OnceEach(faiss.embedder)  # both stores search the same query vector, embedded once
     milvus = sample_index.model_copy(update={"vector_store": "milvus", "index_dir": tmp_path / "vs"})
     ingest([SAMPLE], settings=milvus, embedder=faiss.embedder)
     other = get_retriever(milvus, faiss.embedder)
     pairs = [([p.chunk.id for p in faiss.search(q)], [p.chunk.id for p in other.search(q)]) for q in questions]
-    assert len(questions) > 100 and all(set(a) == set(b) for a, b in pairs)
+    assert len(questions) > 90 and all(set(a) == set(b) for a, b in pairs)
     assert sum(a != b for a, b in pairs) <= len(questions) // 100, [p for p in pairs if p[0] != p[1]]
     assert "18" in answer("2024年自治区政协形成了多少份协商报告？", settings=milvus).text
 
