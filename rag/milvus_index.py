@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
 from . import indexing, lexicon, sparse, store
 from .embeddings import Embedder, get_embedder
 from .errors import RagError
-from .milvus_store import MilvusStore, sparse_vectors
+from .milvus_store import MilvusStore
 from .question import YEAR_IN_TEXT, is_mostly_cjk
 from .retrieval import Retriever
 from .settings import Settings

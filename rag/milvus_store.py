@@ -19,7 +19,6 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from . import sparse
 from .errors import IndexDamagedError, RagError
 from .settings import Settings
 from .store import DocumentEntry, Manifest, document_id
@@ -372,7 +371,3 @@ def _chunk_fields(c: Chunk) -> dict:
 def _chunk(row: dict) -> Chunk:
     return Chunk(source=row["source"], text=row["text"], start=int(row["start"]), end=int(row["end"]),
                  order=int(row["order"]), kind=row["kind"], id=row["id"], doc_id=row["doc_id"])
-
-
-def sparse_vectors(texts: list[str], mode: str, avgdl: float) -> list[dict[int, float]]:
-    return [sparse.document_vector(sparse.doc_tokens(t, mode), avgdl) for t in texts]
