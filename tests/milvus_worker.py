@@ -1,25 +1,24 @@
 """A second process for the Milvus tests: asks the shared collection questions in a loop while another process writes.
 
-    python -m tests.milvus_worker URI SECONDS     # prints {"searches": n, "failures": n, "errors": [...]}
+    python -m tests.milvus_worker URI FOLDER SECONDS     # prints {"searches": n, "failures": n, "errors": [...]}
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from tests.fakes import FakeEmbedder
 
 
-def read_loop(uri: str, seconds: float) -> dict:
+def read_loop(uri: str, folder: Path, seconds: float) -> dict:
     from rag.retrieval import get_retriever
     from rag.settings import Settings
 
     fake = FakeEmbedder()
-    settings = Settings(index_dir=Path(tempfile.mkdtemp()), vector_store="milvus", milvus_uri=uri,
+    settings = Settings(index_dir=folder, vector_store="milvus", milvus_uri=uri,
                         embedding_model=fake.model_id)
     searches, failures, errors = 0, 0, []
     deadline = time.monotonic() + seconds
@@ -36,4 +35,4 @@ def read_loop(uri: str, seconds: float) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(read_loop(sys.argv[1], float(sys.argv[2]))))
+    print(json.dumps(read_loop(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]))))

@@ -210,7 +210,7 @@ def test_through_the_server_a_second_process_reads_while_one_writes(tmp_path, li
     folder.mkdir()
     (folder / "fixed.txt").write_text("固定文件：本单位成立于1990年。\n", encoding="utf-8")
     ingest([folder], settings=settings, embedder=fake_embedder)
-    reader = subprocess.Popen([sys.executable, "-m", "tests.milvus_worker", lite_server, "6"], cwd=ROOT,
+    reader = subprocess.Popen([sys.executable, "-m", "tests.milvus_worker", lite_server, str(tmp_path / "reader"), "6"], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         writes = 0
