@@ -70,15 +70,21 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     from .settings import get_settings
 
     settings = get_settings()
-    gen, problems = store.check(settings.index_dir)
-    if gen is None:
-        print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
-        return 1
-    if problems:
-        raise _damaged(settings.index_dir, gen, problems)
-    manifest = store.read_manifest(settings.index_dir)
+    if settings.vector_store == "milvus":
+        manifest, where = _milvus_checked(settings)
+        if manifest is None:
+            return 1
+    else:
+        gen, problems = store.check(settings.index_dir)
+        if gen is None:
+            print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
+            return 1
+        if problems:
+            raise _damaged(settings.index_dir, gen, problems)
+        manifest = store.read_manifest(settings.index_dir)
+        where = f"索引目录：{settings.index_dir}（当前一代 {gen.name}，校验完好）"
     docs = list_documents(settings)
-    print(f"索引目录：{settings.index_dir}（当前一代 {gen.name}，校验完好）")
+    print(where)
     print(f"嵌入模型：{manifest.model_id}（{manifest.dim} 维，来源 {manifest.origin or '未知'}）")
     print(f"分块：{manifest.chunk_size} 字，重叠 {manifest.chunk_overlap}；索引类型：{manifest.index_type}")
     print(f"更新时间：{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(manifest.updated_at))}")
@@ -86,6 +92,21 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     for d in docs:
         print(f"  {d.source}  {d.chunks} 块  {d.chars} 字  sha256 {d.sha256[:12]}")
     return 0
+
+
+def _milvus_checked(settings):
+    """The manifest of the Milvus collection and a line saying where it is, after checking it."""
+    from . import milvus_index, milvus_store
+    from .errors import IndexDamagedError
+
+    manifest, problems = milvus_index.check(settings)
+    where = f"Milvus 集合 {settings.milvus_collection}（{milvus_store.uri_of(settings).split('@')[-1]}）"
+    if manifest is None:
+        print(f"还没有索引（{where}）。运行 `rag ingest 文件或目录` 建立索引。")
+    elif problems:
+        raise IndexDamagedError(f"{where} 不一致：{'；'.join(problems)}。修复：运行 `rag ingest 文件或目录` 补齐，"
+                                "或 `rag ingest --rebuild 文件或目录` 重建。")
+    return manifest, f"{where}，检查一致"
 
 
 def _damaged(index_dir: Path, gen: Path, problems: list[str]) -> RagError:
@@ -101,6 +122,11 @@ def cmd_index_check(args: argparse.Namespace) -> int:
     from .settings import get_settings
 
     settings = get_settings()
+    if settings.vector_store == "milvus":
+        manifest, where = _milvus_checked(settings)
+        if manifest is not None:
+            print(f"索引完好：{where}（{len(manifest.documents)} 篇文档的文本块数与清单一致，BM25 统计一致）。")
+        return 0 if manifest is not None else 1
     gen, problems = store.check(settings.index_dir)
     if gen is None:
         print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
@@ -119,6 +145,8 @@ def cmd_index_rollback(args: argparse.Namespace) -> int:
     from .settings import get_settings
 
     settings = get_settings()
+    if settings.vector_store == "milvus":
+        raise RagError("Milvus 集合没有可回退的上一代；请用 `rag ingest --rebuild 文件或目录` 重建。")
     before, after = store.rollback(settings.index_dir)
     print(f"已回退：当前索引由 {before or '（损坏的指针）'} 换回上一代 {after}（已校验完好）。")
     return 0

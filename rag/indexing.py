@@ -76,6 +76,10 @@ def ingest(
 ) -> IngestReport:
     """Add, update or remove documents so the index matches ``paths`` (files or folders)."""
     settings = settings or get_settings()
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        return milvus_index.ingest(paths, rebuild=rebuild, settings=settings, progress=progress, embedder=embedder)
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     report = IngestReport()
@@ -204,13 +208,14 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _apply(data, paths, settings, embedder, report, progress) -> None:
+def _apply(data, paths, settings, embedder, report, progress, have: Counter | None = None) -> _Changes:
+    """Bring ``data`` up to date with ``paths``; ``have``: chunks per document id when ``data`` holds none."""
     files = list(iter_files(paths))
     meter = _Meter(progress, files)
     seen: set[str] = set()
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     names = {e.source: k for k, e in data.manifest.documents.items()}  # display name → key, kept current
-    have = Counter(c.doc_id for c in data.chunks)
+    have = Counter(c.doc_id for c in data.chunks) if have is None else have
     changes = _Changes()
     pending: list[_Pending] = []
     waiting = 0  # chunks in pending
@@ -231,6 +236,7 @@ def _apply(data, paths, settings, embedder, report, progress) -> None:
         report.removed.append(entry.source)
     changes.apply(data)
     progress(1.0, "完成")
+    return changes
 
 
 def _prepare_or_skip(data, path, seen, max_bytes, names, have, report) -> _Pending | None:
@@ -334,7 +340,12 @@ def _missing_under(manifest: store.Manifest, paths: list[Path], seen: set[str]) 
 def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
     """The documents in the saved index, by name."""
     settings = settings or get_settings()
-    manifest = store.read_manifest(settings.index_dir)
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        manifest = milvus_index.read_manifest(settings)
+    else:
+        manifest = store.read_manifest(settings.index_dir)
     if manifest is None:
         return []
     return sorted(map(_info, manifest.documents.values()), key=lambda d: d.source)
@@ -350,6 +361,10 @@ def delete_document(document: str, settings: Settings | None = None) -> Document
     ``document`` is its id, its resolved path, or the (unique) name shown to users.
     """
     settings = settings or get_settings()
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        return milvus_index.delete_document(document, settings)
     with store.write_lock(settings.index_dir):
         data = store.load(settings.index_dir)
         if data is None:
@@ -372,7 +387,12 @@ def ensure_index(settings: Settings | None = None, progress: Progress | None = N
     raises an error that names the fix.
     """
     settings = settings or get_settings()
-    if store.holds_index(settings.index_dir):
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        if milvus_index.holds_index(settings):
+            return None
+    elif store.holds_index(settings.index_dir):
         return None
     if not Path(settings.corpus_dir).exists():
         raise RagError(f"还没有索引，且默认语料目录 {settings.corpus_dir} 不存在；请先运行 `rag ingest 文件或目录`。")

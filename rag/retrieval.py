@@ -184,6 +184,10 @@ _retrievers: dict[tuple, Retriever] = {}
 def get_retriever(settings: Settings | None = None, embedder: Embedder | None = None) -> Retriever:
     """A retriever over the current index generation; reloaded when the index changes on disk."""
     settings = settings or get_settings()
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        return milvus_index.get_retriever(settings, embedder)
     gen = store.current_generation(settings.index_dir)
     if gen is None:
         raise RagError("还没有索引：请先运行 `rag ingest 文件或目录`。")

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # index and retrieval
     index_type: Literal["flat", "hnsw"] = "flat"
     hnsw_m: int = 32
+    # where vectors live: a FAISS folder (index_dir) or a Milvus collection (see README, "Milvus")
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""  # empty: an embedded Milvus Lite database inside index_dir
+    milvus_token: SecretStr = SecretStr("")
+    milvus_collection: str = "rag_chunks"
     top_k: int = Field(5, ge=1)
     candidates: int = 50  # per retriever, before fusion
     bm25_tokenizer: Literal["bigram", "jieba", "both"] = "bigram"
