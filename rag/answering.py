@@ -25,7 +25,7 @@ from .numbers import extract_numbers
 from .matching import figure_extract
 from .multifact import split_question
 from .indexing import ensure_index
-from .llm import BACKEND_NAMES, LLM, get_llm, ollama_ready
+from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from .question import (
     QuestionInfo,
     YEAR_RE,
@@ -45,7 +45,8 @@ from .types import Answer, Passage
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "文档中没有提到这一点。"
-_ECHOED_HEADER = re.compile(r"^\s*\[\d+\]\s*来源[:：].*$", re.M)
+# A small model may echo a passage's header or the fences around its text: neither is an answer.
+_ECHOED_HEADER = re.compile(r"^\s*(?:\[\d+\]\s*来源[:：].*|<<<[^<>\n]*>>>\s*)$", re.M)
 _ABSTAIN_RE = re.compile(r"文档中没有|资料中没有|没有提到|未提及|没有提及|无法回答|无法从资料|not mentioned|does not say|doesn't say", re.I)
 
 
@@ -110,15 +111,15 @@ def _backend_name(name: str) -> str:
 
 
 def _choose_llm(name: str, settings: Settings) -> tuple[LLM | None, list[str]]:
-    """The LLM for a backend name (None = extractive); ``auto`` uses Ollama only when it is ready."""
+    """The LLM for a backend name (None = extractive); ``auto`` takes the first ready one of ``auto_candidates``."""
     if name == "extractive":
         return None, []
     if name == "auto":
-        ready, reason = ollama_ready(settings)
-        if not ready:
+        llm, reason = auto_llm(settings)
+        if llm is None:
             log.info("auto backend: answering extractively (%s)", reason)
             return None, ["auto-extractive"]
-        name = "ollama"
+        return llm, []
     llm = get_llm(name, settings)
     llm.check()
     return llm, []
@@ -149,6 +150,9 @@ def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Setting
     # A small model may answer instead of rewriting: keep the rewrite only when it still asks the follow-up.
     years = YEAR_RE.findall(question)
     if not line or len(line) > 3 * (len(question) + 40) or any(y not in line for y in years):
+        return None
+    # ...or echo a template token ("<|im_end|>"): a rewrite keeps two adjacent characters of the follow-up.
+    if not any(w[i : i + 2] in line for w in re.findall(r"\w{2,}", question) for i in range(len(w) - 1)):
         return None
     return line
 
@@ -332,7 +336,8 @@ def _misses(info: QuestionInfo, passages, i: int, start: int, end: int, number, 
 def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:
     blocks = "\n\n".join(
         # markers written inside a document are removed, so any marker in the reply is the model's own
-        prompts.render("passage", settings.prompts_dir, index=i + 1, source=p.source, text=strip_markers(p.text))
+        prompts.render("passage", settings.prompts_dir, index=i + 1, source=prompts.quote_data(p.source),
+                       text=prompts.quote_data(strip_markers(p.text)))
         for i, p in enumerate(passages)
     )
     system = prompts.render("system", settings.prompts_dir)

@@ -12,17 +12,26 @@ from pathlib import Path
 from .errors import RagError
 
 
-def _progress_bar():
-    from tqdm import tqdm
+class _ProgressBar:
+    """A tqdm bar over the chunks to embed, drawn on the first update (an early error prints only itself)."""
 
-    bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}", file=sys.stderr)
+    def __init__(self):
+        self.bar = None
 
-    def update(fraction: float, message: str) -> None:
-        bar.n = round(fraction * 100)
-        bar.set_postfix_str(message[:40])
-        bar.refresh()
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
 
-    return bar, update
+            # thousandths of the work: tqdm's rate gives the time estimate
+            self.bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+                            file=sys.stderr)
+        self.bar.n = round(fraction * 1000)
+        self.bar.set_postfix_str(message[:50], refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -35,9 +44,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not paths:
         print("没有可导入的文件。", file=sys.stderr)
         return 1
-    bar, update = _progress_bar()
+    bar = _ProgressBar()
     try:
-        report = ingest(paths, rebuild=args.rebuild, progress=update)
+        report = ingest(paths, rebuild=args.rebuild, progress=bar)
+    except KeyboardInterrupt:
+        bar.close()
+        print("已中断：索引保持导入前的样子，没有写入任何改动。", file=sys.stderr)
+        return 130
     finally:
         bar.close()
     docs = len(report.added) + len(report.updated) + len(report.unchanged)
@@ -57,12 +70,21 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     from .settings import get_settings
 
     settings = get_settings()
-    manifest = store.read_manifest(settings.index_dir)
-    if manifest is None:
-        print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
-        return 1
+    if settings.vector_store == "milvus":
+        manifest, where = _milvus_checked(settings)
+        if manifest is None:
+            return 1
+    else:
+        gen, problems = store.check(settings.index_dir)
+        if gen is None:
+            print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
+            return 1
+        if problems:
+            raise _damaged(settings.index_dir, gen, problems)
+        manifest = store.read_manifest(settings.index_dir)
+        where = f"索引目录：{settings.index_dir}（当前一代 {gen.name}，校验完好）"
     docs = list_documents(settings)
-    print(f"索引目录：{settings.index_dir}")
+    print(where)
     print(f"嵌入模型：{manifest.model_id}（{manifest.dim} 维，来源 {manifest.origin or '未知'}）")
     print(f"分块：{manifest.chunk_size} 字，重叠 {manifest.chunk_overlap}；索引类型：{manifest.index_type}")
     print(f"更新时间：{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(manifest.updated_at))}")
@@ -72,9 +94,71 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _milvus_checked(settings):
+    """The manifest of the Milvus collection and a line saying where it is, after checking it."""
+    from . import milvus_index, milvus_store
+    from .errors import IndexDamagedError
+
+    manifest, problems = milvus_index.check(settings)
+    where = f"Milvus 集合 {settings.milvus_collection}（{milvus_store.uri_of(settings).split('@')[-1]}）"
+    if manifest is None:
+        print(f"还没有索引（{where}）。运行 `rag ingest 文件或目录` 建立索引。")
+    elif problems:
+        raise IndexDamagedError(f"{where} 不一致：{'；'.join(problems)}。修复：运行 `rag ingest 文件或目录` 补齐，"
+                                "或 `rag ingest --rebuild 文件或目录` 重建。")
+    return manifest, f"{where}，检查一致"
+
+
+def _damaged(index_dir: Path, gen: Path, problems: list[str]) -> RagError:
+    from . import generations
+    from .errors import IndexDamagedError
+
+    inner = [p for p in problems if p.startswith("索引已损坏")]
+    return IndexDamagedError(inner[0]) if inner else generations.damaged(index_dir, gen, "；".join(problems))
+
+
+def cmd_index_check(args: argparse.Namespace) -> int:
+    from . import generations, store
+    from .settings import get_settings
+
+    settings = get_settings()
+    if settings.vector_store == "milvus":
+        manifest, where = _milvus_checked(settings)
+        if manifest is not None:
+            print(f"索引完好：{where}（{len(manifest.documents)} 篇文档的文本块数与清单一致，BM25 统计一致）。")
+        return 0 if manifest is not None else 1
+    gen, problems = store.check(settings.index_dir)
+    if gen is None:
+        print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
+        return 1
+    if problems:
+        raise _damaged(settings.index_dir, gen, problems)
+    table = generations.file_table(gen) or {}
+    print(f"索引完好：{gen.name}，{len(table)} 个文件的大小和 sha256 与写入时一致，且能完整读出。")
+    previous = generations.rollback_candidate(settings.index_dir, hashes=True)
+    print(f"可回退到的上一代：{previous.name if previous else '无'}")
+    return 0
+
+
+def cmd_index_rollback(args: argparse.Namespace) -> int:
+    from . import store
+    from .settings import get_settings
+
+    settings = get_settings()
+    if settings.vector_store == "milvus":
+        raise RagError("Milvus 集合没有可回退的上一代；请用 `rag ingest --rebuild 文件或目录` 重建。")
+    before, after = store.rollback(settings.index_dir)
+    print(f"已回退：当前索引由 {before or '（损坏的指针）'} 换回上一代 {after}（已校验完好）。")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .answering import answer
 
+    try:
+        args.question.encode("utf-8")
+    except UnicodeEncodeError:  # argv bytes that were not UTF-8 arrive as lone surrogates
+        raise RagError("问题里有不是 UTF-8 编码的字节；请把终端设为 UTF-8 编码后重新输入问题。") from None
     result = answer(args.question, backend=args.backend, top_k=args.top_k)
     if args.json:
         print(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
@@ -104,7 +188,8 @@ def cmd_eval(argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="离线中文文档问答：导入文档、提问、带出处的回答。")
+    parser = _Parser(prog="rag", description="离线中文文档问答：导入文档、提问、带出处的回答。")
+    parser.add_argument("--debug", action="store_true", help="出错时显示完整的调用栈（可放在命令行任意位置）")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="导入文件或目录（.txt .md .pdf .docx）到索引")
@@ -112,16 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="丢弃现有索引，全部重建")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("index", help="查看索引")
+    p = sub.add_parser("index", help="查看、校验、回退索引")
     isub = p.add_subparsers(dest="index_command", required=True)
-    isub.add_parser("info", help="索引里有什么").set_defaults(func=cmd_index_info)
+    isub.add_parser("info", help="索引里有什么（先校验）").set_defaults(func=cmd_index_info)
+    isub.add_parser("check", help="按写入时记录的大小和 sha256 校验当前索引的每个文件").set_defaults(func=cmd_index_check)
+    isub.add_parser("rollback", help="校验上一代索引并把它换回为当前索引").set_defaults(func=cmd_index_rollback)
 
     from .llm import BACKEND_NAMES
 
     p = sub.add_parser("ask", help="提问")
     p.add_argument("question")
     p.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="回答后端（默认取设置，auto）")
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-k", type=_positive_int, default=None, help="引用的段落数（正整数）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出完整的 Answer")
     p.set_defaults(func=cmd_ask)
 
@@ -135,18 +222,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one Chinese line naming the fix (subcommands inherit it)."""
+
+    def error(self, message: str):
+        print(f"错误：命令参数有误（{message}）；运行 `{self.prog} --help` 查看用法。", file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--top-k 应为正整数（收到 {text!r}），例如 --top-k 5")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["eval"]:
-        return cmd_eval(argv[1:])
-    args = build_parser().parse_args(argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     try:
-        return args.func(args)
-    except RagError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
+        if argv[:1] == ["eval"]:
+            return cmd_eval(argv[1:])
+        args = build_parser().parse_args(argv)
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is reported like any other error
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _broken_pipe()
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"错误：{_one_line(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, RagError) else 1
+
+
+def _one_line(exc: Exception) -> str:
+    from .settings import settings_error
+
+    if isinstance(exc, RagError):
+        return " ".join(str(exc).split())
+    friendly = settings_error(exc)
+    if friendly is not None:
+        return friendly
+    if isinstance(exc, PermissionError):
+        return f"没有权限访问 {exc.filename or ''}；请检查该路径的权限或换一个位置（加 --debug 查看详情）。"
+    if isinstance(exc, OSError):
+        return f"文件操作失败：{exc.strerror or exc}（{exc.filename or ''}）；请检查路径（加 --debug 查看详情）。"
+    return f"意外错误 {type(exc).__name__}: {' '.join(str(exc).split())[:200]}（加 --debug 查看详情）。"
+
+
+def _broken_pipe() -> int:
+    import os
+
+    # The reader (e.g. `| head`) stopped reading: say so once, and keep Python's exit-time flush quiet.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print("提示：输出管道已被关闭（例如接了 `| head`），其余输出未显示。", file=sys.stderr)
+    return 141
 
 
 if __name__ == "__main__":

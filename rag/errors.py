@@ -32,3 +32,15 @@ class QuestionError(RagError):
 
 class PromptError(RagError):
     """A prompt template is missing or was rendered without one of its variables."""
+
+
+class IndexDamagedError(RagError):
+    """The saved index exists but cannot be read as written; the message says what is wrong and how to repair it."""
+
+
+class IndexLocationError(RagError):
+    """The index folder is a file, or cannot be created or written."""
+
+
+class SettingsError(RagError):
+    """A setting (environment variable or rag.toml) has an invalid value."""

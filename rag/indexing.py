@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -17,7 +18,7 @@ from .documents import iter_files, load_document
 from .embeddings import Embedder, get_embedder
 from .errors import DocumentError, IndexMismatchError, RagError
 from .settings import Settings, get_settings
-from .types import Chunk, Document
+from .types import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class DocumentInfo:
     chars: int
     sha256: str
     ingested_at: float
+    path: str = ""  # resolved path: the document's identity
+    doc_id: str = ""
 
 
 def file_sha256(path: Path) -> str:
@@ -73,6 +76,10 @@ def ingest(
 ) -> IngestReport:
     """Add, update or remove documents so the index matches ``paths`` (files or folders)."""
     settings = settings or get_settings()
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        return milvus_index.ingest(paths, rebuild=rebuild, settings=settings, progress=progress, embedder=embedder)
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     report = IngestReport()
@@ -146,119 +153,193 @@ def _check_settings(manifest: store.Manifest, settings: Settings, model_id: str)
 
 # Chunks of several documents go to the model together: one call per short document runs tiny,
 # padded batches and wakes the thread pool for little work (bench/README.md has the figures).
+# It is also the most the model gets in one call, so a huge file reports progress and holds
+# only one batch's working memory at a time.
 EMBED_GROUP_CHUNKS = 256
+_BYTES_PER_CHUNK = 1200  # a first guess (UTF-8 Chinese, 500/100 chunks) until files were chunked
 
 
 @dataclass
 class _Pending:
-    """A loaded and chunked document waiting for its vectors."""
+    """A loaded and chunked document waiting for its vectors (its text is not kept: the chunks hold it)."""
 
     key: str
-    doc: Document
+    entry: store.DocumentEntry
     chunks: list[Chunk]
     updating: bool
 
 
-def _apply(data, paths, settings, embedder, report, progress) -> None:
+@dataclass
+class _Changes:
+    """Chunks and vectors this run adds, and the documents whose old chunks go; applied once, at the end."""
+
+    drop: set[str] = field(default_factory=set)  # doc ids
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+
+    def apply(self, data: store.IndexData) -> None:
+        if not (self.drop or self.chunks):
+            return
+        # One copy of the matrix per run: a copy per document or batch made large ingests quadratic.
+        keep = [i for i, c in enumerate(data.chunks) if c.doc_id not in self.drop]
+        data.chunks = [data.chunks[i] for i in keep] + self.chunks
+        data.vectors = np.vstack([data.vectors[keep], *self.vectors]).astype(np.float32, copy=False)
+
+
+class _Meter:
+    """Progress in chunks: chunks embedded over the chunks this run will embed (unread files estimated by size)."""
+
+    def __init__(self, progress: Progress, files: list[Path]):
+        self.progress = progress
+        self.unread = sum(_size(f) for f in files)
+        self.known = self.done = 0
+        self.bytes_chunked = self.chunks_seen = 0
+
+    def read(self, path: Path, chunks: int) -> None:
+        size = _size(path)
+        self.unread -= size
+        if chunks:
+            self.known += chunks
+            self.bytes_chunked += size
+            self.chunks_seen += chunks
+
+    def embedded(self, count: int, name: str) -> None:
+        self.done += count
+        self.show(name)
+
+    def show(self, name: str) -> None:
+        per_chunk = self.bytes_chunked / self.chunks_seen if self.chunks_seen else _BYTES_PER_CHUNK
+        total = max(self.known + round(max(self.unread, 0) / per_chunk), self.done, 1)
+        self.progress(self.done / total * 0.95, f"{self.done}/{total} 块 · {name}")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except (OSError, RuntimeError):
+        return 0
+
+
+def _apply(data, paths, settings, embedder, report, progress, have: Counter | None = None) -> _Changes:
+    """Bring ``data`` up to date with ``paths``; ``have``: chunks per document id when ``data`` holds none."""
     files = list(iter_files(paths))
+    meter = _Meter(progress, files)
     seen: set[str] = set()
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     names = {e.source: k for k, e in data.manifest.documents.items()}  # display name → key, kept current
+    have = Counter(c.doc_id for c in data.chunks) if have is None else have
+    changes = _Changes()
     pending: list[_Pending] = []
     waiting = 0  # chunks in pending
-    for i, path in enumerate(files):
-        progress(i / max(len(files), 1) * 0.9, path.name)
-        key = str(path.resolve())
-        if key in seen:  # the same file twice (a symlink): it is pending already
-            continue
-        seen.add(key)
-        try:
-            item = _prepare(data, path, key, max_bytes, names, report)
-        except DocumentError as exc:
-            report.skipped.append((exc.name, exc.reason))
-            continue
-        except OSError as exc:
-            report.skipped.append((path.name, f"无法读取：{exc.strerror or exc}"))
-            continue
+    for path in files:
+        meter.show(path.name)
+        item = _prepare_or_skip(data, path, seen, max_bytes, names, have, report)
+        meter.read(path, len(item.chunks) if item else 0)
         if item is not None:
             pending.append(item)
             waiting += len(item.chunks)
             if waiting >= EMBED_GROUP_CHUNKS:
-                _embed_and_add(data, pending, embedder, report)
+                _embed_and_add(data, pending, embedder, report, changes, meter)
                 pending, waiting = [], 0
-    _embed_and_add(data, pending, embedder, report)
+    _embed_and_add(data, pending, embedder, report, changes, meter)
     for missing in _missing_under(data.manifest, paths, seen):
-        _remove(data, missing)
-        report.removed.append(Path(missing).name)
+        entry = data.manifest.documents.pop(missing)
+        changes.drop.add(entry.doc_id)
+        report.removed.append(entry.source)
+    changes.apply(data)
     progress(1.0, "完成")
+    return changes
 
 
-def _prepare(data, path: Path, key: str, max_bytes: int, names: dict[str, str], report: IngestReport):
-    """The new or changed document at ``path``, chunked; None when it is unchanged."""
+def _prepare_or_skip(data, path, seen, max_bytes, names, have, report) -> _Pending | None:
+    """``_prepare``, with a file that cannot be ingested reported as skipped (with its reason)."""
+    try:
+        key = _identity(path)
+        if key in seen:  # the same file twice (a symlink): it is pending already
+            return None
+        seen.add(key)
+        return _prepare(data, path, key, max_bytes, names, have, report)
+    except DocumentError as exc:
+        report.skipped.append((exc.name, exc.reason))
+    except OSError as exc:
+        report.skipped.append((path.name, f"无法读取：{exc.strerror or exc}"))
+    return None
+
+
+def _identity(path: Path) -> str:
+    """A document's stable key: its resolved path (two links to one file are one document)."""
+    try:
+        return str(path.resolve())
+    except RuntimeError:  # Python 3.11 raises this for a symlink loop
+        raise DocumentError(path.name, "符号链接循环（链接最终指向它自己），已跳过") from None
+
+
+def _prepare(data, path: Path, key: str, max_bytes: int, names: dict[str, str], have: Counter, report):
+    """The new or changed document at ``path``, chunked; None when it is unchanged and complete in the index."""
     if path.is_file() and path.stat().st_size > max_bytes:
         raise DocumentError(path.name, f"文件过大（{path.stat().st_size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB）")
     entry = data.manifest.documents.get(key)
-    if entry is not None and path.is_file() and file_sha256(path) == entry.sha256:
+    # A manifest entry whose chunks are not all there never blocks a re-ingest that repairs it.
+    complete = entry is not None and entry.chunks > 0 and have.get(entry.doc_id, 0) == entry.chunks
+    if complete and path.is_file() and file_sha256(path) == entry.sha256:
         report.unchanged.append(entry.source)
         return None
     doc = load_document(path, max_bytes=max_bytes)
     source = _unique_source(names, key, doc.source)
-    doc = Document(source=source, text=doc.text, sha256=doc.sha256, path=key, encoding=doc.encoding)
+    doc_id = store.document_id(key)
     chunks = split_document(doc, data.manifest.chunk_size, data.manifest.chunk_overlap)
     if not chunks:
         raise DocumentError(path.name, "清理后没有可用的文本")
+    chunks = [replace(c, source=source, doc_id=doc_id) for c in chunks]
     names[source] = key  # taken from now on, though not yet in the manifest
-    return _Pending(key, doc, chunks, updating=entry is not None)
+    new = store.DocumentEntry(source=source, path=key, sha256=doc.sha256, chars=len(doc.text), chunks=len(chunks),
+                              encoding=doc.encoding, ingested_at=time.time(), doc_id=doc_id)
+    return _Pending(key, new, chunks, updating=entry is not None)
 
 
-def _embed_and_add(data: store.IndexData, pending: list[_Pending], embedder, report: IngestReport) -> None:
-    """Embed the chunks of ``pending`` in one call and add them; updated documents lose their old chunks."""
-    if not pending:
-        return
-    t0 = time.perf_counter()
-    vectors = embedder.embed_passages([c.text for item in pending for c in item.chunks])
-    report.embed_seconds += time.perf_counter() - t0
-    _remove(data, *(item.key for item in pending if item.updating))
-    # One copy of the matrix per group: a copy per document made large ingests quadratic.
-    data.chunks.extend(c for item in pending for c in item.chunks)
-    data.vectors = np.vstack([data.vectors, np.asarray(vectors, dtype=np.float32)])
+def _embed_and_add(data: store.IndexData, pending: list[_Pending], embedder, report: IngestReport,
+                   changes: _Changes, meter: _Meter) -> None:
+    """Embed the chunks of ``pending`` in bounded batches and record them; updated documents lose their old chunks."""
+    chunks = [(item, c) for item in pending for c in item.chunks]
+    for start in range(0, len(chunks), EMBED_GROUP_CHUNKS):
+        batch = chunks[start:start + EMBED_GROUP_CHUNKS]
+        t0 = time.perf_counter()
+        vectors = embedder.embed_passages([c.text for _, c in batch])
+        report.embed_seconds += time.perf_counter() - t0
+        changes.vectors.append(np.asarray(vectors, dtype=np.float32))
+        meter.embedded(len(batch), batch[-1][0].entry.source)
     for item in pending:
-        _record(data, item.key, item.doc, len(item.chunks))
+        if item.updating:
+            changes.drop.add(item.entry.doc_id)
+        changes.chunks.extend(item.chunks)
+        data.manifest.documents[item.key] = item.entry
         report.chunks += len(item.chunks)
-        (report.updated if item.updating else report.added).append(item.doc.source)
+        (report.updated if item.updating else report.added).append(item.entry.source)
 
 
 def _unique_source(names: dict[str, str], key: str, name: str) -> str:
-    """The display name of a document; a second file with the same name gets its folder prefixed."""
-    if names.get(name, key) == key:
-        return name
-    return f"{Path(key).parent.name}/{name}"
-
-
-def _record(data: store.IndexData, key: str, doc: Document, chunks: int) -> None:
-    data.manifest.documents[key] = store.DocumentEntry(
-        source=doc.source,
-        path=key,
-        sha256=doc.sha256,
-        chars=len(doc.text),
-        chunks=chunks,
-        encoding=doc.encoding,
-        ingested_at=time.time(),
-    )
-
-
-def _remove(data: store.IndexData, *keys: str) -> None:
-    if not keys:
-        return
-    sources = {data.manifest.documents.pop(key).source for key in keys}
-    keep = [i for i, c in enumerate(data.chunks) if c.source not in sources]
-    data.chunks = [data.chunks[i] for i in keep]
-    data.vectors = data.vectors[keep]
+    """The display name of a document: its file name, with as many parent folders as make it unique."""
+    parts = Path(key).parts
+    candidates = ["/".join(parts[-n:]) for n in range(1, len(parts))] if len(parts) > 1 else [name]
+    candidates[0] = name
+    for candidate in candidates:
+        if names.get(candidate, key) == key:
+            return candidate
+    n = 2
+    while names.get(f"{name} ({n})", key) != key:
+        n += 1
+    return f"{name} ({n})"
 
 
 def _missing_under(manifest: store.Manifest, paths: list[Path], seen: set[str]) -> list[str]:
     """Indexed documents inside a folder being ingested whose file is gone."""
-    folders = [p.resolve() for p in paths if p.is_dir()]
+    folders = []
+    for p in paths:
+        try:
+            if p.is_dir():
+                folders.append(p.resolve())
+        except RuntimeError:  # a symlink loop given as a folder holds no documents
+            continue
     gone = []
     for key in manifest.documents:
         if key in seen or Path(key).exists():
@@ -271,35 +352,60 @@ def _missing_under(manifest: store.Manifest, paths: list[Path], seen: set[str]) 
 def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
     """The documents in the saved index, by name."""
     settings = settings or get_settings()
-    manifest = store.read_manifest(settings.index_dir)
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        manifest = milvus_index.read_manifest(settings)
+    else:
+        manifest = store.read_manifest(settings.index_dir)
     if manifest is None:
         return []
-    docs = [DocumentInfo(e.source, e.chunks, e.chars, e.sha256, e.ingested_at) for e in manifest.documents.values()]
-    return sorted(docs, key=lambda d: d.source)
+    return sorted(map(_info, manifest.documents.values()), key=lambda d: d.source)
 
 
-def delete_document(source: str, settings: Settings | None = None) -> bool:
-    """Remove one document (by the name shown to users) and its chunks; False when it isn't indexed."""
+def _info(entry: store.DocumentEntry) -> DocumentInfo:
+    return DocumentInfo(entry.source, entry.chunks, entry.chars, entry.sha256, entry.ingested_at, entry.path, entry.doc_id)
+
+
+def delete_document(document: str, settings: Settings | None = None) -> DocumentInfo | None:
+    """Remove one document and only its chunks; returns what was removed, None when it isn't indexed.
+
+    ``document`` is its id, its resolved path, or the (unique) name shown to users.
+    """
     settings = settings or get_settings()
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        return milvus_index.delete_document(document, settings)
     with store.write_lock(settings.index_dir):
         data = store.load(settings.index_dir)
         if data is None:
-            return False
-        keys = [k for k, e in data.manifest.documents.items() if e.source == source]
-        if not keys:
-            return False
-        for key in keys:
-            _remove(data, key)
+            return None
+        docs = data.manifest.documents
+        key = next((k for k, e in docs.items() if document in (e.doc_id, k, e.source)), None)
+        if key is None:
+            return None
+        entry = docs.pop(key)
+        _Changes(drop={entry.doc_id}).apply(data)
         data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m)
         _refresh_facts(data, _LazyEmbedder(settings, None))
         store.save(settings.index_dir, data)
-    return True
+    return _info(entry)
 
 
 def ensure_index(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
-    """Build the index from the sample corpus when none exists yet; None when one is already there."""
+    """Build the index from the sample corpus only when the index folder holds no index at all.
+
+    An index that exists but cannot be read is never rebuilt or touched here: asking about it
+    raises an error that names the fix.
+    """
     settings = settings or get_settings()
-    if store.current_generation(settings.index_dir) is not None:
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        if milvus_index.holds_index(settings):
+            return None
+    elif store.holds_index(settings.index_dir):
         return None
     if not Path(settings.corpus_dir).exists():
         raise RagError(f"还没有索引，且默认语料目录 {settings.corpus_dir} 不存在；请先运行 `rag ingest 文件或目录`。")

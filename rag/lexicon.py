@@ -16,18 +16,18 @@ import re
 import tempfile
 import threading
 from array import array
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .english import STOP_WORDS, WORD_RE, base_form, ize_spelling, number_term, segments, singular, stem
 from .errors import RagError
 
-FORMAT = 5  # bump when the cached index's layout or the gloss cleaning changes
+FORMAT = 7  # bump when the cached index's layout or the gloss cleaning changes
 MAX_PHRASE = 4  # words in the longest English phrase looked up
 MAX_PER_KEY = 60  # headwords kept per English key (a common word has hundreds of late senses)
 PER_TERM = 3  # Chinese keywords kept per English term by chinese_keywords
+POSITION_WEIGHT = 1.0  # per log(sense position): how much a later sense counts against a common word
 EXACT_BONUS = 2.0  # a gloss with the word itself beats a derivation unless ~7x rarer
-JOIN = True
 JOIN_CANDIDATES = 8  # candidates of each of two adjacent terms tried as one compound
 
 # English key (stems, or "=" + base forms) → packed [(simplified headword, score)], lower scores (better) first
@@ -35,44 +35,13 @@ Index = dict[str, tuple[str, bytes]]
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LINE_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
-_WORD_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?")
-_ORDINAL_RE = re.compile(r"(\d+)(?:st|nd|rd|th)")
-_ORDINAL_WORDS = {w: i for i, w in enumerate(
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 1)}
 _GLOSS_LEAD = frozenset("to a an the be".split())  # "to report", "a report" are "report"
-_SEGMENT_RE = re.compile(r"[,.;:!?\"“”()\[\]{}/–—]+")  # phrases never cross these
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Glosses that point at another entry or describe usage are not translations.
 _NOT_A_GLOSS = re.compile(
     r"^(cl:|variant of|old variant|see |see also|also written|also pr\.|abbr\.|surname |used in |"
     r"japanese variant|archaic variant|erhua variant|taiwan pr\.|\(old\)|\(dialect\)|\(coll\.\))"
 )
-# Function words, question words and auxiliaries: they carry no evidence.
-STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be been before being below
-    between both but by can could did do does doing done down during each either else ever every few
-    for from further had has have having he her here hers herself him himself his how i if in into is
-    it its itself just let me many might more most much must my myself neither no nor not now of off
-    on once only or other ought our ours ourselves out over own per please same shall she should so
-    some such than that the their theirs them themselves then there these they this those through to
-    too under until up upon us very was we were what whatever when whenever where whereas whether
-    which while who whom whose why will with within without would yet you your yours yourself
-    yourselves sth sb something someone somebody etc one's oneself tell please kindly""".split()
-)
-# Irregular inflections the stemmer leaves apart from their base form.
-_IRREGULAR = {
-    "held": "hold", "made": "make", "took": "take", "taken": "take", "gave": "give", "given": "give",
-    "went": "go", "gone": "go", "came": "come", "became": "become", "began": "begin", "begun": "begin",
-    "brought": "bring", "built": "build", "bought": "buy", "chose": "choose", "chosen": "choose",
-    "drew": "draw", "drawn": "draw", "fell": "fall", "fallen": "fall", "found": "find", "got": "get",
-    "gotten": "get", "grew": "grow", "grown": "grow", "knew": "know", "known": "know", "led": "lead",
-    "left": "leave", "lost": "lose", "meant": "mean", "met": "meet", "paid": "pay", "ran": "run",
-    "said": "say", "saw": "see", "seen": "see", "sent": "send", "set": "set", "sold": "sell",
-    "spent": "spend", "spoke": "speak", "spoken": "speak", "stood": "stand", "taught": "teach",
-    "thought": "think", "told": "tell", "understood": "understand", "won": "win", "wrote": "write",
-    "written": "write", "children": "child", "people": "people", "men": "man", "women": "woman",
-    "feet": "foot", "teeth": "tooth", "mice": "mouse", "data": "data", "media": "media",
-}
 
 
 def _data_file() -> Path:
@@ -87,42 +56,13 @@ def _data_file() -> Path:
     return Path(str(path))
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """The stem of one lower-case English word (consultation → consult), irregular forms first mapped."""
-    word = _IRREGULAR.get(word, word)
-    return _stemmer().stemWord(word)
-
-
-@lru_cache(maxsize=65536)
-def base_form(word: str) -> str:
-    """One word without its inflection only (reports → report, invited → invit), derivations kept apart."""
-    word = _IRREGULAR.get(word, word)
-    if len(word) > 4 and word.endswith(("ies", "ied")):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            if word[-1] == word[-2] and word[-1] not in "lsz":  # planned → plan
-                word = word[:-1]
-            break
-    return word[:-1] if len(word) > 3 and word.endswith("e") else word  # invite/invited → invit
-
-
 def _key(words: Iterable[str], exact: bool = False) -> str:
     """The index key of a phrase: stems joined, or with ``exact`` base forms marked with '='."""
     content = [w.replace("’", "'").removesuffix("'s") for w in words if w not in STOP_WORDS]
     if exact:
-        return "=" + " ".join(base_form(w) for w in content) if content else ""
+        # a phrase keeps its words' -ing/-ed forms apart ("special training" is not "special train")
+        base = base_form if len(content) == 1 else singular
+        return "=" + " ".join(base(w) for w in content) if content else ""
     return " ".join(stem(w) for w in content)
 
 
@@ -133,8 +73,8 @@ def gloss_keys(sense: str) -> list[str]:
         return []
     text = _PAREN_RE.sub(" ", sense)
     keys = []
-    for part in [text, text.split(",")[0]]:  # "Beijing, capital of …" is also "Beijing"
-        words = _WORD_RE.findall(part)
+    for part in dict.fromkeys([text, text.split(",")[0]]):  # "Beijing, capital of …" is also "Beijing"
+        words = WORD_RE.findall(part)
         while words and words[0] in _GLOSS_LEAD:
             words = words[1:]
         content = [w for w in words if w not in STOP_WORDS]
@@ -180,7 +120,8 @@ def build_index(lines: Iterable[str], frequencies: dict[str, int] | None = None)
     freq = _word_frequencies() if frequencies is None else frequencies
 
     def score(head: str, pos: int) -> float:  # lower is better
-        return round(100 * _length_class(head) + pos - math.log1p(freq.get(head, 0)), 2)
+        # a common word lists many senses: a late sense of it still beats a rare word's first
+        return round(100 * _length_class(head) + POSITION_WEIGHT * math.log1p(pos) - math.log1p(freq.get(head, 0)), 2)
 
     return {key: _pack(sorted(((h, score(h, p)) for h, p in heads.items()), key=lambda hs: (hs[1], hs[0])))
             for key, heads in best.items()}
@@ -219,9 +160,9 @@ def _write_atomic(path: Path, index: Index) -> None:
         raise
 
 
-def load_index(cache_dir: Path | None = None) -> Index:
-    """The reverse index from the cache, built from the dictionary file when missing or stale."""
-    data = _data_file()
+def load_index(cache_dir: Path | None = None, data: Path | None = None) -> Index:
+    """The reverse index from the cache, built from the dictionary file (CC-CEDICT, gzipped) when missing or stale."""
+    data = data or _data_file()
     if cache_dir is None:
         from .settings import get_settings
 
@@ -229,8 +170,10 @@ def load_index(cache_dir: Path | None = None) -> Index:
     path = _cache_file(Path(cache_dir), data)
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError):
+            index = pickle.load(f)
+        if isinstance(index, dict):
+            return index
+    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
         pass  # missing or damaged: rebuild below
     with gzip.open(data, "rt", encoding="utf-8") as f:
         index = build_index(f)
@@ -259,55 +202,18 @@ def _length_class(word: str) -> int:
     return 0 if 2 <= len(word) <= 4 else (2 if len(word) == 1 else 1)
 
 
-def _segments(question: str) -> list[list[str]]:
-    """Runs of adjacent content words (a phrase never spans punctuation or a function word but "of")."""
-    runs: list[list[str]] = []
-    for part in _SEGMENT_RE.split(question):
-        run: list[str] = []
-        for word in (w.lower() for w in _WORD_RE.findall(part)):
-            if word == "of" and run:
-                run.append(word)
-            elif word in STOP_WORDS:
-                runs.append(run)
-                run = []
-            else:
-                run.append(word)
-        runs.append(run)
-    return [r[:-1] if r and r[-1] == "of" else r for r in runs if r]
-
-
-def _number_term(word: str) -> tuple[str, list[str]] | None:
-    """A number stays as it is; an ordinal ("13th", "ninth") is also tried as Chinese (第十三, 第九)."""
-    ordinal = _ORDINAL_RE.fullmatch(word)
-    if ordinal:
-        n = int(ordinal.group(1))
-        return word, ([f"第{chinese_numeral(n)}"] if 0 < n < 100 else []) + [str(n)]
-    if word in _ORDINAL_WORDS:
-        return word, [f"第{chinese_numeral(_ORDINAL_WORDS[word])}"]
-    return (word, [word]) if word[0].isdigit() else None
-
-
-def chinese_numeral(n: int) -> str:
-    """1–99 in Chinese numerals (13 → 十三, 20 → 二十)."""
-    digits = "零一二三四五六七八九"
-    tens, ones = divmod(n, 10)
-    if not tens:
-        return digits[ones]
-    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
-
-
 def _terms_of_run(run: list[str], index: Index) -> list[tuple[str, list[str]]]:
     """Greedy longest match of a run of words against the index; numbers and unknown words pass through."""
     terms, i = [], 0
     while i < len(run):
-        number = _number_term(run[i])
+        number = number_term(run[i])
         if number or run[i] == "of":
             terms += [number] if number else []
             i += 1
             continue
         for n in range(min(MAX_PHRASE, len(run) - i), 0, -1):
             words = run[i : i + n]
-            if words[-1] == "of" or any(_number_term(w) for w in words):
+            if words[-1] == "of" or any(number_term(w) for w in words):
                 continue
             heads = _lookup(index, words)
             if heads or n == 1:
@@ -319,15 +225,19 @@ def _terms_of_run(run: list[str], index: Index) -> list[tuple[str, list[str]]]:
 
 def _lookup(index: Index, words: list[str]) -> list[str]:
     """Headwords glossed with these words, those glossed with an inflection of them (not a derivation) first."""
-    scores = dict(_unpack(index.get(_key(words))))
+    # a phrase must match as written; a derivation ("special training" → special train) is another idiom
+    scores = dict(_unpack(index.get(_key(words)))) if len(words) == 1 else {}
     for h, v in _unpack(index.get(_key(words, exact=True))):
         scores[h] = min(scores.get(h, v), v) - EXACT_BONUS
+    american = [ize_spelling(w) for w in words]
+    if not scores and american != words:  # the dictionary writes organized, not organised
+        return _lookup(index, american)
     return sorted(scores, key=lambda h: (scores[h], h))
 
 
 def _terms_in_order(question: str) -> list[list[tuple[str, list[str]]]]:
     index = get_index()
-    return [_terms_of_run(run, index) for run in _segments(question)]
+    return [_terms_of_run(run, index) for run in segments(question)]
 
 
 def english_terms(question: str) -> list[tuple[str, list[str]]]:
@@ -349,10 +259,12 @@ def chinese_keywords(question: str, vocabulary: Callable[[str], bool] | None = N
     never use are dropped, and adjacent terms are also tried joined ("consultation report" → 协商报告).
     """
     runs = _terms_in_order(question)
-    keywords = _joined(runs, vocabulary) if vocabulary is not None and JOIN else []
+    keywords = _joined(runs, vocabulary) if vocabulary is not None else []
     for _, heads in sorted((t for run in runs for t in run), key=lambda t: -len(t[0].split())):
         # a single character is too ambiguous to search for on its own ("produce" → 出)
         kept = [h for h in heads if (len(h) > 1 or h.isdigit()) and (vocabulary is None or vocabulary(h))]
+        # a long headword ("中国人民政治协商会议") adds many bigrams and would outweigh the other terms
+        kept = [h for h in kept if len(h) <= 4] or kept
         keywords += kept[:PER_TERM]
     return list(dict.fromkeys(keywords))
 
@@ -362,8 +274,8 @@ def _joined(runs: list[list[tuple[str, list[str]]]], vocabulary: Callable[[str],
     found = []
     for terms in runs:
         for (_, left), (_, right) in zip(terms, terms[1:]):
-            pairs = (a + b for a in left[:JOIN_CANDIDATES] for b in right[:JOIN_CANDIDATES])
-            found += [w for w in pairs if _CJK_RE.match(w) and len(w) > 2 and vocabulary(w)]
+            pairs = ((a, b) for a in left[:JOIN_CANDIDATES] for b in right[:JOIN_CANDIDATES])
+            found += [a + b for a, b in pairs if min(len(a), len(b)) > 1 and _CJK_RE.match(a + b) and vocabulary(a + b)]
     return found
 
 

@@ -1,8 +1,12 @@
-"""A small Ollama-compatible HTTP server on 127.0.0.1 that answers from any rag LLM (tests, embedded model)."""
+"""A small Ollama-compatible HTTP server on 127.0.0.1 that answers from any rag LLM (tests, embedded model).
+
+Like Ollama it also answers OpenAI clients under ``/v1`` (``/v1/models``, ``/v1/chat/completions``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import threading
@@ -91,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     app: OllamaServer
     server_version = "rag-ollama"
+    wfile_started = False  # an OpenAI stream has begun: errors can no longer be an HTTP status
 
     def log_message(self, format: str, *args) -> None:  # keep test and CLI output clean
         pass
@@ -138,13 +143,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"version": API_VERSION})
         elif path == "/api/tags":
             self._send_json(200, {"models": [self.app.model_entry()]})
+        elif path == "/v1/models":
+            self._send_json(200, {"object": "list", "data": [{
+                "id": self.app.model_name, "object": "model", "created": 0, "owned_by": "rag"}]})
         elif path == "/api/ps":
             self._send_json(200, {"models": [{**self.app.model_entry(), "expires_at": _now(), "size_vram": 0}]})
         else:
             self._send_json(404, {"error": "not found"})
 
     def do_POST(self) -> None:
-        routes = {"/api/chat": self._chat, "/api/generate": self._generate, "/api/show": self._show}
+        routes = {"/api/chat": self._chat, "/api/generate": self._generate, "/api/show": self._show,
+                  "/v1/chat/completions": self._openai_chat}
         route = routes.get(self.path.split("?", 1)[0])
         if route is None:
             self._send_json(404, {"error": "not found"})
@@ -174,6 +183,52 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("system"):
             messages.insert(0, {"role": "system", "content": body["system"]})
         self._answer(body, messages, lambda text: {"response": text})
+
+    def _openai_chat(self, body: dict) -> None:
+        """OpenAI chat completions, streamed as server-sent events or returned whole."""
+        if not self.app.serves(body.get("model")):
+            self._send_json(404, {"error": {"message": f"model '{body.get('model')}' not found",
+                                            "type": "not_found_error", "code": "model_not_found"}})
+            return
+        self.app.last_request = body
+        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        max_tokens = body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else None
+        head = {"id": "chatcmpl-rag", "created": int(time.time()), "model": body["model"]}
+        pieces = None
+        try:
+            pieces = self.app.llm.chat(messages, max_tokens=max_tokens, temperature=body.get("temperature"))
+            if not body.get("stream"):
+                message = {"role": "assistant", "content": "".join(pieces)}
+                self._send_json(200, {**head, "object": "chat.completion",
+                                      "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+            else:
+                self._sse(head, pieces)
+        except LLMUnavailable as e:  # before the first byte: a proper HTTP error; later: the stream just ends
+            if not self.wfile_started:
+                self._send_json(500, {"error": {"message": str(e), "type": "server_error"}})
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            close = getattr(pieces, "close", None)
+            if close:
+                close()
+
+    def _sse(self, head: dict, pieces: Iterator[str]) -> None:
+        first = next(pieces, None)
+        self.wfile_started = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()  # HTTP/1.0: the stream ends when the connection closes
+        for text in itertools.chain([] if first is None else [first], pieces):
+            self._event(head, {"content": text}, None)
+        self._event(head, {}, "stop")
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _event(self, head: dict, delta: dict, finish: str | None) -> None:
+        chunk = {**head, "object": "chat.completion.chunk",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode("utf-8"))
+        self.wfile.flush()
 
     # --- generation ---
 

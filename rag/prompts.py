@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
 from .errors import PromptError
 from .settings import get_settings
+
+# The prompts fence document text with <<<…>>> lines; a run of three angle brackets in the text could close the fence.
+_FENCE = re.compile(r"<{3,}|>{3,}")
 
 
 def load(name: str, prompts_dir: Path | None = None) -> string.Template:
@@ -27,3 +31,8 @@ def render(name: str, prompts_dir: Path | None = None, **variables: object) -> s
         raise PromptError(f"提示词模板 {name}.txt 缺少变量 {exc.args[0]}") from None
     except ValueError as exc:
         raise PromptError(f"提示词模板 {name}.txt 格式错误：{exc}") from None
+
+
+def quote_data(text: str) -> str:
+    """Document text that cannot forge the prompts' ``<<<…>>>`` fences (bracket runs become full-width)."""
+    return _FENCE.sub(lambda m: m.group().replace("<", "＜").replace(">", "＞"), text)

@@ -167,22 +167,23 @@ class Retriever:
                 self._vocabulary.append(lexicon.corpus_vocabulary(c.text for c in self.data.chunks))
         return self._vocabulary[0]
 
-    def keyword_query(self, question: str) -> str:
-        """What BM25 searches for: the question, or for one in another language its Chinese keywords too."""
+    def search_text(self, question: str) -> str:
+        """What both retrievers search for: the question, and for one in another language its Chinese keywords."""
         if is_mostly_cjk(question):
             return question
         try:
             keywords = lexicon.chinese_keywords(question, self.vocabulary())
         except RagError:
             return question  # without the dictionary, the question's own words and numbers still count
-        return " ".join([*keywords, question])
+        return " ".join([question, *keywords])
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 rankings."""
         s = self.settings
         top_k = top_k or s.top_k
-        dense_ids, dense_scores = self.dense(question, s.candidates)
-        bm25_all = self.bm25.scores(self.keyword_query(question))
+        text = self.search_text(question)
+        dense_ids, dense_scores = self.dense(text, s.candidates)
+        bm25_all = self.bm25.scores(text)
         bm25_ids = _top(bm25_all, s.candidates)
         bm25_ids = bm25_ids[bm25_all[bm25_ids] > 0]
         dense_w, bm25_w = s.dense_weight, s.bm25_weight
@@ -216,6 +217,10 @@ _retrievers: dict[tuple, Retriever] = {}
 def get_retriever(settings: Settings | None = None, embedder: Embedder | None = None) -> Retriever:
     """A retriever over the current index generation; reloaded when the index changes on disk."""
     settings = settings or get_settings()
+    if settings.vector_store == "milvus":
+        from . import milvus_index
+
+        return milvus_index.get_retriever(settings, embedder)
     gen = store.current_generation(settings.index_dir)
     if gen is None:
         raise RagError("还没有索引：请先运行 `rag ingest 文件或目录`。")

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,7 +67,12 @@ class Settings(BaseSettings):
     # index and retrieval
     index_type: Literal["flat", "hnsw"] = "flat"
     hnsw_m: int = 32
-    top_k: int = 5
+    # where vectors live: a FAISS folder (index_dir) or a Milvus collection (see README, "Milvus")
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""  # empty: an embedded Milvus Lite database inside index_dir
+    milvus_token: SecretStr = SecretStr("")
+    milvus_collection: str = "rag_chunks"
+    top_k: int = Field(5, ge=1)
     candidates: int = 50  # per retriever, before fusion
     bm25_tokenizer: Literal["bigram", "jieba", "both"] = "bigram"
     # Fusion weights, measured on the eval set: bigram BM25 is the stronger ranker for Chinese
@@ -75,20 +80,29 @@ class Settings(BaseSettings):
     rrf_k: int = 10
     dense_weight: float = 0.3
     bm25_weight: float = 1.0
-    # the same for a question in another language, whose BM25 query is its dictionary translation
+    # The same for a question in another language, searched together with its dictionary translation
+    # (measured on the eval set's English items, see README).
     translated_dense_weight: float = 1.0
-    translated_bm25_weight: float = 0.3
+    translated_bm25_weight: float = 0.7
 
     # answering
     backend: str = "auto"
     ollama_host: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:7b-instruct"
     ollama_timeout: float = 120.0
+    # any OpenAI-compatible server (vLLM, llama-server, LM Studio, Ollama's /v1, a hosted API)
+    openai_base_url: str = ""  # e.g. http://127.0.0.1:8080/v1; empty = not configured
+    openai_api_key: SecretStr | None = None  # SecretStr: never shown in repr, logs or dumps
+    openai_model: str = ""  # empty = the first model the server lists
+    openai_timeout: float = 120.0
     llamacpp_model_path: Path | None = None  # any GGUF; default: the Gemma 3 270M package
     llamacpp_threads: int = 2
     llm_max_tokens: int = 256  # answers are a few sentences; a cap keeps a rambling small model short
     llm_temperature: float = 0.1
     max_question_chars: int = 2000
+
+    # chat page: host names it answers to besides loopback and its bound address (comma-separated; "*": any)
+    allowed_hosts: str = ""
 
     @classmethod
     def settings_customise_sources(
@@ -104,6 +118,30 @@ class Settings(BaseSettings):
         if config is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
         return tuple(sources)
+
+
+_EXPECTED = {
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "literal_error": "可选值：{expected}",
+}
+
+
+def settings_error(exc: BaseException) -> str | None:
+    """A Chinese line naming the bad setting and how to fix it, for a settings validation error."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or not exc.errors():
+        return None
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error.get("loc") else ""
+    expected = _EXPECTED.get(error["type"], error["msg"]).format(**error.get("ctx", {}))
+    return (f"设置 RAG_{name.upper()} 的值 {error.get('input')!r} 无效（{expected}）；"
+            f"请修改环境变量 RAG_{name.upper()} 或 rag.toml 里的 {name}。")
 
 
 @lru_cache(maxsize=1)

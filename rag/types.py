@@ -37,6 +37,7 @@ class Chunk:
     order: int
     kind: str = "body"  # "body" or "caption"
     id: str = ""
+    doc_id: str = ""  # the stable id of its document (not its display name, which may repeat over time)
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -214,3 +214,16 @@ def test_a_figure_of_another_year_from_the_model_is_caught(sample_index):
 
     a, _, _ = _answer_with(sample_index, reply, question="2024年自治区政协微信公众号推送了多少条稿件？")
     assert "off-target-figure" in a.flags and a.abstained and "1825" not in a.text
+
+
+def test_a_rewrite_that_drops_the_follow_up_is_not_used(sample_index):
+    def reply(passages, prompt):
+        if "完整问题" in prompt:
+            return "<|im_end|>"  # a base model behind a chat template may emit only the template's token
+        return f"阅读量达145万次[{_index_of(passages, '145万')}]。"
+
+    history = [{"role": "user", "content": "2023年自治区政协微信公众号累计推送稿件多少条？"},
+               {"role": "assistant", "content": "累计推送稿件1825条[1]"}]
+    a, _, _ = _answer_with(sample_index, reply, "阅读量呢？", history)
+    assert "阅读量" in a.standalone_question and "公众号" in a.standalone_question
+    assert "145万" in a.text

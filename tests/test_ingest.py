@@ -76,9 +76,10 @@ def test_deleted_file_is_removed_from_the_index(corpus, settings, fake_embedder)
 
 def test_delete_document_by_name(corpus, settings, fake_embedder):
     _ingest(corpus, settings, fake_embedder)
-    assert delete_document(DOC_2024, settings) is True
+    removed = delete_document(DOC_2024, settings)
+    assert removed.source == DOC_2024 and removed.path == str((corpus / DOC_2024).resolve())
     assert [d.source for d in list_documents(settings)] == [DOC_2023]
-    assert delete_document("no-such.txt", settings) is False
+    assert delete_document("no-such.txt", settings) is None
 
 
 def test_index_built_with_another_model_is_refused_naming_both(corpus, settings, fake_embedder):

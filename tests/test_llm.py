@@ -365,3 +365,13 @@ def test_bundled_model_is_assembled_once_and_atomically(tmp_path):
         assert default_model_path(tmp_path) == path and path.stat().st_mtime_ns == mtime
     finally:
         path.unlink(missing_ok=True)  # 253 MB: don't leave it in pytest's kept temp folders
+
+
+def test_the_llm_package_exports_one_name_per_backend():
+    import rag.llm
+
+    assert all(hasattr(rag.llm, name) for name in rag.llm.__all__)
+    assert set(BACKEND_NAMES) == {"auto", "extractive", *rag.llm.LLM_BACKENDS}
+    assert {get_llm(name, Settings()).name for name in rag.llm.LLM_BACKENDS} == set(rag.llm.LLM_BACKENDS)
+    with pytest.raises(ValueError, match="openai"):
+        get_llm("gpt", Settings())

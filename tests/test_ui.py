@@ -280,15 +280,20 @@ def test_failed_ingest_is_reported_and_undone(monkeypatch, settings, tmp_path, d
     assert "知识库正在更新" in message and not (Path(settings.uploads_dir) / "新.txt").exists()
 
 
-def test_delete_removes_the_document_and_its_uploaded_copy(monkeypatch, settings, documents):
+def test_delete_removes_the_document_and_its_uploaded_copy(settings, fake_embedder, tmp_path):
+    from rag.indexing import ingest
+
     uploads = Path(settings.uploads_dir)
     uploads.mkdir(parents=True)
-    (uploads / "b.txt").write_text("x", encoding="utf-8")
-    deleted = []
-    monkeypatch.setattr(actions, "delete_document", lambda source, settings=None: deleted.append(source) or True)
+    (uploads / "b.txt").write_text("上传的文件：本单位2024年共有会员12名。", encoding="utf-8")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "b.txt").write_text("另一个同名文件：2023年共有会员34名。", encoding="utf-8")
+    ingest([uploads / "b.txt", tmp_path / "other" / "b.txt"], settings=settings, embedder=fake_embedder)
+    message, rows = actions.handle_delete("other/b.txt", settings=settings)
+    assert "已删除" in message and (uploads / "b.txt").exists()  # a namesake's upload copy stays
+    assert [row[0] for row in rows] == ["b.txt"]
     message, rows = actions.handle_delete("b.txt", settings=settings)
-    assert deleted == ["b.txt"] and not (uploads / "b.txt").exists()
-    assert "已删除" in message and rows == [["a.txt", 2, 90, ""]]
+    assert "已删除" in message and not (uploads / "b.txt").exists() and rows == []
     assert "请先" in actions.handle_delete(None, settings=settings)[0]
 
 

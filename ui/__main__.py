@@ -8,7 +8,11 @@ import argparse
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve the page until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m ui", description="中文文档问答网页")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only; with 0.0.0.0 also set RAG_ALLOWED_HOSTS)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port to serve on (default: 7860)")
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
     args = parser.parse_args(argv)

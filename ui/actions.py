@@ -46,24 +46,40 @@ def error_text(exc: Exception) -> str:
     return "抱歉，系统出了意外错误，详情已记录在服务器日志中。"
 
 
+def model_backend(backend: str | None, settings: Settings) -> str | None:
+    """Which server the model box picks for: ``openai`` (also under ``auto`` once configured), ``ollama``, or None."""
+    from rag.llm import openai_configured
+
+    backend = backend or settings.backend
+    if backend == "openai" or (backend == "auto" and openai_configured(settings)):
+        return "openai"
+    return "ollama" if backend in ("auto", "ollama") else None
+
+
+def chosen_model(backend: str | None, model: str | None, settings: Settings) -> str:
+    """The model the box names, else the configured one of the server it picks for."""
+    default = settings.openai_model if model_backend(backend, settings) == "openai" else settings.ollama_model
+    return (model or "").strip() or default
+
+
 def answer_options(backend: str | None, model: str | None, settings: Settings) -> dict:
-    """Keyword arguments for ``stream_answer``: the backend and the settings carrying the chosen Ollama model."""
-    model = (model or "").strip() or settings.ollama_model
-    return {"backend": backend or None, "settings": _with_model(settings, model)}
+    """Keyword arguments for ``stream_answer``: the backend and the settings carrying the chosen model."""
+    field = "openai_model" if model_backend(backend, settings) == "openai" else "ollama_model"
+    return {"backend": backend or None, "settings": _with_model(settings, field, chosen_model(backend, model, settings))}
 
 
-_model_settings: dict[tuple[int, str], Settings] = {}
+_model_settings: dict[tuple[int, str, str], Settings] = {}
 
 
-def _with_model(settings: Settings, model: str) -> Settings:
+def _with_model(settings: Settings, field: str, model: str) -> Settings:
     # One copy per model, reused: the library caches its retriever per settings object.
-    if model == settings.ollama_model:
+    if model == getattr(settings, field):
         return settings
-    key = (id(settings), model)
+    key = (id(settings), field, model)
     if key not in _model_settings:
         if len(_model_settings) >= 16:  # names are free text: keep the cache small
             _model_settings.clear()
-        _model_settings[key] = settings.model_copy(update={"ollama_model": model})
+        _model_settings[key] = settings.model_copy(update={field: model})
     return _model_settings[key]
 
 
@@ -75,8 +91,13 @@ def ask(
     model: str | None,
     *,
     settings: Settings,
+    notes_seen: set[str] | None = None,
 ) -> Iterator[tuple]:
-    """Answer one chat turn; yields ``(chat, history, status)`` as the answer streams in."""
+    """Answer one chat turn; yields ``(chat, history, status)`` as the answer streams in.
+
+    ``notes_seen``: the session's notes (``render.SESSION_NOTES``) already shown; they are not
+    repeated, and the ones this answer shows are added to the set.
+    """
     question = (question or "").strip()
     chat, history = list(chat or []), list(history or [])
     if not question:
@@ -84,7 +105,8 @@ def ask(
         yield chat, history, _unchanged()
         return
     turn = sum(1 for m in chat if m.get("role") == "assistant") + 1
-    chat += [{"role": "user", "content": question}, {"role": "assistant", "content": _waiting()}]
+    shown = render.format_question(question)  # the chat renders Markdown and HTML; a question is plain text
+    chat += [{"role": "user", "content": shown}, {"role": "assistant", "content": _waiting()}]
     yield chat, history, "正在查找资料、组织回答…"
     answer, streamed = None, ""
     try:
@@ -103,8 +125,10 @@ def ask(
         chat = _replace_last(chat, render.format_error(error_text(RagError("没有得到回答。"))))
         yield chat, history, "上一个问题没有回答成功。"
         return
-    model = (model or "").strip() or settings.ollama_model
-    chat = _replace_last(chat, render.format_answer(answer, turn, model))
+    model = chosen_model(backend, model, settings)
+    seen = notes_seen if notes_seen is not None else set()
+    chat = _replace_last(chat, render.format_answer(answer, turn, model, hide=seen))
+    seen.update(render.SESSION_NOTES.intersection(answer.flags))
     history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
     yield chat, history, render.format_status(answer, model)
 
@@ -142,8 +166,9 @@ def prepare_index(settings: Settings) -> None:
     """Build the index from the sample corpus on first start, so the page opens with something to ask."""
     try:
         report = ensure_index(settings, progress=_print_progress)
-    except RagError as exc:  # the page still opens; its documents tab lets the user add files
-        log.warning("no index yet: %s", exc)
+    except RagError as exc:  # the page still opens; a damaged index is named with its fix on every question
+        print(f"\n{exc}", flush=True)
+        log.warning("index not ready: %s", exc)
         return
     if report is not None:
         print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
@@ -159,7 +184,10 @@ def _print_progress(fraction: float, message: str) -> None:
 
 def documents_view(settings: Settings) -> tuple[list[list], list[str], str]:
     """The documents table rows, the names for the delete picker, and the one-line summary."""
-    documents = list_documents(settings=settings)
+    try:
+        documents = list_documents(settings=settings)
+    except RagError as exc:  # e.g. a damaged index: the summary line says what is wrong and the fix
+        return [], [], render.escape_md(str(exc))
     return render.documents_rows(documents), [d.source for d in documents], render.format_index_summary(documents)
 
 
@@ -219,20 +247,31 @@ def handle_delete(source: str | None, *, settings: Settings) -> tuple[str, list[
         removed = delete_document(source, settings=settings)
     except Exception as exc:
         return render.format_error(error_text(exc)), documents_view(settings)[0]
-    uploaded = Path(settings.uploads_dir) / Path(source).name
-    uploaded.unlink(missing_ok=True)
+    _remove_upload_copy(removed, Path(settings.uploads_dir))
     name = render.escape_md(source)
     message = f"已删除 **{name}**。" if removed else f"知识库中没有 **{name}**，无需删除。"
     return message, documents_view(settings)[0]
 
 
-def list_models(settings: Settings) -> list[str]:
-    """The Ollama server's models, with the configured default first; just the default when it is down."""
-    try:
-        from rag.llm import OllamaLLM
+def _remove_upload_copy(removed, uploads: Path) -> None:
+    """Delete the removed document's own file when it is a copy in the uploads folder (never a namesake)."""
+    path = Path(getattr(removed, "path", "") or "")
+    if path.name and path.parent == uploads.resolve():
+        path.unlink(missing_ok=True)
 
-        models = OllamaLLM(settings).list_models()
-    except Exception:  # a missing server must never break the page
-        log.info("could not list Ollama models", exc_info=True)
+
+def list_models(settings: Settings, backend: str | None = None) -> list[str]:
+    """The models of the server the model box picks for (Ollama's, or ``/v1/models``), the configured one first.
+
+    Just the configured model when the server is down: a missing server must never break the page.
+    """
+    kind = model_backend(backend, settings) or "ollama"
+    try:
+        from rag.llm import OllamaLLM, OpenAILLM
+
+        models = (OpenAILLM if kind == "openai" else OllamaLLM)(settings).list_models()
+    except Exception:
+        log.info("could not list %s models", kind, exc_info=True)
         models = []
-    return [settings.ollama_model, *(m for m in models if m != settings.ollama_model)]
+    default = chosen_model(backend, None, settings)
+    return [m for m in [default, *(m for m in models if m != default)] if m]

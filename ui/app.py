@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import partial
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag.settings import Settings, get_settings
-from ui import actions, render, theme
+from ui import actions, hosts, render, theme, uploads
 
 TITLE = "中文文档问答"
 DESCRIPTION = "基于本地文档回答问题，结论都标注出处：点击 [1] 即可查看原文和高亮的依据句。"
@@ -37,7 +38,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             with gr.Tab("问答", id="chat"):
                 chat = _chat_tab(settings)
             with gr.Tab("文档管理", id="documents"):
-                docs = _documents_tab(settings)
+                docs = _documents_tab(settings, app)
         _wire_index_views(app, settings, chat, docs)
     return app
 
@@ -45,6 +46,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
 def _chat_tab(settings: Settings) -> dict:
     """The conversation on the left, backend choice and answer details on the right."""
     history = gr.State([])  # plain question/answer text for follow-ups, without the source cards
+    notes_seen = gr.State(set())  # session-wide notes already shown (e.g. "Ollama is down"): once per session
     pending = gr.State("")
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=420):
@@ -74,38 +76,60 @@ def _chat_tab(settings: Settings) -> dict:
             status = gr.Markdown(NO_ANSWER_YET, container=True, padding=True, elem_id="rag-status")
             new_chat = gr.Button("开始新对话", size="sm", elem_id="rag-new-chat")
             summary = gr.Markdown(elem_id="rag-index-summary")
-    _wire_chat(settings, question, pending, chatbot, history, backend, model, status, new_chat)
+    state = {"history": history, "notes_seen": notes_seen}
+    _wire_chat(settings, question, pending, chatbot, state, backend, model, status, new_chat)
     return {"model": model, "summary": summary}
 
 
 def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
-    """Which backend answers, and which Ollama model (free text allowed)."""
+    """Which backend answers, and which model of its server (listed by the server; free text allowed)."""
     from rag.llm import BACKEND_NAMES
 
-    default = settings.backend if settings.backend in BACKEND_NAMES else "auto"
+    default = _default_backend(settings)
     backend = gr.Radio(
         [(render.BACKEND_LABELS.get(n, n), n) for n in BACKEND_NAMES],
         value=default,
         label="回答方式",
-        info="自动：Ollama 可用时用它，否则直接从原文摘录作答。",
+        info="自动：依次尝试已配置的 OpenAI 兼容服务、Ollama，都不可用时直接从原文摘录作答。",
         elem_id="rag-backend",
     )
     model = gr.Dropdown(
-        [settings.ollama_model],
-        value=settings.ollama_model,
+        [actions.chosen_model(default, None, settings)],
+        value=actions.chosen_model(default, None, settings),
         allow_custom_value=True,
-        label="Ollama 模型",
-        info="列表来自 Ollama 服务，也可直接输入模型名。",
-        visible=default in ("auto", "ollama"),
+        visible=actions.model_backend(default, settings) is not None,
         elem_id="rag-model",
+        **_model_box_text(actions.model_backend(default, settings)),
     )
-    backend.change(lambda b: gr.update(visible=b in ("auto", "ollama")), backend, model, queue=False)
+    backend.change(partial(_model_box, settings=settings), backend, model, queue=False)
     return backend, model
 
 
-def _wire_chat(settings, question, pending, chatbot, history, backend, model, status, new_chat) -> None:
+def _default_backend(settings: Settings) -> str:
+    from rag.llm import BACKEND_NAMES
+
+    return settings.backend if settings.backend in BACKEND_NAMES else "auto"
+
+
+def _model_box_text(kind: str | None) -> dict:
+    if kind == "openai":
+        return {"label": "OpenAI 兼容服务的模型", "info": "列表来自该服务的 /v1/models，也可直接输入模型名。"}
+    return {"label": "Ollama 模型", "info": "列表来自 Ollama 服务，也可直接输入模型名。"}
+
+
+def _model_box(backend: str, *, settings: Settings) -> dict:
+    """The model box for a newly chosen backend: that server's models, or hidden when it needs none."""
+    kind = actions.model_backend(backend, settings)
+    if kind is None:
+        return gr.update(visible=False)
+    models = actions.list_models(settings, backend)
+    return gr.update(visible=True, choices=models, value=models[0] if models else None, **_model_box_text(kind))
+
+
+def _wire_chat(settings, question, pending, chatbot, state, backend, model, status, new_chat) -> None:
     """Typing or an example → lock the box and show a stop button → stream the answer → unlock."""
-    ask = partial(actions.ask, settings=settings)
+    ask = partial(_ask, settings=settings)
+    history, notes_seen = state["history"], state["notes_seen"]
     runs = []
     # No progress overlay on the box: it would hide the stop button while an answer streams.
     quiet = {"queue": False, "show_progress": "hidden"}
@@ -114,13 +138,22 @@ def _wire_chat(settings, question, pending, chatbot, history, backend, model, st
         chatbot.example_select(_take_example, None, [question, pending], **quiet),
     ):
         answering = started.then(
-            ask, [pending, chatbot, history, backend, model], [chatbot, history, status], show_progress="hidden"
+            ask,
+            [pending, chatbot, history, backend, model, notes_seen],
+            [chatbot, history, status, notes_seen],
+            show_progress="hidden",
         )
         answering.then(_release_question, None, question, **quiet)
         runs.append(answering)
     question.stop(_stopped, chatbot, [chatbot, question, status], cancels=runs, queue=False)
     new_chat.click(lambda: ([], [], NO_ANSWER_YET), None, [chatbot, history, status], queue=False)
     chatbot.clear(lambda: ([], NO_ANSWER_YET), None, [history, status], queue=False)
+
+
+def _ask(question, chat, history, backend, model, notes_seen, *, settings: Settings):
+    seen = set(notes_seen or ())
+    for step in actions.ask(question, chat, history, backend, model, settings=settings, notes_seen=seen):
+        yield (*step, seen)
 
 
 def _take_question(text: str) -> tuple:
@@ -139,7 +172,7 @@ def _stopped(chat: list) -> tuple:
     return actions.mark_stopped(chat), _release_question(), "已停止生成。"
 
 
-def _documents_tab(settings: Settings) -> dict:
+def _documents_tab(settings: Settings, app: gr.Blocks) -> dict:
     """Upload on the left, the indexed documents (and delete) on the right."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
@@ -165,14 +198,20 @@ def _documents_tab(settings: Settings) -> dict:
             delete_result = gr.Markdown(elem_id="rag-delete-result")
     # Index writes take a lock that fails fast, so they run one at a time.
     serial = {"concurrency_limit": 1, "concurrency_id": "index"}
-    upload_event = files.upload(partial(_upload, settings=settings), files, [upload_result, table, files], **serial)
+    upload = partial(_upload, settings=settings, app=app)
+    upload_event = files.upload(upload, files, [upload_result, table, files], **serial)
     delete_event = delete.click(
         partial(actions.handle_delete, settings=settings), pick, [delete_result, table], **serial
     )
     return {"table": table, "pick": pick, "events": [upload_event, delete_event]}
 
 
-def _upload(files, *, settings: Settings, progress=gr.Progress()) -> tuple:
+def _upload(files, *, settings: Settings, app: gr.Blocks, progress=gr.Progress()) -> tuple:
+    foreign = uploads.foreign_files(files or [], getattr(app, "upload_file_set", ()))
+    if foreign:  # a path named through the API, not a file sent to this page: copy and index nothing
+        message = uploads.refusal(foreign)
+        actions.warn(message)
+        return render.format_error(message), actions.documents_view(settings)[0], None
     message, rows = actions.handle_upload(files, settings=settings, progress=lambda f, desc: progress(f, desc=desc))
     return message, rows, None  # None empties the upload box for the next batch
 
@@ -188,12 +227,14 @@ def _wire_index_views(app: gr.Blocks, settings: Settings, chat: dict, docs: dict
     for event in docs["events"]:
         event.then(refresh, None, views)
     app.load(refresh, None, views)
-    app.load(lambda: gr.update(choices=actions.list_models(settings)), None, chat["model"])
+    app.load(lambda: _model_box(_default_backend(settings), settings=settings), None, chat["model"])
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = False) -> None:
-    """Serve the page (blocking) on ``host:port``; never a public share link."""
+    """Serve the page (blocking) on ``host:port``; never a public share link, only the allowed host names."""
     settings = get_settings()
+    allowed = hosts.allowed_hosts(host, settings.allowed_hosts)
+    _warn_if_exposed(host, settings.allowed_hosts)
     actions.prepare_index(settings)
     app = build_app(settings)
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY)
@@ -203,6 +244,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
         share=False,
         inbrowser=open_browser,
         show_error=False,
+        app_kwargs={"middleware": [Middleware(hosts.HostCheck, allowed=allowed)]},
         footer_links=[],
         ssr_mode=False,
         # A backstop only: files over settings.max_file_mb are refused by ingest, with a reason in Chinese;
@@ -212,3 +254,13 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
         css=theme.CSS,
         js=theme.JS,
     )
+
+
+def _warn_if_exposed(host: str, configured: str) -> None:
+    # Bound to every address by choice, but only loopback names allowed: other machines get refusals.
+    if hosts.host_name(host) in hosts.ANY_ADDRESS and not configured.strip():
+        print(
+            f"注意：页面监听 {host}，其他机器可以连接，但只有 localhost / 127.0.0.1 的访问会被接受。"
+            "要让别的机器通过某个名字或地址访问，请设置 RAG_ALLOWED_HOSTS（逗号分隔，例如 192.168.1.20,rag.lan）。",
+            flush=True,
+        )

@@ -12,13 +12,14 @@ from rag.types import Answer, Citation, Passage
 BACKEND_LABELS = {
     "auto": "自动选择",
     "ollama": "Ollama",
+    "openai": "OpenAI 兼容服务",
     "llamacpp": "llama.cpp（本地小模型）",
     "extractive": "抽取式（不用大模型）",
 }
 
 # Flags the library sets on an answer, as a reader should see them ("" = the answer text says it already).
 FLAG_NOTES = {
-    "auto-extractive": "Ollama 未就绪，本次直接从原文摘录作答。",
+    "auto-extractive": "没有就绪的大模型服务（Ollama 或已配置的 OpenAI 兼容服务），本次直接从原文摘录作答。",
     "fallback-extractive": "大模型的回答中有数字未能在原文中核实，已改为直接从原文摘录作答。",
     "unsupported-number": "答案中有数字未能在引用段落中找到，请核对原文。",
     "evidence-gap": "",
@@ -26,6 +27,8 @@ FLAG_NOTES = {
 }
 # A note made redundant by another one on the same answer.
 _IMPLIED = {"unsupported-number": "fallback-extractive"}
+# Notes about the session rather than about one answer: a reader needs them once, under the first answer.
+SESSION_NOTES = frozenset({"auto-extractive"})
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -36,9 +39,9 @@ def source_anchor(turn: int, index: int) -> str:
 
 
 def backend_label(backend: str, model: str = "") -> str:
-    """A reader-friendly name for the backend that answered, with the Ollama model when known."""
+    """A reader-friendly name for the backend that answered, with the served model when known."""
     label = BACKEND_LABELS.get(backend, backend or "未知")
-    return f"{label} · {model}" if model and backend == "ollama" else label
+    return f"{label} · {model}" if model and backend in ("ollama", "openai") else label
 
 
 def format_seconds(seconds: float) -> str:
@@ -143,22 +146,29 @@ def format_meta(answer: Answer, model: str = "") -> str:
     return f'<div class="rag-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
 
 
-def format_notes(answer: Answer) -> str:
-    """Warnings the reader should see next to the answer (known flags only)."""
-    flags = set(answer.flags)
+def format_notes(answer: Answer, hide: Iterable[str] = ()) -> str:
+    """Warnings the reader should see next to the answer (known flags only, except those in ``hide``)."""
+    flags, hide = set(answer.flags), set(hide)
     notes = dict.fromkeys(
-        FLAG_NOTES[f] for f in answer.flags if FLAG_NOTES.get(f) and _IMPLIED.get(f) not in flags
+        FLAG_NOTES[f]
+        for f in answer.flags
+        if FLAG_NOTES.get(f) and _IMPLIED.get(f) not in flags and f not in hide
     )
     return "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in notes)
 
 
-def format_answer(answer: Answer, turn: int = 0, model: str = "") -> str:
-    """The whole chat message for a finished answer: text with linked markers, notes, sources, meta."""
+def format_answer(answer: Answer, turn: int = 0, model: str = "", hide: Iterable[str] = ()) -> str:
+    """The whole chat message for a finished answer: text with linked markers, notes (but ``hide``), sources, meta."""
     text = link_markers(answer.text.strip(), (c.index for c in answer.citations), turn)
-    extras = format_notes(answer) + format_sources(answer, turn) + format_meta(answer, model)
+    extras = format_notes(answer, hide) + format_sources(answer, turn) + format_meta(answer, model)
     body = text or "（没有生成回答）"
     # The blank line separates the Markdown answer from the single-line HTML block after it.
     return f"{body}\n\n{extras}" if extras else body
+
+
+def format_question(question: str) -> str:
+    """A question as the chat shows it: markup and Markdown appear exactly as typed, never rendered."""
+    return escape_md(question)
 
 
 def format_streaming(text: str) -> str:

@@ -1,35 +1,23 @@
-"""LLM backends behind one small protocol, chosen by name: Ollama over HTTP, or llama.cpp in-process."""
+"""The llama.cpp backend: a GGUF model run in-process by ``xllamacpp`` (default: the bundled Gemma 3 270M)."""
 
 from __future__ import annotations
 
 import atexit
-import math
 import mmap
 import os
 import queue
-import re
 import secrets
 import struct
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-from .errors import LLMUnavailable
+from ..errors import LLMUnavailable
+from .base import PromptTooLong
 
 if TYPE_CHECKING:
-    from .settings import Settings
-
-# The answering layer adds "auto" and "extractive"; only the other two are LLMs.
-BACKEND_NAMES = ("auto", "ollama", "llamacpp", "extractive")
-
-NUM_CTX_MIN = 2048
-NUM_CTX_MAX = 32768
-NUM_CTX_STEP = 1024
-NUM_CTX_MARGIN = 256  # chat-template tokens and estimation error
-PROBE_TIMEOUT = 1.5  # seconds: the "auto" backend must decide fast
+    from ..settings import Settings
 
 LLAMACPP_N_CTX = 8192
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
@@ -40,184 +28,6 @@ XLLAMACPP_PACKAGE = "xllamacpp==2026.10.11549"
 PLAIN_STOPS = ("\n问题：", "\n回答：", "\n用户：", "\n助手：", "<end_of_turn>", "<start_of_turn>")
 PLAIN_ANSWER_CUE = "回答："
 
-
-class LLM(Protocol):
-    """A chat model that streams its reply as text pieces."""
-
-    name: str
-    model: str
-
-    def check(self) -> None:
-        """Raise :class:`LLMUnavailable` (naming the command that fixes it) unless ``chat`` can work."""
-
-    def chat(
-        self, messages: list[dict], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        """Stream the reply to OpenAI/Ollama-style ``{"role", "content"}`` messages."""
-
-
-class PromptTooLong(LLMUnavailable):
-    """The prompt does not fit the largest context the backend allows (it is never silently truncated)."""
-
-
-# --- token estimates and Ollama's context size ------------------------------------------------
-
-_CHEAP_CHARS = re.compile(r"[^\d\u0080-\U0010ffff]")  # ASCII except digits
-
-
-def estimate_tokens(text: str) -> int:
-    """A deliberately high token count: 1 per CJK/non-ASCII character or digit, 1 per 3 other characters."""
-    cheap = len(_CHEAP_CHARS.findall(text))
-    return (len(text) - cheap) + math.ceil(cheap / 3)
-
-
-def estimate_prompt_tokens(messages: Iterable[dict]) -> int:
-    """Estimated prompt tokens of a chat, counting a few template tokens per message."""
-    return sum(estimate_tokens(str(m.get("content") or "")) + 8 for m in messages)
-
-
-def num_ctx_for(messages: list[dict], max_tokens: int) -> int:
-    """The Ollama ``num_ctx`` that fits prompt + reply, in steps of 1024; too long raises PromptTooLong."""
-    prompt = estimate_prompt_tokens(messages)
-    need = prompt + max_tokens + NUM_CTX_MARGIN
-    if need > NUM_CTX_MAX:
-        raise PromptTooLong(
-            f"提示词约 {prompt} tokens，加上回答的 {max_tokens} tokens 超过上下文上限 {NUM_CTX_MAX}。"
-            "请减少检索片段（RAG_TOP_K、RAG_CHUNK_SIZE）或缩短问题。"
-        )
-    return max(NUM_CTX_MIN, math.ceil(need / NUM_CTX_STEP) * NUM_CTX_STEP)
-
-
-def normalize_ollama_model(name: str) -> str:
-    """Ollama's canonical model name: ``llama3`` means ``llama3:latest``."""
-    name = name.strip()
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
-
-
-# --- Ollama -------------------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    hostname = urlsplit(host if "://" in host else f"http://{host}").hostname or "127.0.0.1"
-    return hostname in ("127.0.0.1", "localhost", "::1")
-
-
-class OllamaLLM:
-    """A model served by Ollama (``ollama serve``), through the official ``ollama`` client."""
-
-    name = "ollama"
-
-    def __init__(self, settings: Settings, model: str | None = None):
-        self.settings = settings
-        self.host = settings.ollama_host
-        self.model = model or settings.ollama_model
-        self._client = None
-
-    def _make_client(self, timeout: float):
-        import httpx
-        import ollama
-
-        # A system HTTP proxy must not intercept requests to a local Ollama.
-        return ollama.Client(
-            host=self.host,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            trust_env=not _is_loopback(self.host),
-        )
-
-    def _chat_client(self):
-        if self._client is None:
-            self._client = self._make_client(self.settings.ollama_timeout)
-        return self._client
-
-    def _down(self) -> str:
-        return (
-            f"无法连接 Ollama 服务 ({self.host})。请先运行 `ollama serve` 启动服务，"
-            "或用 RAG_OLLAMA_HOST 指向正在运行的服务；也可以改用 llamacpp 或 extractive 后端。"
-        )
-
-    def _not_pulled(self) -> str:
-        return (
-            f"Ollama 服务 ({self.host}) 上没有模型 {self.model}。请先运行 `ollama pull {self.model}`，"
-            "或用 RAG_OLLAMA_MODEL 选一个已下载的模型（`ollama list` 可查看）。"
-        )
-
-    @contextmanager
-    def _errors(self, timeout: float):
-        """Turn client and transport errors into LLMUnavailable messages that name the fix."""
-        import httpx
-        import ollama
-
-        try:
-            yield
-        except ollama.ResponseError as e:
-            if e.status_code == 404 or "not found" in str(e.error).lower():
-                raise LLMUnavailable(self._not_pulled()) from e
-            raise LLMUnavailable(f"Ollama 服务 ({self.host}) 返回错误：{e.error}") from e
-        except httpx.TimeoutException as e:
-            raise LLMUnavailable(
-                f"Ollama 服务 ({self.host}) 在 {timeout:g} 秒内没有响应。"
-                "请确认 `ollama serve` 正在运行且没有过载，或调大 RAG_OLLAMA_TIMEOUT。"
-            ) from e
-        except (ConnectionError, httpx.TransportError) as e:
-            raise LLMUnavailable(self._down()) from e
-
-    def _model_names(self, timeout: float = PROBE_TIMEOUT) -> list[str]:
-        with self._make_client(timeout) as client, self._errors(timeout):
-            return [m.model for m in client.list().models if m.model]
-
-    def list_models(self) -> list[str]:
-        """Names of the models the server has pulled; empty when the server is down."""
-        try:
-            return self._model_names()
-        except LLMUnavailable:
-            return []
-
-    def check(self) -> None:
-        """Raise LLMUnavailable unless the server answers and has the model (a quick /api/tags call)."""
-        wanted = normalize_ollama_model(self.model)
-        if wanted not in {normalize_ollama_model(n) for n in self._model_names()}:
-            raise LLMUnavailable(self._not_pulled())
-
-    def chat(
-        self, messages: list[dict], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        """Stream the reply; ``num_ctx`` is sized to the prompt so Ollama never truncates it."""
-        max_tokens = self.settings.llm_max_tokens if max_tokens is None else max_tokens
-        options = {
-            "num_ctx": num_ctx_for(messages, max_tokens),
-            "temperature": self.settings.llm_temperature if temperature is None else temperature,
-            "num_predict": max_tokens,
-        }
-        return self._stream(messages, options)
-
-    def _stream(self, messages: list[dict], options: dict) -> Iterator[str]:
-        stream = self._chat_client().chat(model=self.model, messages=messages, stream=True, options=options)
-        done = False
-        try:
-            with self._errors(self.settings.ollama_timeout):
-                for part in stream:
-                    done = done or bool(part.done)
-                    if part.message.content:
-                        yield part.message.content
-        finally:
-            stream.close()  # hanging up is how Ollama learns to stop generating
-        if not done:  # the stream ended without Ollama's final message: the answer is cut short
-            raise LLMUnavailable(
-                f"与 Ollama 服务 ({self.host}) 的连接在回答中途断开。请确认 `ollama serve` 仍在运行后重试。"
-            )
-
-
-def ollama_ready(settings: Settings) -> tuple[bool, str]:
-    """Whether Ollama answers within ~1.5 s and has ``settings.ollama_model``, with the reason."""
-    llm = OllamaLLM(settings)
-    try:
-        llm.check()
-    except LLMUnavailable as e:
-        return False, str(e)
-    return True, f"Ollama ({llm.host}) 已就绪，模型 {llm.model}"
-
-
-# --- llama.cpp in-process -------------------------------------------------------------------------
 
 _GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _GGUF_STRING, _GGUF_ARRAY = 8, 9
@@ -499,17 +309,3 @@ class LlamaCppLLM:
                 yield item
         finally:
             stop.set()
-
-
-# --- registry -------------------------------------------------------------------------------------
-
-LLM_BACKENDS: dict[str, type] = {"ollama": OllamaLLM, "llamacpp": LlamaCppLLM}
-
-
-def get_llm(name: str, settings: Settings) -> LLM:
-    """The LLM backend called ``name``; ValueError (listing every backend name) if there is none."""
-    key = (name or "").strip().lower()
-    if key not in LLM_BACKENDS:
-        extra = "（auto 和 extractive 由回答层处理，不是 LLM）" if key in BACKEND_NAMES else ""
-        raise ValueError(f"未知的 LLM 后端 {name!r}{extra}；可选：{', '.join(BACKEND_NAMES)}")
-    return LLM_BACKENDS[key](settings)

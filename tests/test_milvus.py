@@ -1,0 +1,280 @@
+"""The Milvus store: embedded Milvus Lite, the same data through `milvus-lite server`, and (when configured) a real cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pymilvus", reason='needs the milvus extra: pip install -e ".[milvus]"')
+pytest.importorskip("milvus_lite", reason='needs the milvus extra: pip install -e ".[milvus]"')
+
+from rag import milvus_index  # noqa: E402
+from rag.answering import answer  # noqa: E402
+from rag.errors import IndexMismatchError  # noqa: E402
+from rag.indexing import delete_document, ingest, list_documents  # noqa: E402
+from rag.milvus_store import StoreUnavailableError  # noqa: E402
+from rag.retrieval import get_retriever  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from tests.conftest import DOC_2023, DOC_2024, ROOT, SAMPLE  # noqa: E402
+from tests.fakes import FakeEmbedder  # noqa: E402
+
+pytestmark = pytest.mark.milvus
+
+
+def _settings(index: Path, **extra) -> Settings:
+    return Settings(index_dir=index, vector_store="milvus", embedding_model=FakeEmbedder().model_id,
+                    backend="extractive", **extra)
+
+
+@pytest.fixture
+def lite(tmp_path, fake_embedder, monkeypatch):
+    """Settings for an embedded Milvus Lite index; the fake embedder stands in for the model everywhere."""
+    import rag.indexing
+
+    for module in (milvus_index, rag.indexing):
+        monkeypatch.setattr(module, "get_embedder", lambda settings=None: fake_embedder)
+    return _settings(tmp_path / "vectorstore")
+
+
+def _texts(settings: Settings, question: str) -> list[str]:
+    return [p.text for p in get_retriever(settings).search(question)]
+
+
+def test_embedded_ingest_answer_update_delete(lite, corpus):
+    report = ingest([corpus], settings=lite)
+    assert sorted(report.added) == [DOC_2023, DOC_2024] and report.total_chunks > 10
+    assert (lite.index_dir / "milvus.db").is_dir()  # the default: a Lite database inside the index folder
+    again = ingest([corpus], settings=lite)
+    assert not again.changed and sorted(again.unchanged) == [DOC_2023, DOC_2024]
+
+    result = answer("2024年自治区政协形成了多少份协商报告？", settings=lite)
+    assert "18" in result.text and not result.abstained
+    assert any(p.source == DOC_2024 for p in result.passages)
+
+    # a changed file replaces its chunks: the old text is gone, the new one is found
+    (corpus / DOC_2024).write_text("全新内容：本年度共举办茶话会27场，参加委员三百人。\n", encoding="utf-8")
+    report = ingest([corpus], settings=lite)
+    assert report.updated == [DOC_2024] and report.unchanged == [DOC_2023]
+    hits = get_retriever(lite).search("本年度共举办茶话会多少场？")
+    assert "27场" in hits[0].text and hits[0].source == DOC_2024
+    assert not any("协商报告" in p.text for p in hits if p.source == DOC_2024)
+
+    removed = delete_document(DOC_2023, settings=lite)
+    assert removed is not None and removed.source == DOC_2023
+    assert [d.source for d in list_documents(lite)] == [DOC_2024]
+    assert {p.source for p in get_retriever(lite).search("2023年政协协商")} == {DOC_2024}
+    assert milvus_index.check(lite)[1] == []
+
+    (corpus / DOC_2023).unlink()  # a file gone from an ingested folder is removed too
+    (corpus / DOC_2024).unlink()
+    report = ingest([corpus], settings=lite)
+    assert report.removed == [DOC_2024] and report.total_chunks == 0
+
+
+def test_quotes_and_backslashes_in_paths_and_names(lite, tmp_path):
+    folder = tmp_path / 'we"ird\\dir'
+    folder.mkdir()
+    (folder / 'a"b\\c 纪要.txt').write_text("第三次会议决定：2024年共建设社区书屋45家。\n", encoding="utf-8")
+    assert ingest([folder], settings=lite).added == ['a"b\\c 纪要.txt']
+    retriever = get_retriever(lite)
+    assert retriever.search("社区书屋")[0].source == 'a"b\\c 纪要.txt'
+    assert retriever.document_year('a"b\\c 纪要.txt') == "2024"
+    assert [d.source for d in list_documents(lite)] == ['a"b\\c 纪要.txt']
+    assert delete_document('a"b\\c 纪要.txt', settings=lite) is not None and list_documents(lite) == []
+
+
+def test_the_cli_reports_and_checks_a_milvus_index(lite, corpus, monkeypatch, capsys):
+    from rag.cli import main
+    from rag.settings import get_settings
+
+    ingest([corpus], settings=lite)
+    for name, value in (("RAG_VECTOR_STORE", "milvus"), ("RAG_INDEX_DIR", str(lite.index_dir)),
+                        ("RAG_EMBEDDING_MODEL", lite.embedding_model)):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        assert main(["index", "info"]) == 0
+        info = capsys.readouterr().out
+        assert "Milvus 集合 rag_chunks" in info and DOC_2024 in info and "fake/bigram-hash" in info
+        assert main(["index", "check"]) == 0
+        assert "索引完好" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_pages_upload_and_delete_work_on_milvus(lite, tmp_path):
+    from ui.actions import documents_view, handle_delete, handle_upload
+
+    settings = lite.model_copy(update={"uploads_dir": tmp_path / "uploads"})
+    note = tmp_path / "会议纪要.txt"
+    note.write_text("第三次会议决定：明年共建设社区书屋45家。\n", encoding="utf-8")
+    message, rows = handle_upload([str(note)], settings=settings)
+    assert "会议纪要.txt" in message and [r[0] for r in rows] == ["会议纪要.txt"]
+    assert "45家" in get_retriever(settings).search("明年建设多少家社区书屋？")[0].text
+    message, rows = handle_delete("会议纪要.txt", settings=settings)
+    assert "已删除" in message and rows == [] and documents_view(settings)[1] == []
+    assert not (settings.uploads_dir / "会议纪要.txt").exists()
+
+
+def test_a_collection_built_with_another_model_is_refused(lite, corpus, monkeypatch):
+    ingest([corpus], settings=lite)
+    other = FakeEmbedder(dim=32, model_id="other/model")
+    with pytest.raises(IndexMismatchError, match="fake/bigram-hash.*64 维.*rag ingest --rebuild"):
+        get_retriever(lite.model_copy(update={"embedding_model": other.model_id}), other)
+    with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
+        ingest([corpus], settings=lite.model_copy(update={"embedding_model": other.model_id}), embedder=other)
+    same_name = FakeEmbedder(dim=32)  # the same name but another dimension
+    with pytest.raises(IndexMismatchError, match="32 维"):
+        get_retriever(lite, same_name)
+    rebuilt = ingest([corpus], rebuild=True, settings=lite.model_copy(update={"embedding_model": other.model_id}),
+                     embedder=other)
+    assert rebuilt.total_chunks > 10
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_server_is_one_clear_error(tmp_path):
+    settings = _settings(tmp_path / "vs", milvus_uri=f"http://127.0.0.1:{_free_port()}",
+                         milvus_token="root:secret-token")
+    with pytest.raises(StoreUnavailableError) as caught:
+        list_documents(settings)
+    message = str(caught.value)
+    assert "无法连接 Milvus" in message and "RAG_MILVUS_URI" in message and "secret-token" not in message
+    cli = subprocess.run([sys.executable, "-m", "rag.cli", "index", "info"], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT, env={**os.environ, "RAG_VECTOR_STORE": "milvus",
+                                                    "RAG_MILVUS_URI": settings.milvus_uri,
+                                                    "RAG_MILVUS_TOKEN": "root:secret-token"})
+    assert cli.returncode != 0 and "无法连接 Milvus" in cli.stderr
+    assert "Traceback" not in cli.stderr and "secret-token" not in cli.stderr + cli.stdout
+
+
+def test_an_embedded_database_open_in_another_process_names_the_server_fix(lite):
+    lite.index_dir.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pymilvus import MilvusClient; "
+         "c = MilvusClient(sys.argv[1]); print('open', flush=True); time.sleep(60)", str(lite.index_dir / "milvus.db")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreUnavailableError, match="正被另一个进程使用.*milvus-lite server.*RAG_MILVUS_URI"):
+            list_documents(lite)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+
+@pytest.fixture
+def lite_server(tmp_path):
+    """A `milvus-lite server` on a free loopback port, stopped (and its data removed) after the test."""
+    port = _free_port()
+    data = tmp_path / "server-data"
+    exe = Path(sys.executable).with_name("milvus-lite")
+    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"milvus-lite server did not start: {proc.stderr.read()[-500:]}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_through_the_server_a_second_process_reads_while_one_writes(tmp_path, lite_server, fake_embedder):
+    settings = _settings(tmp_path / "vs", milvus_uri=lite_server, milvus_token="root:Milvus")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "fixed.txt").write_text("固定文件：本单位成立于1990年。\n", encoding="utf-8")
+    ingest([folder], settings=settings, embedder=fake_embedder)
+    reader = subprocess.Popen([sys.executable, "-m", "tests.milvus_worker", lite_server, str(tmp_path / "reader"), "6"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        writes = 0
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            (folder / "changing.txt").write_text(f"第{writes}版：会议记录{writes}。\n" * 20, encoding="utf-8")
+            assert ingest([folder], settings=settings, embedder=fake_embedder).changed
+            writes += 1
+        out, err = reader.communicate(timeout=60)
+    finally:
+        reader.kill() if reader.poll() is None else None
+    read = json.loads(out.strip().splitlines()[-1]) if out.strip() else pytest.fail(err[-800:])
+    assert writes >= 3 and read["searches"] >= 10, (writes, read)
+    assert read["failures"] == 0, read
+    assert milvus_index.check(settings)[1] == []
+    assert [d.source for d in list_documents(settings)] == ["changing.txt", "fixed.txt"]
+
+
+class _OnceEach:
+    """The real embedder, embedding each query once (the model is what both stores share, not what is tested)."""
+
+    def __init__(self, embedder):
+        self.embedder, self.model_id, self.dim, self.queries = embedder, embedder.model_id, embedder.dim, {}
+
+    def embed_passages(self, texts):
+        return self.embedder.embed_passages(texts)
+
+    def embed_query(self, text):
+        if text not in self.queries:
+            self.queries[text] = self.embedder.embed_query(text)
+        return self.queries[text]
+
+
+@pytest.mark.slow
+def test_the_real_model_gets_the_same_top5_from_milvus_as_from_faiss(tmp_path, sample_index):
+    """Sample-corpus questions of the eval set: the same five passages from both stores, in the same order.
+
+    The FAISS store orders chunks with exactly equal BM25 scores as ``np.argpartition`` leaves them (not
+    by row), so where such a tie decides two neighbours' order the stores may swap them; that is all.
+    """
+    questions = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    # every other question keeps the test quick; a full run of both stores is in the README (python -m eval)
+    questions = [q["question"] for q in questions if q.get("corpus", "sample") == "sample"][::2]
+    faiss = get_retriever(sample_index)
+    faiss.embedder = _OnceEach(faiss.embedder)  # both stores search the same query vector, embedded once
+    milvus = sample_index.model_copy(update={"vector_store": "milvus", "index_dir": tmp_path / "vs"})
+    ingest([SAMPLE], settings=milvus, embedder=faiss.embedder)
+    other = get_retriever(milvus, faiss.embedder)
+    pairs = [([p.chunk.id for p in faiss.search(q)], [p.chunk.id for p in other.search(q)]) for q in questions]
+    assert len(questions) > 90 and all(set(a) == set(b) for a, b in pairs)
+    assert sum(a != b for a, b in pairs) <= len(questions) // 100, [p for p in pairs if p[0] != p[1]]
+    assert "18" in answer("2024年自治区政协形成了多少份协商报告？", settings=milvus).text
+
+
+@pytest.mark.skipif(not os.environ.get("RAG_MILVUS_URI"), reason="set RAG_MILVUS_URI to test against a real Milvus")
+def test_a_real_milvus_server(tmp_path, corpus, fake_embedder):
+    settings = _settings(tmp_path / "vs", milvus_uri=os.environ["RAG_MILVUS_URI"],
+                         milvus_token=os.environ.get("RAG_MILVUS_TOKEN", ""),
+                         milvus_collection=f"rag_test_{os.getpid()}")
+    try:
+        assert ingest([corpus], settings=settings, embedder=fake_embedder).total_chunks > 10
+        assert get_retriever(settings, fake_embedder).search("协商报告")[0].source in (DOC_2023, DOC_2024)
+        delete_document(DOC_2023, settings=settings)
+        assert [d.source for d in list_documents(settings)] == [DOC_2024]
+    finally:
+        milvus_index.MilvusStore(settings).drop()
