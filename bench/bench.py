@@ -125,10 +125,14 @@ def bench_settings(index_dir: Path, **overrides):
 
 
 def load_questions(limit: int = 0) -> list[dict]:
-    """The eval items, the first ``limit`` of them when ``limit`` > 0."""
-    from eval.dataset import load_items
+    """The eval items over the sample corpus that stand alone, the first ``limit`` of them when ``limit`` > 0.
 
-    items = load_items(QUESTIONS)
+    The benchmark indexes the sample corpus and asks without a conversation, so items of another corpus
+    and follow-ups (which need their history) are left out.
+    """
+    from eval.dataset import item_corpus, load_items
+
+    items = [i for i in load_items(QUESTIONS) if item_corpus(i) == "sample" and not i.get("history")]
     return items[:limit] if limit else items
 
 

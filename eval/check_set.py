@@ -80,7 +80,10 @@ def history_problems(item: dict) -> list[str]:
         return ["followup item needs a history"] if item.get("type") == "followup" else []
     if not isinstance(history, list) or not history:
         return ["history must be a non-empty list of {role, content} turns"]
-    bad = [t for t in history if not (isinstance(t, dict) and t.get("role") in ROLES and isinstance(t.get("content"), str))]
+    bad = [
+        t for t in history
+        if not (isinstance(t, dict) and t.get("role") in ROLES and isinstance(t.get("content"), str))
+    ]
     if bad:
         return [f"history turn {bad[0]!r} needs a role in {ROLES} and a content string"]
     if not any(t["role"] == "user" for t in history):

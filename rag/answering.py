@@ -5,20 +5,32 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Iterator, Sequence
 
-import numpy as np
 
 from . import prompts
-from .citations import add_missing_markers, build_citations, keep_valid_markers, strip_markers, unsupported_numbers
+from .citations import (
+    add_missing_markers,
+    build_citations,
+    keep_valid_markers,
+    markers,
+    strip_markers,
+    unsupported_numbers,
+)
 from .errors import LLMUnavailable
-from .extractive import Extract, extract_all
+from . import nearmiss, phrasing
+from .extractive import Evidence, Extract, extract_all, fits, sentences
+from .numbers import extract_numbers
+from .matching import figure_extract
+from .multifact import split_question
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from .question import (
     QuestionInfo,
     YEAR_RE,
     analyse,
+    is_mostly_cjk,
     follow_up_focus,
     is_follow_up,
     last_user_question,
@@ -60,9 +72,15 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     retriever = get_retriever(settings)
     standalone, focus = _standalone(question, history, llm, settings)
     t0 = time.perf_counter()
+    subs = split_question(standalone) if llm is None else [standalone]
+    if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
+        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags)
+        if several is not None:
+            yield several
+            return
     passages = retriever.search(standalone, top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
-    info = analyse(standalone, focus)
+    info = _analyse(standalone, focus, retriever)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
     if gap:
@@ -147,37 +165,120 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     for year in info.years:
         if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
             return f"检索到的资料中没有关于{year}年的内容"
+    if not info.is_chinese:
+        # whole-text similarity to anything is high (emoji, "asdfghjkl" score like real questions),
+        # so a question without Chinese needs one of its words in the passages
+        if not info.terms:
+            return "问题中没有可以在文档里查找的内容"
+        if not any(t.lower() in joined.lower() for t in info.terms):
+            return "检索到的资料与问题无关"
     if info.is_chinese:
         for name in info.entities:
             if name.lower() not in joined.lower():
                 return f"检索到的资料中没有提到“{name}”"
-        if info.terms and not any(t in joined for t in info.terms) and info.focus and info.focus not in joined:
+        # a count question in other words may still match a figure by meaning (checked when extracting)
+        unrelated = info.terms and not any(t in joined for t in info.terms) and info.focus not in joined
+        if unrelated and info.focus and info.kind != "count":
             return "检索到的资料与问题无关"
     return None
 
 
-def _similarity(retriever: Retriever):
-    def sim(question: str, texts: list[str]) -> np.ndarray:
-        q = retriever.embedder.embed_query(question)
-        return retriever.embedder.embed_passages(texts) @ q
+def _analyse(question: str, focus, retriever: Retriever) -> QuestionInfo:
+    vocabulary = None if is_mostly_cjk(question) else retriever.vocabulary()
+    return analyse(question, focus, vocabulary, retriever.is_common)
 
-    return sim
+
+def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list[str]]:
+    """The extractive answer in parts, and flags saying how it was found."""
+    # no passage-side embedding at question time: sentences are ranked by the question's words
+    parts = extract_all(info, passages, None, retriever.document_year)
+    if not parts and info.kind == "count" and len(info.years) < 2 and (info.is_chinese or info.focus):
+        hit = figure_extract(info, passages, retriever)
+        if hit is not None:
+            return [hit], ["figure-match"]
+    return parts, []
+
+
+def _several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
+             flags) -> Answer | None:
+    """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
+    t0 = time.perf_counter()
+    merged: list[Passage] = []
+    position: dict[str, int] = {}
+    texts, quotes, missing = [], {}, 0
+    for sub in subs:
+        passages = retriever.search(sub, top_k)
+        info = _analyse(sub, None, retriever)
+        parts, how = ([], []) if evidence_gap(info, passages, retriever) else _parts(info, passages, retriever)
+        if len(parts) == 1 and _miss_reason(info, parts[0], passages) is not None:
+            parts = []  # a related figure is not this part's answer
+        if not parts:
+            missing += 1
+            continue
+        flags = flags + [f for f in how if f not in flags]
+        for hit in parts:
+            p = passages[hit.evidence.passage]
+            if p.chunk.id not in position:
+                position[p.chunk.id] = len(merged)
+                merged.append(replace(p, rank=len(merged) + 1))
+            n = position[p.chunk.id] + 1
+            texts.append(f"{strip_markers(hit.answer)}[{n}]")
+            quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
+    if missing:
+        return None  # answered as one question instead, which may still find every figure in one sentence
+    timings = {"retrieval": time.perf_counter() - t0}
+    base = dict(question=question, passages=merged, standalone_question=standalone, timings=timings)
+    text = "；".join(texts) + "。"
+    return Answer(text=text, citations=build_citations(text, merged, quotes), backend="extractive",
+                  flags=flags + ["several-facts"], **base)
 
 
 def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
-    parts = extract_all(info, passages, _similarity(retriever), retriever.document_year)
+    parts, how = _parts(info, passages, retriever)
+    flags = flags + how
     if not parts:
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
-    return _from_extracts(parts, passages, flags, base)
+    if len(parts) == 1:
+        missed = _near_miss(info, parts[0], passages, flags, base)
+        if missed is not None:
+            return missed
+    return _from_extracts(parts, passages, flags, base, info)
 
 
-def _from_extracts(parts: list[Extract], passages, flags, base) -> Answer:
+def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:
+    text = passages[hit.evidence.passage].text
+    context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
+    return nearmiss.describe(info, hit.answer, context)
+
+
+def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
+    """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
+    found = _miss_reason(info, hit, passages)
+    if found is None:
+        return None
+    reason, related = found
+    n = hit.evidence.passage + 1
+    if not related:
+        return Answer(text=f"{NOT_FOUND}（{reason}）", abstained=True, backend="extractive",
+                      flags=flags + ["near-miss"], **base)
+    said = f"{reason}，只提到：{strip_markers(hit.answer)}[{n}]。"
+    quotes = {n: strip_markers(hit.evidence.text).strip()}
+    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
+                  backend="extractive", flags=flags + ["near-miss"], **base)
+
+
+def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionInfo | None = None) -> Answer:
     texts, quotes = [], {}
     for hit in parts:
         n = hit.evidence.passage + 1
-        texts.append(f"{hit.label}{'：' if hit.label else ''}{hit.answer}[{n}]")
-        quotes.setdefault(n, hit.evidence.text.strip())
-    text = "；".join(texts)
+        # a "[3]" or "【来源5】" written in the document is not ours: only the marker added here may cite
+        texts.append(f"{hit.label}{'：' if hit.label else ''}{strip_markers(hit.answer)}[{n}]")
+        quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
+    text = "；".join(texts) + "。"
+    if info is not None and len(parts) == 1 and not parts[0].label:
+        hit = parts[0]
+        text = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
+                                 f"[{hit.evidence.passage + 1}]", hit.evidence.text)
     return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)
 
 
@@ -199,13 +300,44 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
     if bad:
         log.info("%s answer had numbers not in its cited passages (%s): answering extractively", llm.name, bad)
         return _extractive(info, passages, retriever, flags + ["unsupported-number", "fallback-extractive"], base)
+    if _off_target(info, text, passages, retriever):
+        # the figure is in the passages but answers another year, ordinal or a subset: the extractive
+        # path tells that near-miss as it is
+        log.info("%s answer used a figure that does not answer the question: answering extractively", llm.name)
+        return _extractive(info, passages, retriever, flags + ["off-target-figure", "fallback-extractive"], base)
     return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
+
+
+def _off_target(info: QuestionInfo, text: str, passages, retriever) -> bool:
+    """Whether a count answer's figure comes from a sentence of another year, ordinal or a subset."""
+    if info.kind != "count" or not info.is_chinese:
+        return False
+    cited = [i - 1 for i in markers(text) if 1 <= i <= len(passages)]
+    figures = [n for n in extract_numbers(strip_markers(text)) if f"{n.text}年" not in text and n.text not in info.years]
+    for n in figures:
+        holders = [(i, s, e) for i in cited for s, e in sentences(passages[i].text)
+                   if n.value in {m.value for m in extract_numbers(passages[i].text[s:e])}]
+        if not holders:
+            continue
+        if all(_misses(info, passages, i, s, e, n, retriever) for i, s, e in holders):
+            return True
+    return False
+
+
+def _misses(info: QuestionInfo, passages, i: int, start: int, end: int, number, retriever) -> bool:
+    text = passages[i].text
+    evidence = Evidence(i, start, end, text[start:end], 0.0)
+    if not fits(info, evidence, passages[i], retriever.document_year):
+        return True
+    clause = next((c for c in re.split(r"[，,；;。、]", evidence.text) if number.text in c), evidence.text)
+    return nearmiss.describe(info, clause, text[max(0, start - nearmiss.LOOKBACK) : end]) is not None
 
 
 def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:
     blocks = "\n\n".join(
+        # markers written inside a document are removed, so any marker in the reply is the model's own
         prompts.render("passage", settings.prompts_dir, index=i + 1, source=prompts.quote_data(p.source),
-                       text=prompts.quote_data(p.text))
+                       text=prompts.quote_data(strip_markers(p.text)))
         for i, p in enumerate(passages)
     )
     system = prompts.render("system", settings.prompts_dir)

@@ -37,6 +37,9 @@ _CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早�
 _STRUCTURAL = re.compile(
     r"^(?:#{1,6}\s|[-*+>]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$)|\|$"
 )
+# "错误码: E1023", "级别：严重": a header field, not the start of a wrapped sentence
+_FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"]{1,16}\s*[:：]\s*\S")
+_FIELD_MAX = 40
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:第\s*)?\d{1,4}\s*(?:页|/\s*\d{1,4})?[-–—\s]*$")
 _ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _NEWLINES = re.compile(r"\r\n|[\r\v\f\u0085\u2028\u2029]")
@@ -373,8 +376,8 @@ def _ends_mid(text: str) -> bool:
 
 
 def _is_structural(line: str) -> bool:
-    """Markdown headings, list items and table rows keep their own line."""
-    return bool(_STRUCTURAL.search(line))
+    """Markdown headings, list items, table rows and short ``Key: value`` fields keep their own line."""
+    return bool(_STRUCTURAL.search(line)) or (len(line) <= _FIELD_MAX and bool(_FIELD.match(line)))
 
 
 def _glue(left: str, right: str) -> str:

@@ -8,8 +8,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
-from .question import YEAR_IN_TEXT, QuestionInfo
+from .question import YEAR_IN_TEXT, QuestionInfo, asks_for_person
 from .retrieval import bigrams
 from .types import Passage
 
@@ -82,7 +83,7 @@ def candidates(info: QuestionInfo, passages: Sequence[Passage], similarity: Simi
     return sorted(found, key=lambda ev: -ev.score)
 
 
-_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座届万亿千百元倍余多盟市县旗区户"
+_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座万亿千百元倍余多盟市县旗区户"  # not 届: "十三届" names a term
 
 
 def _quantities(clause: str, years: tuple[str, ...]) -> list:
@@ -145,7 +146,7 @@ def extract(
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
     ranked = [
         ev for ev in candidates(info, passages, similarity)
-        if _fits(info, ev, passages[ev.passage], document_year)
+        if fits(info, ev, passages[ev.passage], document_year)
     ]
     if not ranked:
         return None
@@ -153,15 +154,29 @@ def extract(
         asked = max(1, len(re.findall(r"多少|几[个份篇件人次条名项家位场期批]", info.text)))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
-        hit = _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
-        if hit is not None:
-            return hit
+        # "when" is answered by a date; a sentence without one only mentions the subject
+        return _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
+    if asks_for_person(info.text):
+        return _who(info, ranked, passages)
+    if _supported(info, ranked[0]):
+        return Extract(ranked[0].text.strip(_TRIM), ranked[0])
+    return None
+
+
+def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]) -> Extract | None:
+    """A person named in the same passage as the best evidence, which names what the question names.
+
+    A name from another passage would pin one subject's fact on another document's person.
+    """
+    best = ranked[0]
+    if not _supported(info, best):
+        return None
+    text = passages[best.passage].text
+    if info.is_chinese and any(e not in text for e in info.entities):
+        return None
     for ev in ranked[:3]:
-        if not _supported(info, ev):
-            break
-        if "谁" in info.text and not _names_a_person(ev.text):
-            continue  # "who" wants a name, and this sentence names nobody
-        return Extract(ev.text.strip(_TRIM), ev)
+        if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
+            return Extract(ev.text.strip(_TRIM), ev)
     return None
 
 
@@ -182,7 +197,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
     return None
 
 
-def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
+def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
     """The sentence speaks of the question's years and the numbers the question states."""
     for year in info.years:
         mentioned = YEAR_IN_TEXT.findall(ev.text)
@@ -190,6 +205,8 @@ def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> 
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):
             return False
+    if other_ordinal(info, passage.text[max(0, ev.start - LOOKBACK) : ev.end]):
+        return False  # "第三期" is not answered by the 第二期's figure
     if info.numbers:
         present = {n.value for n in extract_numbers(ev.text)}
         if not all(v in present for v in info.numbers):
@@ -200,5 +217,11 @@ def _fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> 
 def _supported(info: QuestionInfo, ev: Evidence) -> bool:
     """Enough of the question is in the sentence to call it evidence."""
     if not info.is_chinese:
-        return ev.score > 0.5
+        # a question in another language needs its (translated) words there: its focus, or two of them
+        found = [t for t in info.terms if t.lower() in ev.text.lower()]
+        # (one is enough when a person must also be named in the sentence)
+        if not found or (not info.focus and len(found) < 2 and not asks_for_person(info.text)):
+            return False
+        if not info.focus:
+            return True
     return ev.score >= (1.5 if info.focus else 0.34)

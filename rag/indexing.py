@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import store
+from . import facts, store
 from .chunking import split_document
 from .documents import iter_files, load_document
 from .embeddings import Embedder, get_embedder
@@ -95,9 +95,21 @@ def ingest(
         report.total_chunks = len(data.chunks)
         if report.changed or rebuild or store.current_generation(settings.index_dir) is None:
             data.faiss_index = store.build_faiss(data.vectors, settings.index_type, settings.hnsw_m)
+            _refresh_facts(data, lazy)
             store.save(settings.index_dir, data)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _refresh_facts(data: store.IndexData, embedder) -> None:
+    """The figures table for the chunks being saved; phrases embedded before are reused."""
+    previous = None
+    if facts.FILE_NAME in data.extras:
+        try:
+            previous = facts.FactTable.from_bytes(data.extras[facts.FILE_NAME])
+        except (ValueError, KeyError, TypeError):
+            previous = None  # an unreadable old table is rebuilt, never fatal
+    data.extras[facts.FILE_NAME] = facts.build(data.chunks, embedder, previous).to_bytes()
 
 
 def _no_progress(fraction: float, message: str) -> None:
@@ -376,6 +388,7 @@ def delete_document(document: str, settings: Settings | None = None) -> Document
         entry = docs.pop(key)
         _Changes(drop={entry.doc_id}).apply(data)
         data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m)
+        _refresh_facts(data, _LazyEmbedder(settings, None))
         store.save(settings.index_dir, data)
     return _info(entry)
 

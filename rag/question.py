@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
-from .errors import QuestionError
+from .errors import QuestionError, RagError
 
 _KINDS = (
     ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百]|数量|人数|次数|how many|how much|number of"),
@@ -20,8 +21,9 @@ _YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
 _STOP_TERMS = frozenset(
     "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
-    "自治区 政协 内蒙古 内蒙古自治区 工作 一年 今年 去年 这一年".split()
+    "工作 一年 今年 去年 这一年".split()
 )
+MAX_FOREIGN_KEYWORDS = 8  # dictionary candidates past these are mostly other senses of the same words
 _GENERIC_PLACES = frozenset("城市 地区 地方 国家 省份 全国 全区 各地 当地 基层 农村 城乡".split())
 _FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
 _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z\-]{1,}")
@@ -58,6 +60,15 @@ def validate(question: object, max_chars: int) -> str:
     return question
 
 
+_PERSON = re.compile(r"谁|哪位|(?:委员|代表|老人|主席|书记|局长|站长|经理|负责人|人员|同志|专家|嘉宾|人)(?:分别)?(?:叫|是)什么名字|姓名|\bwho(?:m|se)?\b|name of the (?:person|chairman|chair|director|head|manager|"
+                     r"general manager|president|vice[- ]chairman|secretary|mayor|leader)", re.I)
+
+
+def asks_for_person(question: str) -> bool:
+    """Whether the answer must be a person's name ("由谁负责？", "Who is the chairman…?")."""
+    return bool(_PERSON.search(question))
+
+
 def question_kind(question: str) -> str:
     """The kind of answer asked for (count, date, list, name, place or other)."""
     lowered = question.lower()
@@ -82,18 +93,82 @@ def content_terms(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
-def analyse(question: str, focus: str | None = None) -> QuestionInfo:
-    """Kind, years, content terms and focus of a question."""
+def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str], bool] | None = None,
+            common: Callable[[str], bool] | None = None) -> QuestionInfo:
+    """Kind, years, content terms and focus of a question.
+
+    ``common`` tells the words every part of the indexed documents uses (their own name and subject),
+    which say nothing about where an answer is; ``vocabulary`` the words the documents use at all.
+    """
+    chinese = is_mostly_cjk(question)
+    terms = content_terms(question) if chinese else foreign_terms(question, vocabulary)
+    if common is not None:
+        terms = tuple(t for t in terms if not _is_common(t, common)) or terms
+    kind = question_kind(question)
+    if focus is None:
+        focus = focus_of(question) if chinese else _foreign_focus(question, terms, kind, vocabulary)
     return QuestionInfo(
         text=question,
-        kind=question_kind(question),
+        kind=kind,
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
-        terms=content_terms(question),
-        is_chinese=is_mostly_cjk(question),
-        focus=focus if focus is not None else focus_of(question),
+        terms=terms,
+        is_chinese=chinese,
+        focus=focus,
         entities=named_entities(question),
         numbers=stated_numbers(question),
     )
+
+
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+(.+?)(?:\s+(?:did|do|does|were|was|are|is|have|has|had|will|can|could|"
+                      r"in|from|of|for|at|on|by|during|there)\b|[?,.]|$)", re.I)
+
+
+def _foreign_focus(question: str, terms: tuple[str, ...], kind: str, vocabulary) -> str:
+    """What a question in another language counts: the Chinese for the words after "how many"
+    ("consultation reports" → "协商报告"), else its first compound keyword."""
+    if kind != "count":
+        return ""
+    counted = _COUNTED.search(question)
+    if counted:
+        try:
+            from .lexicon import chinese_keywords
+
+            found = [k for k in chinese_keywords(counted.group(1), vocabulary) if _CJK_RE.match(k)]
+        except (ImportError, RagError):
+            found = []
+        if found:
+            return found[0]
+    chinese = [t for t in terms if _CJK_RE.match(t)]
+    return next((t for t in chinese if len(t) >= 3), chinese[0] if chinese else "")
+
+
+def _is_common(term: str, common: Callable[[str], bool]) -> bool:
+    grams = [term[i : i + 2] for i in range(len(term) - 1)] if _CJK_RE.match(term) else [term.lower()]
+    return bool(grams) and all(common(g) for g in grams)
+
+
+_EN_FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for and or is are was were be been being how many much what which who whom whose "
+    "when where why did do does done with by from as that this these those it its into about than there their "
+    "they them he she his her we our you your i me my can could would should will shall may might please tell "
+    "give list name show find get got has have had not no yes any some all each every".split()
+)
+
+
+def foreign_terms(question: str, vocabulary: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+    """What a question without Chinese asks about: its Chinese keywords (bilingual lexicon, when installed)
+    and its own content words, which count only where a document uses them verbatim ("CPU", "Docker").
+
+    Empty for "？？？", emoji or punctuation: such a question has nothing to look up.
+    """
+    words = [w.lower() for w in _LATIN_RE.findall(question) if w.lower() not in _EN_FUNCTION_WORDS]
+    try:
+        from .lexicon import chinese_keywords
+
+        chinese = list(chinese_keywords(question, vocabulary))[:MAX_FOREIGN_KEYWORDS] if words else []
+    except (ImportError, RagError):  # without the dictionary only verbatim words can match
+        chinese = []
+    return tuple(dict.fromkeys(chinese + words))
 
 
 def named_entities(question: str) -> tuple[str, ...]:
@@ -160,6 +235,9 @@ def carry_over(question: str, previous: str) -> str:
     core = _follow_up_core(question)
     new_years = YEAR_RE.findall(core)
     old_years = YEAR_RE.findall(previous)
+    swapped = _swap_qualifiers(core, previous)
+    if swapped:
+        return swapped
     if new_years and old_years and not _YEAR_WORD.sub("", core).strip():
         return previous.replace(old_years[0], new_years[0])
     if not core:
@@ -168,6 +246,26 @@ def carry_over(question: str, previous: str) -> str:
     if new_years:
         context = YEAR_RE.sub("", context).replace("年", "", 1)
     return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
+
+
+_ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
+
+
+def _swap_qualifiers(core: str, previous: str) -> str | None:
+    """"第二期" after a question about "第一期" (with or without a year): the same question, swapped."""
+    ordinals = list(_ORDINAL_WORD.finditer(core))
+    if not ordinals or _ORDINAL_WORD.sub("", _YEAR_WORD.sub("", core)).strip():
+        return None
+    out = previous
+    for m in ordinals:
+        old = next((o for o in _ORDINAL_WORD.finditer(out) if o.group(1) == m.group(1)), None)
+        if old is None:
+            return None
+        out = out.replace(old.group(), m.group(), 1)
+    new_years, old_years = YEAR_RE.findall(core), YEAR_RE.findall(out)
+    if new_years and old_years:
+        out = out.replace(old_years[0], new_years[0])
+    return out
 
 
 def _subject(previous: str) -> str:

@@ -68,6 +68,9 @@ def query_text(question: str) -> str:
     return _QUESTION_WORDS.sub(" ", question)
 
 
+COMMON_SHARE = 0.5  # a bigram in this share of all chunks is common to the corpus, not a content word
+
+
 class BM25Index:
     """BM25 (bm25s) over the chunk texts with a Chinese-aware tokenizer."""
 
@@ -106,6 +109,36 @@ class Retriever:
         self.bm25 = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
         self._years: dict[str, str | None] = {}
         self._vocabulary: list = []  # built on the first non-Chinese question; shared by copies
+        self._derived: dict[str, object] = {}  # shared by the per-settings copies of this retriever
+
+    def is_common(self, gram: str) -> bool:
+        """Whether a bigram is in so many chunks that it tells them apart no better than "的" would
+        (the corpus's own name and subject: "政协" in a review of a political body, "公司" in a report)."""
+        if "common" not in self._derived:
+            counts: dict[str, int] = {}
+            sources: dict[str, set[str]] = {}
+            for chunk in self.data.chunks:
+                for g in set(bigrams(chunk.text)):
+                    counts[g] = counts.get(g, 0) + 1
+                    sources.setdefault(g, set()).add(chunk.source)
+            limit = max(3, COMMON_SHARE * len(self.data.chunks))
+            # and in most documents: a word one long document repeats is still that document's topic
+            n_docs = len({c.source for c in self.data.chunks})
+            docs = max(min(2, n_docs), COMMON_SHARE * n_docs)
+            self._derived["common"] = frozenset(
+                g for g, n in counts.items() if n >= limit and len(sources[g]) >= docs
+            )
+        return gram in self._derived["common"]
+
+    def facts(self):
+        """The figures table saved with the index, or built now (once) for an index saved without it."""
+        from . import facts
+
+        if "facts" not in self._derived:
+            raw = self.data.extras.get(facts.FILE_NAME)
+            table = facts.FactTable.from_bytes(raw) if raw else facts.build(self.data.chunks, self.embedder)
+            self._derived["facts"] = table
+        return self._derived["facts"]
 
     def document_year(self, source: str) -> str | None:
         """The year a document is about: the one it mentions most (None when it names no year)."""

@@ -28,6 +28,7 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 POINTER = generations.POINTER
 LOCK = ".write.lock"
+EXTRA_FILES = ("facts.npz",)  # derived files a generation may hold besides the index itself
 T = TypeVar("T")
 
 
@@ -84,6 +85,9 @@ class IndexData:
     chunks: list[Chunk]
     vectors: np.ndarray
     faiss_index: object = None
+    # optional derived files saved with the generation (name → bytes), e.g. the figures table;
+    # an index without them still loads
+    extras: dict[str, bytes] = field(default_factory=dict)
 
 
 def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) -> None:
@@ -205,7 +209,8 @@ def load_generation(gen: Path) -> IndexData:
         raise generations.damaged(
             gen.parent, gen, f"{len(chunks)} 个文本块、{len(vectors)} 个向量、{index.ntotal} 条索引项不一致"
         )
-    return IndexData(manifest, chunks, vectors, index)
+    extras = {name: (gen / name).read_bytes() for name in EXTRA_FILES if (gen / name).exists()}
+    return IndexData(manifest, chunks, vectors, index, extras)
 
 
 def _read_chunks(path: Path, manifest: Manifest) -> list[Chunk]:
@@ -240,6 +245,9 @@ def save(index_dir: Path, data: IndexData) -> Path:
                 fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32))
         faiss.write_index(data.faiss_index, str(tmp / "index.faiss"))
+        for name, raw in data.extras.items():
+            if name in EXTRA_FILES:
+                (tmp / name).write_bytes(raw)
         generations.seal(tmp)  # last: covers every file written above
         gen = index_dir / f"{generations.PREFIX}{time.time_ns()}"
         tmp.rename(gen)

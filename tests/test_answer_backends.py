@@ -198,6 +198,24 @@ def test_an_answer_that_only_echoes_passage_headers_falls_back_to_extraction(sam
     assert re.search(r"(?<!\d)18(?!\d)", a.text)
 
 
+def test_a_subset_figure_from_the_model_is_caught_and_told_as_a_near_miss(sample_index):
+    def reply(passages, prompt):
+        return f"2024年共收到86件提案[{_index_of(passages, r'86件重点督办提案')}]。"
+
+    a, _, _ = _answer_with(sample_index, reply, question="2024年自治区政协一共收到多少件提案？")
+    _assert_guarantees(a)
+    assert "off-target-figure" in a.flags and a.abstained
+    assert "重点督办" in a.text and "没有" in a.text
+
+
+def test_a_figure_of_another_year_from_the_model_is_caught(sample_index):
+    def reply(passages, prompt):
+        return f"微信公众号推送稿件1825条[{_index_of(passages, r'1825条')}]。"
+
+    a, _, _ = _answer_with(sample_index, reply, question="2024年自治区政协微信公众号推送了多少条稿件？")
+    assert "off-target-figure" in a.flags and a.abstained and "1825" not in a.text
+
+
 def test_a_rewrite_that_drops_the_follow_up_is_not_used(sample_index):
     def reply(passages, prompt):
         if "完整问题" in prompt:

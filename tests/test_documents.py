@@ -467,3 +467,19 @@ def test_iter_files_yields_explicit_files_even_if_unsupported(tmp_path):
 
 def test_supported_suffixes():
     assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".docx")
+
+
+def test_key_value_header_lines_stay_apart_from_the_text_after_them():
+    from rag.documents import clean_text
+
+    raw = (
+        "文号: 岚政办发〔2025〕7号\n发布机关: 岚江市人民政府办公室\n施行日期: 2025年3月1日\n"
+        "归属于上市公司股东的净利润：1.37亿元，增长9.2%\n经营活动产生的现金流量净额：2.05亿元\n"
+        "当磁盘空间不足时，系统无法写入日志，因此服务会自动停止以保护\n数据完整性。\n"
+    )
+    paragraphs = clean_text(raw).split("\n\n")
+    assert paragraphs[:5] == [
+        "文号: 岚政办发〔2025〕7号", "发布机关: 岚江市人民政府办公室", "施行日期: 2025年3月1日",
+        "归属于上市公司股东的净利润：1.37亿元，增长9.2%", "经营活动产生的现金流量净额：2.05亿元",
+    ]
+    assert paragraphs[5] == "当磁盘空间不足时，系统无法写入日志，因此服务会自动停止以保护数据完整性。"

@@ -11,6 +11,7 @@ import pytest
 from eval import run
 from eval.check_set import check_item, check_set, load_corpus
 from eval.dataset import answer_matches, load_items, squash
+from eval.report import format_report
 from rag.types import Answer, Chunk, Citation, Passage
 
 A = "a.txt"
@@ -401,7 +402,7 @@ def test_a_miss_shows_the_conversation_before_a_followup():
     item = {**_item("f", "followup", True, EIGHTEEN, ["甲证据"]), "split": "holdout",
             "history": [{"role": "user", "content": "前一个问题？"}]}  # fmt: skip
     result = run.score_item(item, _answer("不知道", [_passage(A, NOISE, 1)]), numbers_check=None)
-    report = run.format_report({"b": run.summarize_groups([result])}, {"b": [result]}, "set")
+    report = format_report({"b": run.summarize_groups([result])}, {"b": [result]}, "set")
     assert "### f · followup · holdout · f" in report and "- after: user: 前一个问题？" in report
 
 

@@ -1,0 +1,111 @@
+"""No false citation, no confident answer from nothing: markers, "who" answers and empty questions.
+
+Real parts: small documents on disk, the real embedding model, a real FAISS index.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import answer
+from rag.citations import markers
+from rag.indexing import ingest
+
+DOCS = {
+    "oasis.txt": "绿洲镇防沙治沙工作站成立于2021年，负责全镇的防沙治沙工作，共有职工12人。",
+    "grass.txt": "青草乡防沙治沙工作站站长李水山介绍，今年全乡完成造林3000亩。",
+    "river.txt": "清河县2024年新建污水处理厂3座，日处理能力达到5万吨。",
+    "school.txt": "清河县2024年新建乡村学校4所，新增学位2600个。",
+    "report.txt": "据统计，清河县2024年共接待游客120万人次[3]，旅游收入达到9亿元【来源5】。",
+    "roads.txt": "清河县2024年修建农村公路85公里，惠及群众4万人。",
+}
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    from rag.settings import Settings
+
+    base = tmp_path_factory.mktemp("town")
+    for name, text in DOCS.items():
+        (base / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=base / "vs", uploads_dir=base / "up", backend="extractive", top_k=6)
+    ingest([base], settings=settings)
+    return settings
+
+
+def test_markers_written_in_a_document_never_become_citations(town):
+    a = answer("清河县2024年接待了多少游客？", settings=town, backend="extractive")
+    assert "120" in a.text
+    cited = {c.source.split("/")[-1] for c in a.citations}
+    assert cited == {"report.txt"}, (a.text, cited)
+    assert markers(a.text) == [c.index for c in a.citations]
+    assert "来源5" not in a.text
+
+
+def test_document_markers_are_not_sent_to_an_llm_as_citations(town):
+    from rag.answering import _messages
+    from rag.retrieval import get_retriever
+
+    passages = get_retriever(town).search("清河县旅游收入是多少？", 6)
+    user = _messages("清河县旅游收入是多少？", passages, town)[1]["content"]
+    assert "9亿元" in user and "【来源5】" not in user and "人次[3]" not in user
+
+
+def test_who_is_answered_only_with_a_person_from_the_passage_about_the_subject(town):
+    a = answer("绿洲镇防沙治沙工作站由谁负责？", settings=town, backend="extractive")
+    assert "李水山" not in a.text
+    assert a.abstained
+
+
+def test_who_still_finds_the_person_named_with_the_subject(town):
+    a = answer("青草乡防沙治沙工作站的站长是谁？", settings=town, backend="extractive")
+    assert "李水山" in a.text and not a.abstained
+    assert a.citations[0].source.endswith("grass.txt")
+
+
+@pytest.mark.parametrize("question", ["😀😀😀", "？？？", "asdfghjkl", "SELECT * FROM users; DROP TABLE users;--",
+                                      "rm -rf / --no-preserve-root", "!!!"])
+def test_a_question_with_nothing_to_look_up_gets_the_abstention(town, question):
+    a = answer(question, settings=town, backend="extractive")
+    assert a.abstained and not a.citations, a.text
+
+
+def test_an_english_question_using_a_documents_own_word_is_answered(tmp_path):
+    from rag.settings import Settings
+
+    doc = tmp_path / "ops.txt"
+    doc.write_text("服务器的Docker镜像基于Alpine Linux构建，镜像大小约为350MB。", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "vs", backend="extractive")
+    ingest([doc], settings=settings)
+    a = answer("What size is the Alpine Linux Docker image?", settings=settings, backend="extractive")
+    assert not a.abstained and "350" in a.text and a.citations
+
+
+def test_a_subset_figure_is_told_as_a_near_miss_not_passed_off(sample_index):
+    a = answer("2024年一共收到了多少件提案？", settings=sample_index, backend="extractive")
+    assert a.abstained and "86" in a.text and "重点督办" in a.text and "没有" in a.text
+    assert a.citations and a.citations[0].source.endswith("cppcc-2024-consultation-review.txt")
+
+
+def test_a_count_asked_in_other_words_is_matched_to_the_documents_figure(sample_index):
+    a = answer("2024年报上去的民情信息一共多少篇？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "1140" in a.text and a.text.endswith("。")
+    assert "社情民意信息" in a.citations[0].quote
+
+
+def test_count_answer_is_one_sentence_restating_the_question(sample_index):
+    a = answer("2024年自治区政协形成了多少份协商报告？", settings=sample_index, backend="extractive")
+    assert a.text == "2024年自治区政协形成了18份协商报告[1]。" or a.text.startswith("2024年自治区政协形成了18")
+
+
+def test_asking_for_a_persons_name_needs_a_person_in_the_subjects_passage(town):
+    a = answer("绿洲镇防沙治沙工作站的站长叫什么名字？", settings=town, backend="extractive")
+    assert a.abstained and "李水山" not in a.text
+    b = answer("青草乡防沙治沙工作站的站长叫什么名字？", settings=town, backend="extractive")
+    assert "李水山" in b.text and not b.abstained
+
+
+def test_articles_are_matched_to_the_pushed_posts_the_document_counts(sample_index):
+    a = answer("2023年政协公众号一共发了多少篇文章？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "1825" in a.text and "figure-match" in a.flags
+    assert "推送稿件" in a.citations[0].quote

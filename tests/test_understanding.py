@@ -1,0 +1,103 @@
+"""Question understanding stages on real text: the figures table, several-fact questions, near-misses,
+answer sentences and follow-ups that swap an ordinal. Fast: no model (a small fake embedder where
+vectors are needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.facts import FactTable, build, extract_facts
+from rag.multifact import split_question
+from rag.nearmiss import describe, other_ordinal, subset_qualifier
+from rag.phrasing import sentence
+from rag.question import analyse, rewrite_follow_up
+from rag.types import Chunk
+
+TEXT_2023 = ("2023年，自治区政协微信公众号累计推送稿件1825条，阅读量达145万次。"
+             "在全国政协干部培训中心举办第二期委员专题培训班，223名政协委员和机关干部参训。")
+TEXT_2024 = "2024年，自治区政协共开展专题协商5次，收到86件重点督办提案，形成的18份协商报告全部得到党政领导批示。"
+
+
+def _chunks():
+    return [Chunk("a.txt", TEXT_2023, 0, len(TEXT_2023), 0), Chunk("b.txt", TEXT_2024, 0, len(TEXT_2024), 0)]
+
+
+def test_figures_table_holds_number_unit_what_is_counted_and_year():
+    facts = {(f.number, f.unit): f for f in extract_facts(_chunks())}
+    posts = facts[("1825", "条")]
+    assert posts.before.endswith("累计推送稿件") and posts.year == "2023" and posts.lead.startswith("2023年")
+    assert TEXT_2023[posts.start : posts.end] == posts.clause
+    assert facts[("86", "件")].after == "重点督办提案" and facts[("86", "件")].year == "2024"
+    # ordinals and years are not figures
+    assert not any(f.number in ("二", "2023", "2024") for f in facts.values())
+
+
+def test_figures_table_round_trips_and_reuses_vectors(fake_embedder):
+    table = build(_chunks(), fake_embedder)
+    again = FactTable.from_bytes(table.to_bytes())
+    assert [f.clause for f in again.facts] == [f.clause for f in table.facts]
+    assert np.allclose(again.vectors, table.vectors)
+    calls = fake_embedder.calls
+    build(_chunks(), fake_embedder, previous=again)
+    assert fake_embedder.calls == calls  # nothing new to embed
+
+
+def test_index_saved_with_and_without_the_figures_file(tmp_path, settings, fake_embedder):
+    from rag import store
+    from rag.indexing import ingest
+    from rag.retrieval import Retriever
+
+    doc = tmp_path / "a.txt"
+    doc.write_text(TEXT_2024, encoding="utf-8")
+    ingest([doc], settings=settings, embedder=fake_embedder)
+    data = store.load(settings.index_dir)
+    assert "facts.npz" in data.extras
+    data.extras.clear()  # an index written before the table existed
+    table = Retriever(data, fake_embedder, settings).facts()
+    assert any(f.number == "86" for f in table.facts)
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("2023年政协公众号发了多少条稿件、被看了多少次，分别是多少？",
+     ["2023年政协公众号发了多少条稿件？", "2023年政协公众号发了被看了多少次？"]),
+    ("2024年协商报告和提案各有多少？", ["2024年协商报告有多少？", "2024年提案有多少？"]),
+    ("In 2024, how many key proposals and how many consultation reports were there?",
+     ["In 2024, how many key proposals?", "how many consultation reports were there in 2024?"]),
+    ("2024年形成了多少份协商报告？", ["2024年形成了多少份协商报告？"]),
+])
+def test_several_facts_are_split_into_one_question_each(question, parts):
+    assert split_question(question) == parts
+
+
+def test_a_subset_is_a_near_miss_unless_the_question_names_it():
+    total = analyse("2024年自治区政协共收到多少件提案？")
+    assert subset_qualifier(total, "收到86件重点督办提案") == "重点督办"
+    reason, related = describe(total, "收到86件重点督办提案", TEXT_2024)
+    assert "提案" in reason and related
+    assert subset_qualifier(analyse("2024年有多少件重点督办提案？"), "收到86件重点督办提案") is None
+
+
+def test_another_ordinal_is_a_near_miss():
+    info = analyse("第三期委员专题培训班有多少人参训？")
+    assert other_ordinal(info, TEXT_2023) == "第三期"
+    assert other_ordinal(analyse("第二期委员专题培训班有多少人参训？"), TEXT_2023) is None
+
+
+def test_answer_restates_the_question_only_when_the_passage_backs_every_number():
+    info = analyse("2024年自治区政协形成了多少份协商报告？")
+    assert sentence(info, "形成的18份协商报告全部得到党政领导批示", TEXT_2024, "[1]") == "2024年自治区政协形成了18份协商报告[1]。"
+    # 2025 is not in the passage: the evidence is quoted instead of a restatement it does not back
+    info = analyse("2025年自治区政协形成了多少份协商报告？")
+    assert sentence(info, "形成的18份协商报告全部得到党政领导批示", TEXT_2024, "[1]").startswith("形成的18份")
+
+
+def test_follow_up_that_names_another_ordinal_swaps_it():
+    history = [{"role": "user", "content": "2023年第一期委员专题培训班有多少人参训？"}]
+    assert rewrite_follow_up("第二期呢？", history) == "2023年第二期委员专题培训班有多少人参训？"
+
+
+def test_corpus_common_words_are_not_content_terms():
+    common = {"政协", "治区", "自治"}.__contains__
+    info = analyse("2024年自治区政协形成了多少份协商报告？", common=common)
+    assert {"协商", "报告"} <= set(info.terms) and "自治区" not in info.terms and "政协" not in info.terms
