@@ -300,14 +300,24 @@ def _prepare(data, path: Path, key: str, max_bytes: int, names: dict[str, str], 
 def _embed_and_add(data: store.IndexData, pending: list[_Pending], embedder, report: IngestReport,
                    changes: _Changes, meter: _Meter) -> None:
     """Embed the chunks of ``pending`` in bounded batches and record them; updated documents lose their old chunks."""
-    chunks = [(item, c) for item in pending for c in item.chunks]
-    for start in range(0, len(chunks), EMBED_GROUP_CHUNKS):
-        batch = chunks[start:start + EMBED_GROUP_CHUNKS]
+    texts = [c.text for item in pending for c in item.chunks]
+    if not texts:
+        return
+    owners = [item.entry.source for item in pending for _ in item.chunks]
+    # Longest first across all batches, as the model orders one call: batches of ever-changing
+    # lengths left the allocator holding about 100 MB more with the real model.
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = None
+    for start in range(0, len(order), EMBED_GROUP_CHUNKS):
+        rows = order[start:start + EMBED_GROUP_CHUNKS]
         t0 = time.perf_counter()
-        vectors = embedder.embed_passages([c.text for _, c in batch])
+        batch = np.asarray(embedder.embed_passages([texts[i] for i in rows]), dtype=np.float32)
         report.embed_seconds += time.perf_counter() - t0
-        changes.vectors.append(np.asarray(vectors, dtype=np.float32))
-        meter.embedded(len(batch), batch[-1][0].entry.source)
+        if vectors is None:
+            vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
+        vectors[rows] = batch
+        meter.embedded(len(rows), owners[rows[-1]])
+    changes.vectors.append(vectors)
     for item in pending:
         if item.updating:
             changes.drop.add(item.entry.doc_id)
