@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import threading
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
@@ -16,6 +18,8 @@ from .query_embeddings import get_query_embedder
 from .question import YEAR_IN_TEXT, is_mostly_cjk
 from .settings import Settings, get_settings
 from .types import Passage
+
+logger = logging.getLogger(__name__)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[A-Za-z]+|\d+(?:\.\d+)?")
@@ -70,12 +74,15 @@ def query_text(question: str) -> str:
 
 
 class BM25Index:
-    """BM25 (bm25s) over the chunk texts with a Chinese-aware tokenizer."""
+    """BM25 (bm25s) over the chunk texts with a Chinese-aware tokenizer; saved with the index generation."""
 
-    def __init__(self, texts: Iterable[str], mode: str = "bigram"):
+    def __init__(self, texts: Iterable[str], mode: str = "bigram", *, _loaded=None):
         import bm25s
 
         self.mode = mode
+        if _loaded is not None:
+            self._bm25, self._size = _loaded, int(_loaded.scores["num_docs"])
+            return
         self._bm25 = bm25s.BM25()
         corpus = [tokenize(t, mode) or ["<empty>"] for t in texts]
         self._size = len(corpus)
@@ -87,6 +94,34 @@ class BM25Index:
         if not tokens or not self._size:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        """Write the index as ``bm25-<mode>.*`` files into ``folder`` (a generation being written)."""
+        if self._size:
+            self._bm25.save(folder, show_progress=False, **_bm25_names(self.mode))
+
+    @classmethod
+    def open(cls, folder: Path | None, texts: list[str], mode: str = "bigram") -> "BM25Index":
+        """The index saved in ``folder`` for these texts, or one built now (older index, other tokenizer)."""
+        names = _bm25_names(mode)
+        if folder is not None and (folder / names["params_name"]).is_file():
+            import bm25s
+
+            try:
+                loaded = bm25s.BM25.load(folder, show_progress=False, **names)
+            except (OSError, ValueError) as exc:  # a generation replaced meanwhile, or a damaged file
+                logger.warning("Rebuilding the keyword index in memory: the saved one did not load (%s)", exc)
+            else:
+                if int(loaded.scores["num_docs"]) == len(texts):
+                    return cls((), mode, _loaded=loaded)
+        return cls(texts, mode)
+
+
+def _bm25_names(mode: str) -> dict[str, str]:
+    """bm25s file names inside a generation folder, one set per tokenizer."""
+    parts = {"data_name": "data.npy", "indices_name": "indices.npy", "indptr_name": "indptr.npy",
+             "vocab_name": "vocab.json", "params_name": "params.json", "nnoc_name": "nonoccurrence.npy"}
+    return {key: f"bm25-{mode}.{name}" for key, name in parts.items()}
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -104,7 +139,7 @@ class Retriever:
         self.data = data
         self.embedder = embedder
         self.settings = settings
-        self.bm25 = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
+        self.bm25 = BM25Index.open(data.folder, [c.text for c in data.chunks], settings.bm25_tokenizer)
         self._years: dict[str, str | None] = {}
 
     def document_year(self, source: str) -> str | None:

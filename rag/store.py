@@ -15,14 +15,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from .errors import IndexBusyError, IndexMismatchError, RagError
 from .types import Chunk
 
-FORMAT_VERSION = 1
+# 2: the generation also holds its keyword (BM25) index. 1 is still read (BM25 is then built in memory).
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 POINTER = "CURRENT"
 LOCK = ".write.lock"
 
@@ -72,6 +74,7 @@ class IndexData:
     chunks: list[Chunk]
     vectors: np.ndarray
     faiss_index: object = None
+    folder: Path | None = None  # the generation folder it was loaded from, for files other stages own
 
 
 def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) -> None:
@@ -84,21 +87,56 @@ def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) 
         )
 
 
-def build_faiss(vectors: np.ndarray, index_type: str, hnsw_m: int = 32):
-    """A FAISS inner-product index over normalized vectors: exact (flat) or approximate (HNSW)."""
+# Below this many chunks "auto" searches exactly (a few ms); above it, an IVF index (bench/README figures).
+EXACT_SEARCH_MAX = 50_000
+IVF_NPROBE = 32
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
+
+
+def resolve_index_type(index_type: str, n: int) -> str:
+    """The concrete index for ``n`` vectors: ``auto`` is exact up to EXACT_SEARCH_MAX, IVF above."""
+    if index_type not in INDEX_TYPES:
+        raise RagError(f"未知的索引类型 {index_type!r}，可选：{', '.join(INDEX_TYPES)}")
+    if index_type == "auto":
+        return "flat" if n <= EXACT_SEARCH_MAX else "ivf"
+    return index_type
+
+
+def ivf_lists(n: int) -> int:
+    """IVF cluster count: a power of two near sqrt(n) (about 1,000 vectors a list at 1M)."""
+    return int(2 ** round(np.log2(max(n, 1) ** 0.5))) if n >= 4_096 else 64
+
+
+def build_faiss(vectors: np.ndarray, index_type: str, hnsw_m: int = 32, nprobe: int = IVF_NPROBE):
+    """A FAISS inner-product index over normalized vectors: exact (flat) or approximate (HNSW, IVF)."""
     import faiss
 
     dim = vectors.shape[1]
-    if index_type == "hnsw":
+    kind = resolve_index_type(index_type, len(vectors))
+    if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 64
-    elif index_type == "flat":
+    elif kind == "ivf" and len(vectors):
+        index = _trained_ivf(vectors, dim, nprobe)
+    else:  # flat, or nothing yet to train clusters on
         index = faiss.IndexFlatIP(dim)
-    else:
-        raise RagError(f"未知的索引类型 {index_type!r}，可选：flat, hnsw")
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _trained_ivf(vectors: np.ndarray, dim: int, nprobe: int):
+    import faiss
+
+    nlist = min(ivf_lists(len(vectors)), max(1, len(vectors) // 39))  # faiss wants >= 39 points a cluster
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    # 64 sampled points a cluster and 10 rounds train 1M vectors' clusters in seconds, not minutes
+    index.cp.max_points_per_centroid = 64
+    index.cp.niter = 10
+    index.cp.seed = 1234
+    index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+    index.nprobe = nprobe
     return index
 
 
@@ -127,33 +165,41 @@ def load(index_dir: Path) -> IndexData | None:
     if gen is None:
         return None
     manifest = Manifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.format_version != FORMAT_VERSION:
+    if manifest.format_version not in READABLE_VERSIONS:
         raise IndexMismatchError(
             f"索引格式版本 {manifest.format_version} 与本程序的 {FORMAT_VERSION} 不符，请运行 `rag ingest --rebuild`。"
         )
     with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
         chunks = [Chunk(**json.loads(line)) for line in fh if line.strip()]
-    vectors = np.load(gen / "vectors.npy")
+    # Mapped, not read: only ingestion needs the raw vectors, and the search index holds its own copy.
+    vectors = np.load(gen / "vectors.npy", mmap_mode="r")
     index = faiss.read_index(str(gen / "index.faiss"))
     if not (len(chunks) == len(vectors) == index.ntotal):
         raise RagError(f"索引已损坏：{len(chunks)} 个文本块、{len(vectors)} 个向量、{index.ntotal} 条索引项不一致；请运行 `rag ingest --rebuild`。")
-    return IndexData(manifest, chunks, vectors, index)
+    return IndexData(manifest, chunks, vectors, index, folder=gen)
 
 
-def save(index_dir: Path, data: IndexData) -> Path:
-    """Write ``data`` as a new generation and make it current atomically; returns its folder."""
+def save(index_dir: Path, data: IndexData, writers: Iterable[Callable[[Path], None]] = ()) -> Path:
+    """Write ``data`` as a new generation and make it current atomically; returns its folder.
+
+    Each of ``writers`` is called with the generation's folder before it is committed, to add files of
+    its own (the keyword index), which then appear atomically with the rest.
+    """
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".gen-tmp-", dir=index_dir))
     try:
         data.manifest.updated_at = time.time()
+        data.manifest.format_version = FORMAT_VERSION
         (tmp / "manifest.json").write_text(data.manifest.to_json(), encoding="utf-8")
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for chunk in data.chunks:
                 fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32))
         faiss.write_index(data.faiss_index, str(tmp / "index.faiss"))
+        for write in writers:
+            write(tmp)
         _fsync_dir(tmp)
         gen = index_dir / f"gen-{time.time_ns()}"
         os.rename(tmp, gen)
