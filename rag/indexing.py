@@ -125,7 +125,8 @@ class _LazyEmbedder:
 
 def _save(settings: Settings, data: store.IndexData) -> None:
     """Build the search and keyword indexes and commit them with the rest as one new generation."""
-    data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m, settings.ivf_nprobe)
+    data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m,
+                                         settings.ivf_nprobe, settings.hnsw_ef_search)
     keywords = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
     store.save(settings.index_dir, data, writers=[keywords.save])
 

@@ -67,16 +67,30 @@ def test_another_tokenizer_builds_its_keyword_index_in_memory(corpus, settings, 
     assert "18份协商报告" in get_retriever(jieba_settings, fake_embedder).search(QUESTION)[0].text
 
 
-def test_auto_searches_exactly_when_small_and_with_ivf_when_large(monkeypatch):
+def _unit_vectors(n: int) -> np.ndarray:
+    vectors = np.random.default_rng(0).standard_normal((n, 32)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_auto_searches_exactly_when_small_and_with_hnsw_when_large(monkeypatch):
     import faiss
 
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((3_000, 32)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = _unit_vectors(3_000)
     assert isinstance(store.build_faiss(vectors, "auto"), faiss.IndexFlatIP)
     monkeypatch.setattr(store, "EXACT_SEARCH_MAX", 1_000)
-    index = store.build_faiss(vectors, "auto", nprobe=8)
-    assert isinstance(index, faiss.IndexIVFFlat) and index.nprobe == 8 and index.ntotal == 3_000
+    index = store.build_faiss(vectors, "auto", ef_search=96)
+    assert isinstance(index, faiss.IndexHNSWFlat) and index.hnsw.efSearch == 96 and index.ntotal == 3_000
+    _, ids = index.search(vectors[:20], 1)
+    assert list(ids[:, 0]) == list(range(20))
+
+
+def test_ivf_trains_unit_centroids_and_finds_each_vector():
+    import faiss
+
+    vectors = _unit_vectors(5_000)
+    index = store.build_faiss(vectors, "ivf", nprobe=8)
+    assert isinstance(index, faiss.IndexIVFFlat) and index.nprobe == 8 and index.nlist == store.ivf_lists(5_000)
+    assert np.allclose(np.linalg.norm(index.quantizer.reconstruct_n(0, index.nlist), axis=1), 1, atol=1e-4)
     _, ids = index.search(vectors[:20], 1)
     assert list(ids[:, 0]) == list(range(20))
 
@@ -94,5 +108,5 @@ def test_auto_index_round_trips_through_ingest(corpus, settings, fake_embedder, 
     report = ingest([corpus], settings=settings, embedder=fake_embedder)
     assert report.added == ["新.txt"]
     data = store.load(settings.index_dir)
-    assert isinstance(data.faiss_index, faiss.IndexIVFFlat) and data.manifest.index_type == "auto"
+    assert isinstance(data.faiss_index, faiss.IndexHNSWFlat) and data.manifest.index_type == "auto"
     assert _ids(settings, fake_embedder)[0] == expected[0]
