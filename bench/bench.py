@@ -56,7 +56,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
         plan = Plan(True, [50], [5_000], 1, 1, 15, 8, 5.0, 30.0, 32)
     else:
-        plan = Plan(False, [1_000, 10_000], [100_000, 1_000_000], 3, 3, 0, 200, 45.0, 150.0)
+        plan = Plan(False, [1_000, 10_000], [100_000, 1_000_000], 3, 3, 0, 200, 45.0, 700.0)
     if args.sizes:
         plan.sizes = _ints(args.sizes)
     if args.vectors:
