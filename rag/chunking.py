@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from .documents import is_caption
 from .types import Chunk, Document
 
@@ -23,6 +21,9 @@ def split_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 60
     own (``kind="caption"``). Every chunk satisfies ``chunk.text == doc.text[chunk.start:chunk.end]``
     and the result is deterministic, so the same document always gives the same ids.
     """
+    # Imported here: it pulls in langchain-core, which answering a question never needs.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     splitter = RecursiveCharacterTextSplitter(
         separators=SEPARATORS,
         keep_separator="end",  # "。" stays with the sentence it ends

@@ -17,6 +17,7 @@ from .chunking import split_document
 from .documents import iter_files, load_document
 from .embeddings import Embedder, get_embedder
 from .errors import DocumentError, IndexMismatchError, RagError
+from .retrieval import BM25Index
 from .settings import Settings, get_settings
 from .types import Chunk
 
@@ -94,9 +95,9 @@ def ingest(
         _apply(data, paths, settings, lazy, report, progress or _no_progress)
         report.total_chunks = len(data.chunks)
         if report.changed or rebuild or store.current_generation(settings.index_dir) is None:
-            data.faiss_index = store.build_faiss(data.vectors, settings.index_type, settings.hnsw_m)
+            data.manifest.index_type = settings.index_type
             _refresh_facts(data, lazy)
-            store.save(settings.index_dir, data)
+            _save(settings, data)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -141,10 +142,20 @@ class _LazyEmbedder:
         return self._embedder.embed_passages(texts)
 
 
+def _save(settings: Settings, data: store.IndexData) -> None:
+    """Build the search and keyword indexes and commit them with the rest as one new generation."""
+    data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m,
+                                         settings.ivf_nprobe, settings.hnsw_ef_search)
+    keywords = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
+    store.save(settings.index_dir, data, writers=[keywords.save])
+
+
 def _check_settings(manifest: store.Manifest, settings: Settings, model_id: str) -> None:
     store.check_compatible(manifest, model_id)
-    built = (manifest.chunk_size, manifest.chunk_overlap, manifest.index_type)
-    wanted = (settings.chunk_size, settings.chunk_overlap, settings.index_type)
+    # "auto" picks the index by size on every write, so it agrees with any index it may have built
+    auto = "auto" in (manifest.index_type, settings.index_type)
+    built = (manifest.chunk_size, manifest.chunk_overlap, "auto" if auto else manifest.index_type)
+    wanted = (settings.chunk_size, settings.chunk_overlap, "auto" if auto else settings.index_type)
     if built != wanted:
         raise IndexMismatchError(
             f"索引的分块/索引设置 {built} 与当前设置 {wanted} 不同；请运行 `rag ingest --rebuild` 重建索引。"
@@ -397,9 +408,8 @@ def delete_document(document: str, settings: Settings | None = None) -> Document
             return None
         entry = docs.pop(key)
         _Changes(drop={entry.doc_id}).apply(data)
-        data.faiss_index = store.build_faiss(data.vectors, data.manifest.index_type, settings.hnsw_m)
         _refresh_facts(data, _LazyEmbedder(settings, None))
-        store.save(settings.index_dir, data)
+        _save(settings, data)
     return _info(entry)
 
 

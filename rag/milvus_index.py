@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import indexing, lexicon, sparse, store
+from . import indexing, sparse, store
 from .embeddings import Embedder, get_embedder
 from .errors import RagError
 from .milvus_store import MilvusStore
@@ -147,6 +147,13 @@ class MilvusRetriever(Retriever):
         self.data = store.IndexData(ms.read_manifest(documents=False), [], np.zeros((0, embedder.dim), dtype=np.float32))
         self._years: dict[str, str | None] = {}
         self._vocabulary: list = []
+        self._derived: dict[str, object] = {}
+
+    def all_chunks(self) -> list:
+        """Every chunk of the collection, read once for the tables derived from the whole corpus."""
+        if "chunks" not in self._derived:
+            self._derived["chunks"] = list(self.ms.chunks_where(""))
+        return self._derived["chunks"]
 
     def document_year(self, source: str) -> str | None:
         """The year a document is about: the one its chunks mention most."""
@@ -157,12 +164,6 @@ class MilvusRetriever(Retriever):
                              for y in YEAR_IN_TEXT.findall(c.text))
             self._years[source] = max(counts, key=counts.get) if counts else None
         return self._years[source]
-
-    def vocabulary(self):
-        with _lock:
-            if not self._vocabulary:
-                self._vocabulary.append(lexicon.corpus_vocabulary(c.text for c in self.ms.chunks_where("")))
-        return self._vocabulary[0]
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         s = self.settings

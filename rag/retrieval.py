@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import threading
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from . import lexicon, store
-from .embeddings import Embedder, get_embedder
+from .embeddings import Embedder
 from .errors import RagError
+from .query_embeddings import get_query_embedder
 from .question import YEAR_IN_TEXT, is_mostly_cjk
 from .settings import Settings, get_settings
 from .types import Passage
+
+logger = logging.getLogger(__name__)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[A-Za-z]+|\d+(?:\.\d+)?")
@@ -72,12 +77,15 @@ COMMON_SHARE = 0.5  # a bigram in this share of all chunks is common to the corp
 
 
 class BM25Index:
-    """BM25 (bm25s) over the chunk texts with a Chinese-aware tokenizer."""
+    """BM25 (bm25s) over the chunk texts with a Chinese-aware tokenizer; saved with the index generation."""
 
-    def __init__(self, texts: Iterable[str], mode: str = "bigram"):
+    def __init__(self, texts: Iterable[str], mode: str = "bigram", *, _loaded=None):
         import bm25s
 
         self.mode = mode
+        if _loaded is not None:
+            self._bm25, self._size = _loaded, int(_loaded.scores["num_docs"])
+            return
         self._bm25 = bm25s.BM25()
         corpus = [tokenize(t, mode) or ["<empty>"] for t in texts]
         self._size = len(corpus)
@@ -89,6 +97,34 @@ class BM25Index:
         if not tokens or not self._size:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        """Write the index as ``bm25-<mode>.*`` files into ``folder`` (a generation being written)."""
+        if self._size:
+            self._bm25.save(folder, show_progress=False, **_bm25_names(self.mode))
+
+    @classmethod
+    def open(cls, folder: Path | None, texts: list[str], mode: str = "bigram") -> "BM25Index":
+        """The index saved in ``folder`` for these texts, or one built now (older index, other tokenizer)."""
+        names = _bm25_names(mode)
+        if folder is not None and (folder / names["params_name"]).is_file():
+            import bm25s
+
+            try:
+                loaded = bm25s.BM25.load(folder, show_progress=False, **names)
+            except (OSError, ValueError) as exc:  # a generation replaced meanwhile, or a damaged file
+                logger.warning("Rebuilding the keyword index in memory: the saved one did not load (%s)", exc)
+            else:
+                if int(loaded.scores["num_docs"]) == len(texts):
+                    return cls((), mode, _loaded=loaded)
+        return cls(texts, mode)
+
+
+def _bm25_names(mode: str) -> dict[str, str]:
+    """bm25s file names inside a generation folder, one set per tokenizer."""
+    parts = {"data_name": "data.npy", "indices_name": "indices.npy", "indptr_name": "indptr.npy",
+             "vocab_name": "vocab.json", "params_name": "params.json", "nnoc_name": "nonoccurrence.npy"}
+    return {key: f"bm25-{mode}.{name}" for key, name in parts.items()}
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -106,24 +142,29 @@ class Retriever:
         self.data = data
         self.embedder = embedder
         self.settings = settings
-        self.bm25 = BM25Index((c.text for c in data.chunks), settings.bm25_tokenizer)
+        self.bm25 = BM25Index.open(data.folder, [c.text for c in data.chunks], settings.bm25_tokenizer)
         self._years: dict[str, str | None] = {}
         self._vocabulary: list = []  # built on the first non-Chinese question; shared by copies
         self._derived: dict[str, object] = {}  # shared by the per-settings copies of this retriever
+
+    def all_chunks(self) -> list:
+        """Every chunk of the index, for the tables derived from the whole corpus."""
+        return self.data.chunks
 
     def is_common(self, gram: str) -> bool:
         """Whether a bigram is in so many chunks that it tells them apart no better than "的" would
         (the corpus's own name and subject: "政协" in a review of a political body, "公司" in a report)."""
         if "common" not in self._derived:
+            chunks = self.all_chunks()
             counts: dict[str, int] = {}
             sources: dict[str, set[str]] = {}
-            for chunk in self.data.chunks:
+            for chunk in chunks:
                 for g in set(bigrams(chunk.text)):
                     counts[g] = counts.get(g, 0) + 1
                     sources.setdefault(g, set()).add(chunk.source)
-            limit = max(3, COMMON_SHARE * len(self.data.chunks))
+            limit = max(3, COMMON_SHARE * len(chunks))
             # and in most documents: a word one long document repeats is still that document's topic
-            n_docs = len({c.source for c in self.data.chunks})
+            n_docs = len({c.source for c in chunks})
             docs = max(min(2, n_docs), COMMON_SHARE * n_docs)
             self._derived["common"] = frozenset(
                 g for g, n in counts.items() if n >= limit and len(sources[g]) >= docs
@@ -136,7 +177,7 @@ class Retriever:
 
         if "facts" not in self._derived:
             raw = self.data.extras.get(facts.FILE_NAME)
-            table = facts.FactTable.from_bytes(raw) if raw else facts.build(self.data.chunks, self.embedder)
+            table = facts.FactTable.from_bytes(raw) if raw else facts.build(self.all_chunks(), self.embedder)
             self._derived["facts"] = table
         return self._derived["facts"]
 
@@ -164,7 +205,7 @@ class Retriever:
         """Whether a word occurs in the indexed text (filters dictionary translations)."""
         with _vocabulary_lock:
             if not self._vocabulary:
-                self._vocabulary.append(lexicon.corpus_vocabulary(c.text for c in self.data.chunks))
+                self._vocabulary.append(lexicon.corpus_vocabulary(c.text for c in self.all_chunks()))
         return self._vocabulary[0]
 
     def search_text(self, question: str) -> str:
@@ -234,7 +275,7 @@ def get_retriever(settings: Settings | None = None, embedder: Embedder | None = 
             data = store.load(settings.index_dir)
             # refuse a mismatched index before paying for the model load, then check the loaded model's dimension
             store.check_compatible(data.manifest, embedder.model_id if embedder else settings.embedding_model)
-            embedder = embedder or get_embedder(settings)
+            embedder = embedder or get_query_embedder(data.manifest, settings)
             store.check_compatible(data.manifest, embedder.model_id, embedder.dim)
             _retrievers[key] = Retriever(data, embedder, settings)
         shared = copy.copy(_retrievers[key])

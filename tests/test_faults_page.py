@@ -161,7 +161,7 @@ def test_session_note_is_shown_once_but_answer_notes_every_time(monkeypatch, tmp
     for _ in range(3):
         chat, _, _ = list(actions.ask("问题", chat, [], "auto", "", settings=settings, notes_seen=seen))[-1]
     notes = [m["content"] for m in chat if m["role"] == "assistant"]
-    assert ["Ollama 未就绪" in n for n in notes] == [True, False, False]
+    assert ["没有就绪的大模型服务" in n for n in notes] == [True, False, False]
     assert all("已改为直接从原文摘录" in n for n in notes)  # about that answer: shown under each
 
 
@@ -392,12 +392,12 @@ def test_ollama_down_note_is_shown_once_per_session(page):
     from playwright.sync_api import expect
 
     first = ask_in_page(page, "2024年形成了多少份协商报告？")
-    expect(first.locator(".rag-note")).to_contain_text("Ollama 未就绪")
+    expect(first.locator(".rag-note")).to_contain_text("没有就绪的大模型服务")
     second = ask_in_page(page, "2024年有多少件重点督办提案？")
     expect(second).to_contain_text("86")
     expect(second.locator(".rag-meta")).to_contain_text("抽取式")
     expect(second.locator(".rag-note")).to_have_count(0)
-    expect(page.locator("#rag-chat .rag-note").filter(has_text="Ollama")).to_have_count(1)
+    expect(page.locator("#rag-chat .rag-note").filter(has_text="没有就绪的大模型服务")).to_have_count(1)
 
 
 @pytest.mark.slow

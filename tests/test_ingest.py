@@ -27,7 +27,7 @@ def test_ingest_sample_corpus_builds_a_self_describing_index(corpus, settings, f
     assert report.chunks == report.total_chunks > 20
     manifest = store.read_manifest(settings.index_dir)
     assert manifest.model_id == "fake/bigram-hash" and manifest.dim == 64
-    assert (manifest.chunk_size, manifest.chunk_overlap, manifest.index_type) == (500, 100, "flat")
+    assert (manifest.chunk_size, manifest.chunk_overlap, manifest.index_type) == (500, 100, "auto")
     assert {d.source for d in list_documents(settings)} == {DOC_2023, DOC_2024}
     data = store.load(settings.index_dir)
     assert len(data.chunks) == len(data.vectors) == data.faiss_index.ntotal
