@@ -21,6 +21,7 @@ from .embeddings import Embedder, get_embedder
 from .errors import RagError
 from .milvus_store import MilvusStore
 from .question import YEAR_IN_TEXT, is_mostly_cjk
+from .query_embeddings import get_query_embedder
 from .retrieval import Retriever
 from .settings import Settings
 from .types import Passage
@@ -210,7 +211,7 @@ def get_retriever(settings: Settings, embedder: Embedder | None = None) -> Milvu
             for old in [k for k in _retrievers if k[:2] == key[:2]]:
                 del _retrievers[old]
             store.check_compatible(manifest, embedder.model_id if embedder else settings.embedding_model)
-            embedder = embedder or get_embedder(settings)
+            embedder = embedder or get_query_embedder(manifest, settings)
             store.check_compatible(manifest, embedder.model_id, embedder.dim)
             _retrievers[key] = MilvusRetriever(ms, embedder, settings)
         shared = copy.copy(_retrievers[key])

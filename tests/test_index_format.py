@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from rag import store
+from rag import generations, store
 from rag.errors import IndexMismatchError
 from rag.indexing import ingest
 from rag.retrieval import BM25Index, get_retriever
@@ -23,6 +23,8 @@ def _rewrite_manifest(settings, **changes):
     path = store.current_generation(settings.index_dir) / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(manifest | changes, ensure_ascii=False), encoding="utf-8")
+    if generations.file_table(path.parent) is not None:  # as the program that wrote it would have sealed it
+        generations.seal(path.parent)
 
 
 def test_keyword_index_is_saved_and_opened_without_rebuilding(corpus, settings, fake_embedder, monkeypatch):

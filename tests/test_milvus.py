@@ -18,6 +18,7 @@ pytest.importorskip("milvus_lite", reason='needs the milvus extra: pip install -
 
 from rag import milvus_index  # noqa: E402
 from rag.answering import answer  # noqa: E402
+from rag.embeddings import get_embedder  # noqa: E402
 from rag.errors import IndexMismatchError  # noqa: E402
 from rag.indexing import delete_document, ingest, list_documents  # noqa: E402
 from rag.milvus_store import StoreUnavailableError  # noqa: E402
@@ -38,8 +39,9 @@ def _settings(index: Path, **extra) -> Settings:
 def lite(tmp_path, fake_embedder, monkeypatch):
     """Settings for an embedded Milvus Lite index; the fake embedder stands in for the model everywhere."""
     import rag.indexing
+    import rag.query_embeddings
 
-    for module in (milvus_index, rag.indexing):
+    for module in (milvus_index, rag.indexing, rag.query_embeddings):
         monkeypatch.setattr(module, "get_embedder", lambda settings=None: fake_embedder)
     return _settings(tmp_path / "vectorstore")
 
@@ -258,7 +260,8 @@ def test_the_real_model_gets_the_same_top5_from_milvus_as_from_faiss(tmp_path, s
     faiss = get_retriever(sample_index)
     faiss.embedder = _OnceEach(faiss.embedder)  # both stores search the same query vector, embedded once
     milvus = sample_index.model_copy(update={"vector_store": "milvus", "index_dir": tmp_path / "vs"})
-    ingest([SAMPLE], settings=milvus, embedder=faiss.embedder)
+    # passages through the model that built the FAISS index; questions through the same query path as FAISS's
+    ingest([SAMPLE], settings=milvus, embedder=get_embedder(sample_index))
     other = get_retriever(milvus, faiss.embedder)
     pairs = [([p.chunk.id for p in faiss.search(q)], [p.chunk.id for p in other.search(q)]) for q in questions]
     assert len(questions) > 90 and all(set(a) == set(b) for a, b in pairs)
