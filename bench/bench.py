@@ -49,12 +49,13 @@ class Plan:
     embed_budget: float  # seconds of real embedding per synthetic corpus and run; beyond it a subset is embedded
     hnsw_budget: float  # seconds of HNSW building per size; beyond it the graph covers a prefix only
     real_vectors: int = 2_000  # generated chunks embedded by the model for the search-scale test (cached)
+    milvus_docs: int = 5_800  # synthetic documents (about 20,000 chunks) for the Milvus Lite compatibility row
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
     """The plan for ``--quick`` or a full run, with command-line overrides."""
     if args.quick:
-        plan = Plan(True, [50], [5_000], 1, 1, 15, 8, 5.0, 30.0, 32)
+        plan = Plan(True, [50], [5_000], 1, 1, 15, 8, 5.0, 30.0, 32, milvus_docs=20)
     else:
         plan = Plan(False, [1_000, 10_000], [100_000, 1_000_000], 3, 3, 0, 200, 45.0, 700.0)
     if args.sizes:
@@ -436,11 +437,24 @@ def worker_ann(spec: dict) -> dict:
     return out
 
 
+def worker_milvus(spec: dict) -> dict:
+    """The same synthetic corpus in the FAISS store and in embedded Milvus Lite (see bench/milvus_row.py)."""
+    try:
+        import milvus_row
+        import pymilvus  # noqa: F401  (the optional extra)
+    except ImportError:
+        return {"rows": [], "skipped": "没有安装 milvus 可选依赖（pip install -e \".[milvus]\"）"}
+    scratch = Path(spec["scratch"])
+    folder = make_corpus(scratch / "corpus-milvus", spec["docs"])
+    questions = [item["question"] for item in load_questions(spec["questions"])]
+    return {"rows": [milvus_row.measure(store, folder, scratch, questions) for store in ("faiss", "milvus")]}
+
+
 # ---------------------------------------------------------------- running workers
 
 
 WORKERS = {"ingest": worker_ingest, "query": worker_query, "cold": worker_cold,
-           "langchain": worker_langchain, "ann": worker_ann}
+           "langchain": worker_langchain, "ann": worker_ann, "milvus": worker_milvus}
 
 
 def run_worker(kind: str, spec: dict, scratch: Path) -> dict:
@@ -504,6 +518,9 @@ def run_benchmark(plan: Plan, scratch: Path) -> dict:
     results["cold_cli"] = _cold_cli(plan, corpora[0]["index"])
     results["langchain"] = _compare(results, lc_runs)
     results["ann"] = [_ann(plan, n, scratch) for n in plan.vectors]
+    log(f"Milvus Lite beside FAISS: {plan.milvus_docs:,} synthetic documents")
+    spec = {"docs": plan.milvus_docs, "questions": 100, "scratch": str(scratch / "milvus")}
+    results["milvus"] = run_worker("milvus", spec, scratch)
     results["machine"]["load_average_end"] = _load_average()
     results["seconds"] = round(time.time() - started, 1)
     return results
@@ -638,7 +655,8 @@ def _load_average() -> list[float] | None:
 
 def render_markdown(r: dict) -> str:
     """The results as Markdown tables (what README.md and bench/results.md show)."""
-    parts = [_machine_md(r), _ingest_md(r), _query_md(r), _cold_md(r), _cold_cli_md(r), _langchain_md(r), _ann_md(r)]
+    parts = [_machine_md(r), _ingest_md(r), _query_md(r), _cold_md(r), _cold_cli_md(r), _langchain_md(r), _ann_md(r),
+             _milvus_md(r)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -743,6 +761,19 @@ def _ann_md(r: dict) -> str:
     import ann
 
     return ann.markdown(r["ann"], r["plan"]["hnsw_budget"])
+
+
+def _milvus_md(r: dict) -> str:
+    m = r.get("milvus") or {"rows": [], "skipped": "没有测"}
+    lead = ("**Milvus（兼容性数字）**：同一份合成语料分别导入 FAISS 与嵌入式 Milvus Lite（随机替身向量，只量模型以外的开销），"
+            "再各检索 100 个评测问题（稠密 + BM25 融合）。Milvus Lite 的检索循环在 Python 里跑，这些数字只说明兼容、"
+            "不代表 Milvus 服务器的速度。")
+    if not m["rows"]:
+        return lead + f"（未测：{m['skipped']}）"
+    rows = [_row("FAISS" if x["store"] == "faiss" else "Milvus Lite", f"{x['chunks']:,}", f"{x['ingest_s']:.1f}",
+                 f"{x['chunks_per_s']:,.0f}", f"{x['query_p50_ms']:.1f} / {x['query_p95_ms']:.1f}") for x in m["rows"]]
+    header = ("存储", "文本块", "导入 s", "块/s", "检索 p50/p95 ms")
+    return lead + "\n\n" + _table(header, "--- ---: ---: ---: ---:", rows)
 
 
 def _fmt(x) -> str:

@@ -29,7 +29,7 @@ def measure(store: str, folder: Path, scratch: Path, questions: list[str]) -> di
     from rag.indexing import ingest
     from rag.retrieval import get_retriever
 
-    embedder = StandInEmbedder("stand-in/random", 384)
+    embedder = StandInEmbedder("stand-in/random", 384, "stand-in")
     settings = bench_settings(scratch / store, vector_store=store, embedding_model=embedder.model_id)
     t0 = time.perf_counter()
     report = ingest([folder], settings=settings, embedder=embedder)

@@ -54,5 +54,10 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     assert kinds == {"flat", "ivf", "hnsw"}
     assert all(0 <= row["recall_at_10"] <= 1 and _positive(row["p50_ms"]) for row in ann["rows"])
 
+    stores = {row["store"]: row for row in results["milvus"]["rows"]}  # the test extra installs Milvus Lite
+    assert stores.keys() == {"faiss", "milvus"} and stores["faiss"]["chunks"] == stores["milvus"]["chunks"] > 0
+    assert all(_positive(row["ingest_s"], row["query_p50_ms"]) for row in stores.values())
+
     markdown = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "synthetic-50" in markdown and "LangChain" in markdown and "IVF nlist=" in markdown
+    assert "Milvus Lite" in markdown
