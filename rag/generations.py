@@ -106,6 +106,7 @@ def seal(folder: Path) -> None:
 
 
 def sha256_of(path: Path) -> str:
+    """Hash of a file's bytes, streamed so a huge file doesn't fill memory."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

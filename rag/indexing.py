@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -12,7 +11,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import facts, store
+from . import facts, generations, store
 from .chunking import split_document
 from .documents import iter_files, load_document
 from .embeddings import Embedder, get_embedder
@@ -56,15 +55,6 @@ class DocumentInfo:
     ingested_at: float
     path: str = ""  # resolved path: the document's identity
     doc_id: str = ""
-
-
-def file_sha256(path: Path) -> str:
-    """Hash of a file's bytes, streamed so a huge file doesn't fill memory."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def ingest(
@@ -292,7 +282,7 @@ def _prepare(data, path: Path, key: str, max_bytes: int, names: dict[str, str], 
     entry = data.manifest.documents.get(key)
     # A manifest entry whose chunks are not all there never blocks a re-ingest that repairs it.
     complete = entry is not None and entry.chunks > 0 and have.get(entry.doc_id, 0) == entry.chunks
-    if complete and path.is_file() and file_sha256(path) == entry.sha256:
+    if complete and path.is_file() and generations.sha256_of(path) == entry.sha256:
         report.unchanged.append(entry.source)
         return None
     doc = load_document(path, max_bytes=max_bytes)
