@@ -10,7 +10,7 @@ import numpy as np
 
 from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
-from .question import YEAR_IN_TEXT, QuestionInfo, asks_for_person
+from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person
 from .retrieval import bigrams
 from .types import Passage
 
@@ -63,7 +63,8 @@ def _overlap(tokens: set[str], text: str) -> float:
 
 def score_text(info: QuestionInfo, text: str) -> float:
     """How well ``text`` covers the question: its focus weighs three times its other words."""
-    focus = set(bigrams(info.focus)) if info.focus else set()
+    # "方面的成果": the phrases either side of 的 are matched, not the bigrams across it
+    focus = {g for part in info.focus.split("的") for g in bigrams(part)} if info.focus else set()
     years = {y for y in info.years}
     question = set(bigrams(" ".join(info.terms))) | years
     return 3 * _overlap(focus, text) + _overlap(question, text)
@@ -151,7 +152,7 @@ def extract(
     if not ranked:
         return None
     if info.kind == "count":
-        asked = max(1, len(re.findall(r"多少|几[个份篇件人次条名项家位场期批]", info.text)))
+        asked = max(1, len(re.findall(rf"多少|几[{COUNT_CLASSIFIERS}]", info.text)))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
         # "when" is answered by a date; a sentence without one only mentions the subject

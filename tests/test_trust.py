@@ -109,3 +109,14 @@ def test_articles_are_matched_to_the_pushed_posts_the_document_counts(sample_ind
     a = answer("2023年政协公众号一共发了多少篇文章？", settings=sample_index, backend="extractive")
     assert not a.abstained and "1825" in a.text and "figure-match" in a.flags
     assert "推送稿件" in a.citations[0].quote
+
+
+def test_a_count_asked_with_another_measure_word_is_answered(sample_index):
+    a = answer("2023年《内蒙古文史资料》编辑出版了几本？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "4" in a.text and "本本" not in a.text
+    assert "文史资料" in a.citations[0].quote
+
+
+def test_which_two_systems_is_answered_from_the_sentence_naming_them(sample_index):
+    a = answer("2023年自治区政协推行了哪两项委员制度？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "主动请辞" in a.text

@@ -101,3 +101,22 @@ def test_corpus_common_words_are_not_content_terms():
     common = {"政协", "治区", "自治"}.__contains__
     info = analyse("2024年自治区政协形成了多少份协商报告？", common=common)
     assert {"协商", "报告"} <= set(info.terms) and "自治区" not in info.terms and "政协" not in info.terms
+
+
+@pytest.mark.parametrize("question, focus", [
+    ("2024年政协委员外出实地察看的活动一共搞了几回？", "活动"),  # counted thing before "几回"
+    ("《内蒙古文史资料》2023年出了几本？", "文史资料"),  # title marks and the verb are not the thing
+    ("2023年有多少年轻人被请去旁听常委会？", "年轻人"),  # "多少年" is not a measure of years here
+    ("2024年初派出了几支队伍？", "队伍"),
+    ("2024年形成了多少份协商报告？", "协商报告"),
+])
+def test_count_questions_with_any_measure_word_find_what_is_counted(question, focus):
+    info = analyse(question)
+    assert info.kind == "count" and info.focus == focus
+    assert not any(t.startswith(("几", "多少")) for t in info.terms)
+
+
+def test_which_two_asks_for_a_list_and_states_no_figure():
+    info = analyse("2023年自治区政协推行了哪两项委员管理制度？")
+    assert info.kind == "list" and info.numbers == ()
+    assert "哪儿" not in analyse("第二期培训班是在哪儿办的？").terms
