@@ -120,3 +120,30 @@ def test_a_count_asked_with_another_measure_word_is_answered(sample_index):
 def test_which_two_systems_is_answered_from_the_sentence_naming_them(sample_index):
     a = answer("2023年自治区政协推行了哪两项委员制度？", settings=sample_index, backend="extractive")
     assert not a.abstained and "主动请辞" in a.text
+
+
+def test_the_same_figure_of_another_year_is_told_with_its_citation(sample_index):
+    a = answer("2023年重点督办提案一共有多少件？", settings=sample_index, backend="extractive")
+    assert a.abstained and "near-miss" in a.flags
+    assert a.text.startswith("文档没有给出2023年的") and "只提到2024年" in a.text and "86" in a.text
+    assert a.citations[0].source.endswith("cppcc-2024-consultation-review.txt") and "86件" in a.citations[0].quote
+
+
+def test_a_year_the_documents_never_reach_is_told_with_the_year_they_do_give(sample_index):
+    a = answer("2025年自治区政协形成了多少份协商报告？", settings=sample_index, backend="extractive")
+    assert a.abstained and "文档没有给出2025年" in a.text and "2024年" in a.text and "18" in a.text
+    assert "18" in a.citations[0].quote
+
+
+def test_a_figure_near_in_meaning_is_not_taken_for_a_quoted_name_it_lacks(sample_index):
+    # "“温暖工程”" is in the documents, with no temperature figure: "六个工程" is not its answer
+    a = answer("“温暖工程”让室内温度提高了多少度？", settings=sample_index, backend="extractive")
+    assert a.abstained and "六个工程" not in a.text
+
+
+def test_a_count_in_plain_words_is_matched_when_the_documents_never_use_them(sample_index):
+    a = answer("2024年初派了几支队伍去北京对接？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "6个调研对接组" in a.text
+    # the best match by meaning, first on one ranking only: the documents never say 文章
+    b = answer("自治区政协在微信上总共发过多少篇文章？", settings=sample_index, backend="extractive")
+    assert not b.abstained and "1825" in b.text and "推送稿件" in b.citations[0].quote
