@@ -10,7 +10,7 @@ import numpy as np
 
 from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
-from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person
+from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person, date_predicate
 from .retrieval import bigrams
 from .types import Passage
 
@@ -155,7 +155,10 @@ def extract(
         asked = max(1, len(re.findall(rf"多少|几[{COUNT_CLASSIFIERS}]", info.text)))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
-        # "when" is answered by a date; a sentence without one only mentions the subject
+        # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
+        # mentions the subject, or dates another event of it (a meeting about the agreement)
+        event = date_predicate(info.text) if info.is_chinese else ""
+        ranked = [ev for ev in ranked if event in ev.text]
         return _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)

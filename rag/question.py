@@ -22,7 +22,7 @@ _YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
 _STOP_TERMS = frozenset(
     "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
-    "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了".split()
+    "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了 那个 这个 那次 这次 那些 这些 一次".split()
 )
 # the words that ask ("几回", "多少钱", "几支") say nothing about where the answer is
 _ASKING_WORD = re.compile(r"^(?:几|多少|哪)")
@@ -199,12 +199,23 @@ def stated_numbers(question: str) -> tuple[float, ...]:
 
 # measure words of a count ("几支队伍", "出了几本"); 年/天 are left out: "多少年轻人" counts people
 COUNT_CLASSIFIERS = "个份篇件人次条名项家位场期批所座万亿千百元回本支部种台轮组队趟遍张套辆栋"
-_AFTER_QUANTITY = re.compile(rf"(?:多少|几)(?:人次|[{COUNT_CLASSIFIERS}])?的?([\u4e00-\u9fff]{{2,12}})")
+_AFTER_QUANTITY = re.compile(rf"(?:多少|(?<!第)几)(?:人次|[{COUNT_CLASSIFIERS}])?的?([\u4e00-\u9fff]{{2,12}})")
 # what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
 _AFTER_END = re.compile(r"[被把让给在从]")
 # verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
 _FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可)+$")
-_BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|几)")
+_BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<!第)几)")  # "排到了第几" asks a rank, counts nothing
+
+
+_ASKED_DATE = re.compile(r"(?:什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月)(?:首次|第一次|正式)?([\u4e00-\u9fff]{2})")
+
+
+def date_predicate(question: str) -> str:
+    """The event a "when" question asks the date of: "签署" in "……是哪一天签署的？" ("" when none follows)."""
+    m = _ASKED_DATE.search(question)
+    if not m or m.group(1)[0] in "的是在于从由到":
+        return ""
+    return m.group(1).removesuffix("的")  # "办的": the verb is "办"
 
 
 def focus_of(question: str) -> str:

@@ -147,3 +147,11 @@ def test_a_count_in_plain_words_is_matched_when_the_documents_never_use_them(sam
     # the best match by meaning, first on one ranking only: the documents never say 文章
     b = answer("自治区政协在微信上总共发过多少篇文章？", settings=sample_index, backend="extractive")
     assert not b.abstained and "1825" in b.text and "推送稿件" in b.citations[0].quote
+
+
+def test_a_date_of_another_event_about_the_same_agreement_is_not_its_signing_date(sample_index):
+    # the documents date a meeting about the agreement, never its signing
+    a = answer("《“京蒙协作 政协助力”框架协议》是什么时候签署的？", settings=sample_index, backend="extractive")
+    assert a.abstained and "7月15日" not in a.text
+    b = answer("自治区政协十三届一次会议是什么时候闭幕的？", settings=sample_index, backend="extractive")
+    assert not b.abstained and "1月15日" in b.text

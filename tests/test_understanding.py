@@ -120,3 +120,21 @@ def test_which_two_asks_for_a_list_and_states_no_figure():
     info = analyse("2023年自治区政协推行了哪两项委员管理制度？")
     assert info.kind == "list" and info.numbers == ()
     assert "哪儿" not in analyse("第二期培训班是在哪儿办的？").terms
+
+
+def test_a_rank_question_counts_nothing_and_deictic_words_are_not_looked_up():
+    info = analyse("政协的新闻在那个排行里最好排到了第几？")
+    assert info.focus == "" and info.kind != "count"
+    assert not {"那个", "一次"} & set(analyse("那个排行里最好的一次排到了第几？").terms)
+
+
+@pytest.mark.parametrize("question, event", [
+    ("《框架协议》是哪一天签署的？", "签署"),
+    ("第一期培训班大概是什么时候办的？", "办"),
+    ("该机制是哪一年首次建立的？", "建立"),
+    ("两次活动分别是在哪一天于常委会议厅举行的？", ""),
+])
+def test_a_when_question_names_the_event_it_dates(question, event):
+    from rag.question import date_predicate
+
+    assert date_predicate(question) == event
