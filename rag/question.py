@@ -126,12 +126,17 @@ _COUNTED = re.compile(r"\bhow (?:many|much)\s+(.+?)(?:\s+(?:did|do|does|were|was
                       r"in|from|of|for|at|on|by|during|there)\b|[?,.]|$)", re.I)
 
 
+_GENERIC_COUNTED = frozenset("people persons person times items things ones".split())
+
+
 def _foreign_focus(question: str, terms: tuple[str, ...], kind: str, vocabulary) -> str:
     """What a question in another language counts: the Chinese for the words after "how many"
     ("consultation reports" → "协商报告"), else its first compound keyword."""
     if kind != "count":
         return ""
     counted = _COUNTED.search(question)
+    if counted and counted.group(1).split()[0].lower() in _GENERIC_COUNTED:
+        return ""  # "how many people attended X": X, not the word for people, tells where the figure is
     if counted:
         try:
             from .lexicon import chinese_keywords

@@ -155,3 +155,9 @@ def test_a_date_of_another_event_about_the_same_agreement_is_not_its_signing_dat
     assert a.abstained and "7月15日" not in a.text
     b = answer("自治区政协十三届一次会议是什么时候闭幕的？", settings=sample_index, backend="extractive")
     assert not b.abstained and "1月15日" in b.text
+
+
+def test_an_english_how_many_people_question_finds_the_attendance_figure(sample_index):
+    a = answer("How many people took part in the second special training course in 2023?", settings=sample_index,
+               backend="extractive")
+    assert not a.abstained and "223" in a.text

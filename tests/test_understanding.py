@@ -138,3 +138,9 @@ def test_a_when_question_names_the_event_it_dates(question, event):
     from rag.question import date_predicate
 
     assert date_predicate(question) == event
+
+
+def test_how_many_people_looks_for_what_they_did_not_for_the_word_people():
+    info = analyse("How many people attended the second training course in May 2023?")
+    assert info.kind == "count" and info.focus == ""
+    assert analyse("How many consultation reports were formed in 2024?").focus != ""
