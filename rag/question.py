@@ -24,6 +24,7 @@ _STOP_TERMS = frozenset(
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
     "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了 那个 这个 那次 这次 那些 这些 一次".split()
 )
+_ORDINAL_TERM = re.compile(r"^(第[零〇一二两三四五六七八九十百\d]+)[回次期届批轮场号]$")
 # the words that ask ("几回", "多少钱", "几支") say nothing about where the answer is
 _ASKING_WORD = re.compile(r"^(?:几|多少|哪)")
 MAX_FOREIGN_KEYWORDS = 8  # dictionary candidates past these are mostly other senses of the same words
@@ -91,6 +92,8 @@ def content_terms(question: str) -> tuple[str, ...]:
         w = w.strip()
         if len(w) < 2 or w in _STOP_TERMS or _ASKING_WORD.match(w) or YEAR_RE.fullmatch(w.rstrip("年")):
             continue
+        # "第二回" and "第二期" name the same one: the counter after an ordinal varies with who is speaking
+        w = _ORDINAL_TERM.sub(r"\1", w)
         if _CJK_RE.search(w) or _LATIN_RE.fullmatch(w):
             words.append(w)
     return tuple(dict.fromkeys(words))

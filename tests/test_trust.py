@@ -161,3 +161,8 @@ def test_an_english_how_many_people_question_finds_the_attendance_figure(sample_
     a = answer("How many people took part in the second special training course in 2023?", settings=sample_index,
                backend="extractive")
     assert not a.abstained and "223" in a.text
+
+
+def test_an_ordinal_with_another_counter_finds_the_place_of_that_session(sample_index):
+    a = answer("第二回委员专题学习在哪儿举行的？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "全国政协干部培训中心" in a.text

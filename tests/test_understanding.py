@@ -144,3 +144,10 @@ def test_how_many_people_looks_for_what_they_did_not_for_the_word_people():
     info = analyse("How many people attended the second training course in May 2023?")
     assert info.kind == "count" and info.focus == ""
     assert analyse("How many consultation reports were formed in 2024?").focus != ""
+
+
+def test_an_ordinal_is_looked_up_whatever_counter_follows_it():
+    from rag.question import content_terms
+
+    assert "第二" in content_terms("第二回委员集中学习是在哪儿办的？")
+    assert "第三" in content_terms("第三期培训班有多少人参加？")
