@@ -10,7 +10,7 @@ import numpy as np
 
 from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
-from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person, date_predicate
+from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person, date_predicate, quoted_names
 from .retrieval import bigrams
 from .types import Passage
 
@@ -209,8 +209,11 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):
             return False
-    if other_ordinal(info, passage.text[max(0, ev.start - LOOKBACK) : ev.end]):
+    context = passage.text[max(0, ev.start - LOOKBACK) : ev.end]
+    if other_ordinal(info, context):
         return False  # "第三期" is not answered by the 第二期's figure
+    if any(name not in context for name in quoted_names(info.text)):
+        return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
         present = {n.value for n in extract_numbers(ev.text)}
         if not all(v in present for v in info.numbers):

@@ -218,6 +218,14 @@ _BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<!第)几)")  # "排到了第�
 _ASKED_DATE = re.compile(r"(?:什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月)(?:首次|第一次|正式)?([\u4e00-\u9fff]{2})")
 
 
+_QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]")
+
+
+def quoted_names(question: str) -> list[str]:
+    """The names a question puts in quotes or title marks ("“温暖工程”", "《内蒙古文史资料》")."""
+    return [n for n in _QUOTED.findall(question) if _CJK_RE.search(n)]
+
+
 def date_predicate(question: str) -> str:
     """The event a "when" question asks the date of: "签署" in "……是哪一天签署的？" ("" when none follows)."""
     m = _ASKED_DATE.search(question)

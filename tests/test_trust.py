@@ -166,3 +166,10 @@ def test_an_english_how_many_people_question_finds_the_attendance_figure(sample_
 def test_an_ordinal_with_another_counter_finds_the_place_of_that_session(sample_index):
     a = answer("第二回委员专题学习在哪儿举行的？", settings=sample_index, backend="extractive")
     assert not a.abstained and "全国政协干部培训中心" in a.text
+
+
+def test_a_count_about_a_quoted_topic_comes_from_the_sentence_about_that_topic(sample_index):
+    # another sentence counts "10个方面" of something else; only the quoted meeting's outcome answers
+    a = answer("“有形有感有效铸牢中华民族共同体意识”专题协商一共形成了几个方面的成果？", settings=sample_index,
+               backend="extractive")
+    assert not a.abstained and "4个方面" in a.text and "10个方面" not in a.text

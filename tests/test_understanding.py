@@ -151,3 +151,11 @@ def test_an_ordinal_is_looked_up_whatever_counter_follows_it():
 
     assert "第二" in content_terms("第二回委员集中学习是在哪儿办的？")
     assert "第三" in content_terms("第三期培训班有多少人参加？")
+
+
+def test_quoted_names_are_what_the_evidence_must_be_about():
+    from rag.question import quoted_names
+
+    assert quoted_names("“京蒙协作 政协助力”工作是什么时候入选的？") == ["京蒙协作 政协助力"]
+    assert quoted_names("《内蒙古文史资料》出了几本？") == ["内蒙古文史资料"]
+    assert quoted_names('What does "AI" mean?') == []
