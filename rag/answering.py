@@ -18,11 +18,11 @@ from .citations import (
     strip_markers,
     unsupported_numbers,
 )
-from .errors import LLMUnavailable
+from .errors import LLMUnavailable, RagError
 from . import nearmiss, phrasing
 from .extractive import Evidence, Extract, extract_all, fits, sentences
 from .numbers import extract_numbers
-from .matching import figure_extract
+from .matching import figure_extract, figure_item, other_year
 from .multifact import split_question
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
@@ -83,6 +83,11 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     info = _analyse(standalone, focus, retriever)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
+    if gap and llm is None and _missing_year(info, passages, retriever):
+        told = _other_year(info, passages, retriever, flags + ["evidence-gap"], base)
+        if told is not None:  # the year asked is absent, but the same figure of another year is there
+            yield told
+            return
     if gap:
         yield Answer(text=f"{NOT_FOUND}（{gap}）", abstained=True, backend=llm.name if llm else "extractive",
                      flags=flags + ["evidence-gap"], **base)
@@ -97,10 +102,17 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
 
 
 def warm_up(settings: Settings | None = None) -> None:
-    """Load the index, the embedding model and the Chinese tokenizers now, so the first question is not slow."""
+    """Load the index, the embedding model, the Chinese tokenizers and the English–Chinese dictionary now,
+    so the first question (in either language) is not slow."""
     settings = settings or get_settings()
     get_retriever(settings).embedder.embed_query("预热")
     analyse("2024年形成了多少份协商报告？")
+    try:
+        from .lexicon import get_index
+
+        get_index()
+    except (ImportError, RagError):  # without the dictionary English questions match verbatim words only
+        log.info("English-Chinese dictionary not available: English questions match verbatim words only")
 
 
 def _backend_name(name: str) -> str:
@@ -162,9 +174,9 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     if not passages:
         return "索引中没有可检索的文档"
     joined = "\n".join(p.text for p in passages)
-    for year in info.years:
-        if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
-            return f"检索到的资料中没有关于{year}年的内容"
+    year = _missing_year(info, passages, retriever)
+    if year:
+        return f"检索到的资料中没有关于{year}年的内容"
     if not info.is_chinese:
         # whole-text similarity to anything is high (emoji, "asdfghjkl" score like real questions),
         # so a question without Chinese needs one of its words in the passages
@@ -180,6 +192,15 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         unrelated = info.terms and not any(t in joined for t in info.terms) and info.focus not in joined
         if unrelated and info.focus and info.kind != "count":
             return "检索到的资料与问题无关"
+    return None
+
+
+def _missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:
+    """A year the question asks about that no passage mentions or is about."""
+    joined = "\n".join(p.text for p in passages)
+    for year in info.years:
+        if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
+            return year
     return None
 
 
@@ -237,6 +258,9 @@ def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
     parts, how = _parts(info, passages, retriever)
     flags = flags + how
     if not parts:
+        told = _other_year(info, passages, retriever, flags, base)
+        if told is not None:
+            return told
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
     if len(parts) == 1:
         missed = _near_miss(info, parts[0], passages, flags, base)
@@ -265,6 +289,21 @@ def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answe
     quotes = {n: strip_markers(hit.evidence.text).strip()}
     return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
                   backend="extractive", flags=flags + ["near-miss"], **base)
+
+
+def _other_year(info: QuestionInfo, passages, retriever, flags, base) -> Answer | None:
+    """An abstention that tells the same figure of another year, cited ("…只提到2024年86件重点督办提案[1]")."""
+    found = other_year(info, passages, retriever)
+    if found is None:
+        return None
+    fact, p_i, year = found
+    n = p_i + 1
+    item = strip_markers(figure_item(fact))
+    asked = "、".join(f"{y}年" for y in info.years)
+    said = f"文档没有给出{asked}的{info.focus}，只提到{year}年{item}[{n}]。"
+    quotes = {n: strip_markers(fact.lead + fact.clause).strip()}
+    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
+                  backend="extractive", flags=flags + ["near-miss", "other-year"], **base)
 
 
 def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionInfo | None = None) -> Answer:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
-from .question import YEAR_IN_TEXT, QuestionInfo, asks_for_person
+from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person, date_predicate, quoted_names
 from .retrieval import bigrams
 from .types import Passage
 
@@ -63,7 +63,8 @@ def _overlap(tokens: set[str], text: str) -> float:
 
 def score_text(info: QuestionInfo, text: str) -> float:
     """How well ``text`` covers the question: its focus weighs three times its other words."""
-    focus = set(bigrams(info.focus)) if info.focus else set()
+    # "方面的成果": the phrases either side of 的 are matched, not the bigrams across it
+    focus = {g for part in info.focus.split("的") for g in bigrams(part)} if info.focus else set()
     years = {y for y in info.years}
     question = set(bigrams(" ".join(info.terms))) | years
     return 3 * _overlap(focus, text) + _overlap(question, text)
@@ -151,10 +152,13 @@ def extract(
     if not ranked:
         return None
     if info.kind == "count":
-        asked = max(1, len(re.findall(r"多少|几[个份篇件人次条名项家位场期批]", info.text)))
+        asked = max(1, len(re.findall(rf"多少|几[{COUNT_CLASSIFIERS}]", info.text)))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
-        # "when" is answered by a date; a sentence without one only mentions the subject
+        # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
+        # mentions the subject, or dates another event of it (a meeting about the agreement)
+        event = date_predicate(info.text) if info.is_chinese else ""
+        ranked = [ev for ev in ranked if event in ev.text]
         return _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
@@ -205,8 +209,11 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):
             return False
-    if other_ordinal(info, passage.text[max(0, ev.start - LOOKBACK) : ev.end]):
+    context = passage.text[max(0, ev.start - LOOKBACK) : ev.end]
+    if other_ordinal(info, context):
         return False  # "第三期" is not answered by the 第二期's figure
+    if any(name not in context for name in quoted_names(info.text)):
+        return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
         present = {n.value for n in extract_numbers(ev.text)}
         if not all(v in present for v in info.numbers):

@@ -96,11 +96,12 @@ def match_figures(
 
 
 def accepted(match: FigureMatch) -> bool:
-    """A figure found by meaning alone must be the nearest for the question on most rankings, the
-    nearest of all the documents' figures, and share at least some characters with the question."""
-    if match.agree >= 3 and match.shared >= 2:  # first on every ranking and sharing words: a near second is fine
-        return match.overall <= 2
-    return match.agree >= 2 and match.shared >= 1 and match.overall <= (1 if match.agree >= 3 else 0)
+    """A figure found by meaning alone must be the best fused match, first on at least one ranking,
+    among the three nearest of all the documents' figures, and share some characters with the question.
+
+    (Its words are checked separately by ``_consistent``: the question's quoted names and, when the
+    documents use the question's own word for the thing counted, that word.)"""
+    return match.agree >= 1 and match.shared >= 1 and match.overall <= 2
 
 
 def figure_extract(info: QuestionInfo, passages: Sequence[Passage], retriever) -> "Extract | None":
@@ -111,16 +112,49 @@ def figure_extract(info: QuestionInfo, passages: Sequence[Passage], retriever) -
         info, passages, retriever.facts(), retriever.embedder.embed_query, retriever.is_common,
         lambda fact: fact.year or retriever.document_year(fact.source),
     )
-    if not matches or not accepted(matches[0]):
+    if not matches or not accepted(matches[0]) or not _consistent(info, matches[0].fact, retriever.facts()):
         return None
     best = matches[0]
     chunk = passages[best.passage].chunk
     start, end = best.fact.start - chunk.start, best.fact.end - chunk.start
     evidence = Evidence(best.passage, start, end, chunk.text[start:end], best.score)
-    return Extract(_item(best.fact), evidence)
+    return Extract(figure_item(best.fact), evidence)
 
 
-def _item(fact: Fact) -> str:
+_QUOTED = re.compile(r"[“\"《‘]([^”\"》’]{2,20})[”\"》’]")
+
+
+def _consistent(info: QuestionInfo, fact: Fact, table: FactTable) -> bool:
+    """Meaning stands in for words only where the documents lack them.
+
+    A name the question quotes ("“温暖工程”") must be in the figure's sentence; and when some figure of
+    the documents counts the question's own word for the thing ("重点督办提案", of another year), a
+    figure that does not is another thing, however near in meaning.
+    """
+    context = fact.lead + fact.clause
+    if any(q not in context for q in _QUOTED.findall(info.text)):
+        return False
+    focus = info.focus
+    if len(focus) >= 2 and focus not in figure_item(fact) and any(focus in figure_item(f) for f in table.facts):
+        return False
+    return True
+
+
+def other_year(info: QuestionInfo, passages: Sequence[Passage], retriever) -> tuple[Fact, int, str] | None:
+    """A figure of the retrieved passages counting exactly what a count question asks, but of another year
+    ("2025年…协商报告" when only 2024 has one): the figure, its passage and its year."""
+    if info.kind != "count" or not info.years or len(info.focus) < 2:
+        return None
+    table = retriever.facts()
+    for row, p_i in _rows(table, passages).items():
+        fact = table.facts[row]
+        year = fact.year or retriever.document_year(fact.source)
+        if year and year not in info.years and info.focus in figure_item(fact):
+            return fact, p_i, year
+    return None
+
+
+def figure_item(fact: Fact) -> str:
     """The list item of the clause that holds the figure ("1140余篇社情民意信息" out of "86件…、1140余篇…、18篇…")."""
     at = fact.clause.find(fact.number)
     pieces, start = re.split(r"[、……]+", fact.clause), 0

@@ -12,9 +12,9 @@ import re
 
 from .facts import CLASSIFIERS
 from .numbers import extract_numbers, numbers_supported
-from .question import QuestionInfo
+from .question import COUNT_CLASSIFIERS, QuestionInfo
 
-_ASK = re.compile(r"(?:多少|几)(人次|场次|[个份篇件人次条名项家位场期批天年所座元台辆套吨亩册集本户]?)")
+_ASK = re.compile(rf"(?:多少|几)(人次|场次|[{COUNT_CLASSIFIERS}天年吨亩册集户]?)")
 _UNITS = ("人次", "场次", "万元", "亿元")
 _END = "。！？!?；;，,、：:…"
 

@@ -9,9 +9,10 @@ from typing import Callable
 from .errors import QuestionError, RagError
 
 _KINDS = (
-    ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百]|数量|人数|次数|how many|how much|number of"),
+    ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋]|数量|人数|次数|"
+              r"how many|how much|number of"),
     ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|when|what date|which year"),
-    ("list", r"哪些|哪几|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
+    ("list", r"哪些|哪[几两二三四五六七八九十]|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
     ("name", r"谁|哪位|什么名字|叫什么|名称|题目|主题|标题|who|what is the name|what was the name"),
     ("place", r"哪里|在哪|何地|什么地方|哪个城市|哪个地区|where"),
 )
@@ -21,8 +22,11 @@ _YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
 _STOP_TERMS = frozenset(
     "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
-    "工作 一年 今年 去年 这一年".split()
+    "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了 那个 这个 那次 这次 那些 这些 一次".split()
 )
+_ORDINAL_TERM = re.compile(r"^(第[零〇一二两三四五六七八九十百\d]+)[回次期届批轮场号]$")
+# the words that ask ("几回", "多少钱", "几支") say nothing about where the answer is
+_ASKING_WORD = re.compile(r"^(?:几|多少|哪)")
 MAX_FOREIGN_KEYWORDS = 8  # dictionary candidates past these are mostly other senses of the same words
 _GENERIC_PLACES = frozenset("城市 地区 地方 国家 省份 全国 全区 各地 当地 基层 农村 城乡".split())
 _FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
@@ -86,8 +90,10 @@ def content_terms(question: str) -> tuple[str, ...]:
     words = []
     for w in jieba.lcut(question):
         w = w.strip()
-        if len(w) < 2 or w in _STOP_TERMS or YEAR_RE.fullmatch(w.rstrip("年")):
+        if len(w) < 2 or w in _STOP_TERMS or _ASKING_WORD.match(w) or YEAR_RE.fullmatch(w.rstrip("年")):
             continue
+        # "第二回" and "第二期" name the same one: the counter after an ordinal varies with who is speaking
+        w = _ORDINAL_TERM.sub(r"\1", w)
         if _CJK_RE.search(w) or _LATIN_RE.fullmatch(w):
             words.append(w)
     return tuple(dict.fromkeys(words))
@@ -123,12 +129,17 @@ _COUNTED = re.compile(r"\bhow (?:many|much)\s+(.+?)(?:\s+(?:did|do|does|were|was
                       r"in|from|of|for|at|on|by|during|there)\b|[?,.]|$)", re.I)
 
 
+_GENERIC_COUNTED = frozenset("people persons person times items things ones".split())
+
+
 def _foreign_focus(question: str, terms: tuple[str, ...], kind: str, vocabulary) -> str:
     """What a question in another language counts: the Chinese for the words after "how many"
     ("consultation reports" → "协商报告"), else its first compound keyword."""
     if kind != "count":
         return ""
     counted = _COUNTED.search(question)
+    if counted and counted.group(1).split()[0].lower() in _GENERIC_COUNTED:
+        return ""  # "how many people attended X": X, not the word for people, tells where the figure is
     if counted:
         try:
             from .lexicon import chinese_keywords
@@ -189,22 +200,59 @@ def stated_numbers(question: str) -> tuple[float, ...]:
     from .numbers import extract_numbers
 
     years = {float(y) for y in YEAR_RE.findall(question)}
-    return tuple(n.value for n in extract_numbers(question) if n.value not in years and question[n.end:n.end + 1] not in "月日")
+    # "哪两项" asks which ones: its number is part of the question, not a figure the evidence states
+    return tuple(n.value for n in extract_numbers(question) if n.value not in years
+                 and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪")
 
 
-_AFTER_QUANTITY = re.compile(r"(?:多少|几)(?:人次|[个份篇件人次条名项家位场期批天年所座万亿千百元])?的?([\u4e00-\u9fff]{2,12})")
-_BEFORE_QUANTITY = re.compile(r"([\u4e00-\u9fff]{2,8}?)[的了有共是达为到计约总累]*(?:多少|几)")
+# measure words of a count ("几支队伍", "出了几本"); 年/天 are left out: "多少年轻人" counts people
+COUNT_CLASSIFIERS = "个份篇件人次条名项家位场期批所座万亿千百元回本支部种台轮组队趟遍张套辆栋"
+_AFTER_QUANTITY = re.compile(rf"(?:多少|(?<!第)几)(?:人次|[{COUNT_CLASSIFIERS}])?的?([\u4e00-\u9fff]{{2,12}})")
+# what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
+_AFTER_END = re.compile(r"[被把让给在从]")
+# verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
+_FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可)+$")
+_BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<!第)几)")  # "排到了第几" asks a rank, counts nothing
+
+
+_ASKED_DATE = re.compile(r"(?:什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月)(?:首次|第一次|正式)?([\u4e00-\u9fff]{2})")
+
+
+_QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]")
+
+
+def quoted_names(question: str) -> list[str]:
+    """The names a question puts in quotes or title marks ("“温暖工程”", "《内蒙古文史资料》")."""
+    return [n for n in _QUOTED.findall(question) if _CJK_RE.search(n)]
+
+
+def date_predicate(question: str) -> str:
+    """The event a "when" question asks the date of: "签署" in "……是哪一天签署的？" ("" when none follows)."""
+    m = _ASKED_DATE.search(question)
+    if not m or m.group(1)[0] in "的是在于从由到":
+        return ""
+    return m.group(1).removesuffix("的")  # "办的": the verb is "办"
 
 
 def focus_of(question: str) -> str:
     """The thing a count question counts: "协商报告" in "2024年形成了多少份协商报告？"."""
     m = _AFTER_QUANTITY.search(question)
     if m:
-        return m.group(1)
-    m = _BEFORE_QUANTITY.search(question)
+        after = _AFTER_END.split(m.group(1), maxsplit=1)[0]
+        if len(after) >= 2:
+            return after
+    m = _BEFORE_QUANTITY.search(_YEAR_WORD.sub("", question))
     if m:
-        return m.group(1)[-4:]
+        return _before_focus(m.group(1))
     return ""
+
+
+def _before_focus(stem: str) -> str:
+    """The counted thing written before "多少": the last phrase, without the verbs that ask about it."""
+    stem = _FILLER_TAIL.sub("", stem).rstrip("》”\"'）) ")
+    stem = _FILLER_TAIL.sub("", re.split(r"[《》“”\"'（）()，,、：:\s]", stem)[-1])
+    stem = stem.rsplit("的", 1)[-1]  # "察看的活动": the head noun after the last 的
+    return stem[-4:] if len(stem) >= 2 else ""
 
 
 def _follow_up_core(question: str) -> str:

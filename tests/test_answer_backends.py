@@ -213,7 +213,9 @@ def test_a_figure_of_another_year_from_the_model_is_caught(sample_index):
         return f"微信公众号推送稿件1825条[{_index_of(passages, r'1825条')}]。"
 
     a, _, _ = _answer_with(sample_index, reply, question="2024年自治区政协微信公众号推送了多少条稿件？")
-    assert "off-target-figure" in a.flags and a.abstained and "1825" not in a.text
+    assert "off-target-figure" in a.flags and a.abstained
+    # the figure is only told as the other year's, with the year it is about
+    assert "1825" not in a.text or ("只提到2023年" in a.text and a.text.startswith("文档没有给出2024年"))
 
 
 def test_a_rewrite_that_drops_the_follow_up_is_not_used(sample_index):

@@ -63,8 +63,9 @@ def test_other_counts(sample_index, question, expected, source):
 def test_abstains_when_the_documents_do_not_say(sample_index, question):
     a = ask(sample_index, question)
     assert a.abstained
-    assert "文档中没有" in a.text
-    assert not re.search(r"(?<!\d)18(?!\d)", a.text)
+    assert "文档中没有" in a.text or "文档没有给出2025年" in a.text
+    # another year's figure may be told, as that year's, never as the answer
+    assert not re.search(r"(?<!\d)18(?!\d)", a.text) or "只提到2024年" in a.text
 
 
 def test_follow_up_carries_the_subject_over(sample_index):
@@ -150,9 +151,13 @@ def test_warm_up_loads_what_the_first_question_needs(sample_index):
 
     import jieba
 
+    from rag import lexicon
+
+    lexicon._index = None  # as in a fresh process
     warm_up(sample_index)
     loaded = get_retriever(sample_index).data
     assert jieba.dt.initialized
+    assert lexicon._index is not None  # the first English question does not load the dictionary
     a = ask(sample_index, "2024年形成了多少份协商报告？")
     assert get_retriever(sample_index).data is loaded  # the question reused what warm_up loaded
     assert "18" in a.text

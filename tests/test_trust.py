@@ -109,3 +109,67 @@ def test_articles_are_matched_to_the_pushed_posts_the_document_counts(sample_ind
     a = answer("2023年政协公众号一共发了多少篇文章？", settings=sample_index, backend="extractive")
     assert not a.abstained and "1825" in a.text and "figure-match" in a.flags
     assert "推送稿件" in a.citations[0].quote
+
+
+def test_a_count_asked_with_another_measure_word_is_answered(sample_index):
+    a = answer("2023年《内蒙古文史资料》编辑出版了几本？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "4" in a.text and "本本" not in a.text
+    assert "文史资料" in a.citations[0].quote
+
+
+def test_which_two_systems_is_answered_from_the_sentence_naming_them(sample_index):
+    a = answer("2023年自治区政协推行了哪两项委员制度？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "主动请辞" in a.text
+
+
+def test_the_same_figure_of_another_year_is_told_with_its_citation(sample_index):
+    a = answer("2023年重点督办提案一共有多少件？", settings=sample_index, backend="extractive")
+    assert a.abstained and "near-miss" in a.flags
+    assert a.text.startswith("文档没有给出2023年的") and "只提到2024年" in a.text and "86" in a.text
+    assert a.citations[0].source.endswith("cppcc-2024-consultation-review.txt") and "86件" in a.citations[0].quote
+
+
+def test_a_year_the_documents_never_reach_is_told_with_the_year_they_do_give(sample_index):
+    a = answer("2025年自治区政协形成了多少份协商报告？", settings=sample_index, backend="extractive")
+    assert a.abstained and "文档没有给出2025年" in a.text and "2024年" in a.text and "18" in a.text
+    assert "18" in a.citations[0].quote
+
+
+def test_a_figure_near_in_meaning_is_not_taken_for_a_quoted_name_it_lacks(sample_index):
+    # "“温暖工程”" is in the documents, with no temperature figure: "六个工程" is not its answer
+    a = answer("“温暖工程”让室内温度提高了多少度？", settings=sample_index, backend="extractive")
+    assert a.abstained and "六个工程" not in a.text
+
+
+def test_a_count_in_plain_words_is_matched_when_the_documents_never_use_them(sample_index):
+    a = answer("2024年初派了几支队伍去北京对接？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "6个调研对接组" in a.text
+    # the best match by meaning, first on one ranking only: the documents never say 文章
+    b = answer("自治区政协在微信上总共发过多少篇文章？", settings=sample_index, backend="extractive")
+    assert not b.abstained and "1825" in b.text and "推送稿件" in b.citations[0].quote
+
+
+def test_a_date_of_another_event_about_the_same_agreement_is_not_its_signing_date(sample_index):
+    # the documents date a meeting about the agreement, never its signing
+    a = answer("《“京蒙协作 政协助力”框架协议》是什么时候签署的？", settings=sample_index, backend="extractive")
+    assert a.abstained and "7月15日" not in a.text
+    b = answer("自治区政协十三届一次会议是什么时候闭幕的？", settings=sample_index, backend="extractive")
+    assert not b.abstained and "1月15日" in b.text
+
+
+def test_an_english_how_many_people_question_finds_the_attendance_figure(sample_index):
+    a = answer("How many people took part in the second special training course in 2023?", settings=sample_index,
+               backend="extractive")
+    assert not a.abstained and "223" in a.text
+
+
+def test_an_ordinal_with_another_counter_finds_the_place_of_that_session(sample_index):
+    a = answer("第二回委员专题学习在哪儿举行的？", settings=sample_index, backend="extractive")
+    assert not a.abstained and "全国政协干部培训中心" in a.text
+
+
+def test_a_count_about_a_quoted_topic_comes_from_the_sentence_about_that_topic(sample_index):
+    # another sentence counts "10个方面" of something else; only the quoted meeting's outcome answers
+    a = answer("“有形有感有效铸牢中华民族共同体意识”专题协商一共形成了几个方面的成果？", settings=sample_index,
+               backend="extractive")
+    assert not a.abstained and "4个方面" in a.text and "10个方面" not in a.text

@@ -101,3 +101,61 @@ def test_corpus_common_words_are_not_content_terms():
     common = {"政协", "治区", "自治"}.__contains__
     info = analyse("2024年自治区政协形成了多少份协商报告？", common=common)
     assert {"协商", "报告"} <= set(info.terms) and "自治区" not in info.terms and "政协" not in info.terms
+
+
+@pytest.mark.parametrize("question, focus", [
+    ("2024年政协委员外出实地察看的活动一共搞了几回？", "活动"),  # counted thing before "几回"
+    ("《内蒙古文史资料》2023年出了几本？", "文史资料"),  # title marks and the verb are not the thing
+    ("2023年有多少年轻人被请去旁听常委会？", "年轻人"),  # "多少年" is not a measure of years here
+    ("2024年初派出了几支队伍？", "队伍"),
+    ("2024年形成了多少份协商报告？", "协商报告"),
+])
+def test_count_questions_with_any_measure_word_find_what_is_counted(question, focus):
+    info = analyse(question)
+    assert info.kind == "count" and info.focus == focus
+    assert not any(t.startswith(("几", "多少")) for t in info.terms)
+
+
+def test_which_two_asks_for_a_list_and_states_no_figure():
+    info = analyse("2023年自治区政协推行了哪两项委员管理制度？")
+    assert info.kind == "list" and info.numbers == ()
+    assert "哪儿" not in analyse("第二期培训班是在哪儿办的？").terms
+
+
+def test_a_rank_question_counts_nothing_and_deictic_words_are_not_looked_up():
+    info = analyse("政协的新闻在那个排行里最好排到了第几？")
+    assert info.focus == "" and info.kind != "count"
+    assert not {"那个", "一次"} & set(analyse("那个排行里最好的一次排到了第几？").terms)
+
+
+@pytest.mark.parametrize("question, event", [
+    ("《框架协议》是哪一天签署的？", "签署"),
+    ("第一期培训班大概是什么时候办的？", "办"),
+    ("该机制是哪一年首次建立的？", "建立"),
+    ("两次活动分别是在哪一天于常委会议厅举行的？", ""),
+])
+def test_a_when_question_names_the_event_it_dates(question, event):
+    from rag.question import date_predicate
+
+    assert date_predicate(question) == event
+
+
+def test_how_many_people_looks_for_what_they_did_not_for_the_word_people():
+    info = analyse("How many people attended the second training course in May 2023?")
+    assert info.kind == "count" and info.focus == ""
+    assert analyse("How many consultation reports were formed in 2024?").focus != ""
+
+
+def test_an_ordinal_is_looked_up_whatever_counter_follows_it():
+    from rag.question import content_terms
+
+    assert "第二" in content_terms("第二回委员集中学习是在哪儿办的？")
+    assert "第三" in content_terms("第三期培训班有多少人参加？")
+
+
+def test_quoted_names_are_what_the_evidence_must_be_about():
+    from rag.question import quoted_names
+
+    assert quoted_names("“京蒙协作 政协助力”工作是什么时候入选的？") == ["京蒙协作 政协助力"]
+    assert quoted_names("《内蒙古文史资料》出了几本？") == ["内蒙古文史资料"]
+    assert quoted_names('What does "AI" mean?') == []
