@@ -24,6 +24,7 @@ from .extractive import Evidence, Extract, extract_all, fits, sentences
 from .numbers import extract_numbers
 from .matching import figure_extract, figure_item, other_year
 from .multifact import split_question
+from .compare import split_asks, split_years
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from .question import (
@@ -72,9 +73,9 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     retriever = get_retriever(settings)
     standalone, focus = _standalone(question, history, llm, settings)
     t0 = time.perf_counter()
-    subs = split_question(standalone) if llm is None else [standalone]
+    subs, labels = _sub_questions(standalone) if llm is None else ([standalone], [])
     if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
-        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags)
+        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
         if several is not None:
             yield several
             return
@@ -220,14 +221,23 @@ def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list
     return parts, []
 
 
+def _sub_questions(question: str) -> tuple[list[str], list[str]]:
+    """The single questions inside ``question`` and the label each part's answer gets (two years side by side
+    are retrieved year by year, so one year's passages cannot crowd out the other's)."""
+    years = split_years(question)
+    if years:
+        return [q for _, q in years], [label for label, _ in years]
+    return split_asks(question) or split_question(question), []
+
+
 def _several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
-             flags) -> Answer | None:
+             flags, labels: Sequence[str] = ()) -> Answer | None:
     """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
     t0 = time.perf_counter()
     merged: list[Passage] = []
     position: dict[str, int] = {}
     texts, quotes, missing = [], {}, 0
-    for sub in subs:
+    for k, sub in enumerate(subs):
         passages = retriever.search(sub, top_k)
         info = _analyse(sub, None, retriever)
         parts, how = ([], []) if evidence_gap(info, passages, retriever) else _parts(info, passages, retriever)
@@ -243,7 +253,8 @@ def _several(subs: list[str], question: str, standalone: str, retriever: Retriev
                 position[p.chunk.id] = len(merged)
                 merged.append(replace(p, rank=len(merged) + 1))
             n = position[p.chunk.id] + 1
-            texts.append(f"{strip_markers(hit.answer)}[{n}]")
+            label = labels[k] if k < len(labels) else hit.label
+            texts.append(f"{label}{'：' if label else ''}{strip_markers(hit.answer)}[{n}]")
             quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
     if missing:
         return None  # answered as one question instead, which may still find every figure in one sentence

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag.facts import FactTable, build, extract_facts
+from rag.compare import split_asks, split_years
 from rag.multifact import split_question
 from rag.nearmiss import describe, other_ordinal, subset_qualifier
 from rag.phrasing import sentence
@@ -159,3 +160,20 @@ def test_quoted_names_are_what_the_evidence_must_be_about():
     assert quoted_names("“京蒙协作 政协助力”工作是什么时候入选的？") == ["京蒙协作 政协助力"]
     assert quoted_names("《内蒙古文史资料》出了几本？") == ["内蒙古文史资料"]
     assert quoted_names('What does "AI" mean?') == []
+
+
+def test_two_years_side_by_side_become_one_question_per_year():
+    assert split_years("2023年和2024年自治区政协增开的专题议政性常委会会议分别围绕什么主题？") == [
+        ("2023年", "2023年自治区政协增开的专题议政性常委会会议围绕什么主题？"),
+        ("2024年", "2024年自治区政协增开的专题议政性常委会会议围绕什么主题？"),
+    ]
+    assert split_years("2024年形成了多少份协商报告？") == []
+    assert split_years("2023年和2024年哪一年形成的协商报告更多？") == []  # one answer about both years
+
+
+def test_two_questions_in_one_are_asked_apart_and_the_pronoun_names_the_subject():
+    assert split_asks("“政协+法院”民商事纠纷多元化解机制是哪一年首次建立的？2024年自治区政协又围绕它做了什么？") == [
+        "“政协+法院”民商事纠纷多元化解机制是哪一年首次建立的？",
+        "2024年自治区政协又围绕“政协+法院”民商事纠纷多元化解机制做了什么？",
+    ]
+    assert split_asks("2024年形成了多少份协商报告？") == []
