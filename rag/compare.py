@@ -15,7 +15,7 @@ _YEAR_GROUP = re.compile(rf"(?<!\d)({_YEAR})\s*年?\s*(?:和|与|及|、|以及|
 # words that only say "for each of them", meaningless once a single year is asked
 _EACH = re.compile(r"(?:分别|各自|各)(?=[\u4e00-\u9fff])")
 # which year has more, or by how much a figure changed: one answer about both years, so not split
-_WHICH_MORE = re.compile(r"哪一?年(?:更|较|比较)?(?:多|少|高|低|大|小)|(?:增加|减少|增长|下降|多|少)了多少|相比|相差|差了?多少")
+_WHICH_MORE = re.compile(r"哪一?年|(?:增加|减少|增长|下降|多|少)了多少|相比|相差|差了?多少")
 
 
 def split_years(question: str) -> list[tuple[str, str]]:
