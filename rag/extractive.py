@@ -162,7 +162,8 @@ def extract(
     if not ranked:
         return None
     if info.kind == "count" and units.asks_share(info.text):
-        return _pick(info, ranked, lambda c: any(units.is_share(n) for n in extract_numbers(c)))
+        return _pick(info, ranked, lambda c: any(units.is_share(n) for n in extract_numbers(c))
+                     and units.same_whole(info.text, c))
     if info.kind == "count":
         asked = max(1, len(re.findall(rf"多少|几[{COUNT_CLASSIFIERS}]", info.text)))
         if units.asks_duration(info.text):  # "几年": a length of time, not a count found near a "每年"

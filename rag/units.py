@@ -42,6 +42,18 @@ def is_share(number: Number) -> bool:
     return number.text.endswith("%") or number.text.startswith("百分之")
 
 
+_SHARE_OF = re.compile(r"占(?:了)?([\u4e00-\u9fff]{1,10}?)的?(?:比例|占比|比重|百分比|百分之几|多少|\d)")
+
+
+def same_whole(question: str, clause: str) -> bool:
+    """Whether a share in ``clause`` is of the whole the question names ("占营收的比例" and "占营业收入的11.8%"),
+    not of another one ("占员工总数的33.2%"); True when either names no whole."""
+    asked, given = _SHARE_OF.search(question), _SHARE_OF.search(clause)
+    if not asked or not given:
+        return True
+    return bool(set(asked.group(1)) & set(given.group(1)))
+
+
 def without_asking_words(terms: tuple[str, ...]) -> tuple[str, ...]:
     """The question's terms without the words that only ask for a share ("比例") or a duration ("几年")."""
     return tuple(t for t in terms if not _ASKS_SHARE.fullmatch(t) and not _ASKS_DURATION.fullmatch(t)) or terms

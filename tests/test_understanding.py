@@ -206,3 +206,8 @@ def test_a_number_of_years_answers_a_how_many_years_question():
 def test_a_share_question_is_answered_by_a_percentage():
     hit = _extract("前五名客户的销售额占年度销售总额的比例是多少？", CUSTOMERS)
     assert hit is not None and "26.6%" in hit.answer
+
+
+def test_a_share_of_another_whole_does_not_answer():
+    staff = "截至2024年12月31日，公司员工总数1846人，其中研发人员612人，占员工总数的33.2%。"
+    assert _extract("研发投入占营收的比例是多少？", staff) is None
