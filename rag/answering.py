@@ -20,16 +20,16 @@ from .citations import (
 )
 from .errors import LLMUnavailable, RagError
 from . import nearmiss, phrasing
-from .extractive import Evidence, Extract, extract_all, fits, sentences
+from .extractive import Evidence, Extract, extract_all, fits, names_a_cited_person, sentences
 from .numbers import extract_numbers
 from .matching import figure_extract, figure_item, other_year
-from .multifact import split_question
-from .compare import split_asks, split_years
+from .compare import sub_questions
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from .question import (
     QuestionInfo,
     YEAR_RE,
+    asks_for_person,
     analyse,
     is_mostly_cjk,
     follow_up_focus,
@@ -73,7 +73,7 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     retriever = get_retriever(settings)
     standalone, focus = _standalone(question, history, llm, settings)
     t0 = time.perf_counter()
-    subs, labels = _sub_questions(standalone) if llm is None else ([standalone], [])
+    subs, labels = sub_questions(standalone) if llm is None else ([standalone], [])
     if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
         several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
         if several is not None:
@@ -221,15 +221,6 @@ def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list
     return parts, []
 
 
-def _sub_questions(question: str) -> tuple[list[str], list[str]]:
-    """The single questions inside ``question`` and the label each part's answer gets (two years side by side
-    are retrieved year by year, so one year's passages cannot crowd out the other's)."""
-    years = split_years(question)
-    if years:
-        return [q for _, q in years], [label for label, _ in years]
-    return split_asks(question) or split_question(question), []
-
-
 def _several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
              flags, labels: Sequence[str] = ()) -> Answer | None:
     """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
@@ -355,6 +346,10 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
         # path tells that near-miss as it is
         log.info("%s answer used a figure that does not answer the question: answering extractively", llm.name)
         return _extractive(info, passages, retriever, flags + ["off-target-figure", "fallback-extractive"], base)
+    if asks_for_person(info.text) and not names_a_cited_person(strip_markers(text), passages,
+                                                                [i - 1 for i in markers(text)]):
+        log.info("%s answer to a who question names no person of its cited passages: answering extractively", llm.name)
+        return _extractive(info, passages, retriever, flags + ["no-person", "fallback-extractive"], base)
     return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
 
 

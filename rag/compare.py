@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .multifact import split_question
+
 _YEAR = r"(?:19|20)\d{2}"
 # "2023年和2024年", "2023、2024年", "2023年与2024年" – the years the question sets side by side
 _YEAR_GROUP = re.compile(rf"(?<!\d)({_YEAR})\s*年?\s*(?:和|与|及|、|以及|跟|同)\s*({_YEAR})\s*年")
@@ -16,6 +18,17 @@ _YEAR_GROUP = re.compile(rf"(?<!\d)({_YEAR})\s*年?\s*(?:和|与|及|、|以及|
 _EACH = re.compile(r"(?:分别|各自|各)(?=[\u4e00-\u9fff])")
 # which year has more, or by how much a figure changed: one answer about both years, so not split
 _WHICH_MORE = re.compile(r"哪一?年|(?:增加|减少|增长|下降|多|少)了多少|相比|相差|差了?多少")
+
+
+def sub_questions(question: str) -> tuple[list[str], list[str]]:
+    """The single questions inside ``question`` and the label each part's answer gets ([] for no labels).
+
+    Two years side by side are retrieved year by year, so one year's passages cannot crowd out the other's.
+    """
+    years = split_years(question)
+    if years:
+        return [q for _, q in years], [label for label, _ in years]
+    return split_asks(question) or split_question(question), []
 
 
 def split_years(question: str) -> list[tuple[str, str]]:

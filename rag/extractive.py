@@ -200,9 +200,19 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
 
 
 def _names_a_person(text: str) -> bool:
+    return bool(_persons(text))
+
+
+def _persons(text: str) -> set[str]:
     import jieba.posseg
 
-    return any(w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2 for w in jieba.posseg.cut(text))
+    return {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+
+
+def names_a_cited_person(answer: str, passages: Sequence[Passage], cited: Sequence[int]) -> bool:
+    """Whether an answer names a person that one of its cited passages names too (``cited``: 0-based)."""
+    named = _persons(answer)
+    return any(name in passages[i].text for name in named for i in cited if 0 <= i < len(passages))
 
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
