@@ -14,8 +14,8 @@ from .multifact import split_question
 _YEAR = r"(?:19|20)\d{2}"
 # "2023年和2024年", "2023、2024年", "2023年与2024年" – the years the question sets side by side
 _YEAR_GROUP = re.compile(rf"(?<!\d)({_YEAR})\s*年?\s*(?:和|与|及|、|以及|跟|同)\s*({_YEAR})\s*年")
-# words that only say "for each of them", meaningless once a single year is asked
-_EACH = re.compile(r"(?:分别|各自|各)(?=[\u4e00-\u9fff])")
+# words that only say "for each of them", meaningless once a single year is asked ("各类", "各族" stay)
+_EACH = re.compile(r"(?:分别|各自|各(?![类种族级界地项个位部门方]))(?=[\u4e00-\u9fff])")
 # which year has more, or by how much a figure changed: one answer about both years, so not split
 _WHICH_MORE = re.compile(r"哪一?年|(?:增加|减少|增长|下降|多|少)了多少|相比|相差|差了?多少")
 

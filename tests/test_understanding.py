@@ -211,3 +211,8 @@ def test_a_share_question_is_answered_by_a_percentage():
 def test_a_share_of_another_whole_does_not_answer():
     staff = "截至2024年12月31日，公司员工总数1846人，其中研发人员612人，占员工总数的33.2%。"
     assert _extract("研发投入占营收的比例是多少？", staff) is None
+
+
+def test_a_year_by_year_question_keeps_words_that_merely_start_with_each():
+    assert split_years("2023年和2024年各类协商会议各开了几次？") == [
+        ("2023年", "2023年各类协商会议开了几次？"), ("2024年", "2024年各类协商会议开了几次？")]
