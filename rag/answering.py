@@ -20,15 +20,16 @@ from .citations import (
 )
 from .errors import LLMUnavailable, RagError
 from . import nearmiss, phrasing
-from .extractive import Evidence, Extract, extract_all, fits, sentences
+from .extractive import Evidence, Extract, extract_all, fits, names_a_cited_person, sentences
 from .numbers import extract_numbers
 from .matching import figure_extract, figure_item, other_year
-from .multifact import split_question
+from .compare import sub_questions
 from .indexing import ensure_index
 from .llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from .question import (
     QuestionInfo,
     YEAR_RE,
+    asks_for_person,
     analyse,
     is_mostly_cjk,
     follow_up_focus,
@@ -72,9 +73,9 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     retriever = get_retriever(settings)
     standalone, focus = _standalone(question, history, llm, settings)
     t0 = time.perf_counter()
-    subs = split_question(standalone) if llm is None else [standalone]
+    subs, labels = sub_questions(standalone) if llm is None else ([standalone], [])
     if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
-        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags)
+        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
         if several is not None:
             yield several
             return
@@ -221,13 +222,13 @@ def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list
 
 
 def _several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
-             flags) -> Answer | None:
+             flags, labels: Sequence[str] = ()) -> Answer | None:
     """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
     t0 = time.perf_counter()
     merged: list[Passage] = []
     position: dict[str, int] = {}
     texts, quotes, missing = [], {}, 0
-    for sub in subs:
+    for k, sub in enumerate(subs):
         passages = retriever.search(sub, top_k)
         info = _analyse(sub, None, retriever)
         parts, how = ([], []) if evidence_gap(info, passages, retriever) else _parts(info, passages, retriever)
@@ -243,7 +244,8 @@ def _several(subs: list[str], question: str, standalone: str, retriever: Retriev
                 position[p.chunk.id] = len(merged)
                 merged.append(replace(p, rank=len(merged) + 1))
             n = position[p.chunk.id] + 1
-            texts.append(f"{strip_markers(hit.answer)}[{n}]")
+            label = labels[k] if k < len(labels) else hit.label
+            texts.append(f"{label}{'：' if label else ''}{strip_markers(hit.answer)}[{n}]")
             quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
     if missing:
         return None  # answered as one question instead, which may still find every figure in one sentence
@@ -344,6 +346,10 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
         # path tells that near-miss as it is
         log.info("%s answer used a figure that does not answer the question: answering extractively", llm.name)
         return _extractive(info, passages, retriever, flags + ["off-target-figure", "fallback-extractive"], base)
+    if asks_for_person(info.text) and not names_a_cited_person(strip_markers(text), passages,
+                                                                [i - 1 for i in markers(text)]):
+        log.info("%s answer to a who question names no person of its cited passages: answering extractively", llm.name)
+        return _extractive(info, passages, retriever, flags + ["no-person", "fallback-extractive"], base)
     return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
 
 

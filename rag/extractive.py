@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import units
 from .nearmiss import LOOKBACK, other_ordinal
 from .numbers import extract_numbers
 from .question import COUNT_CLASSIFIERS, YEAR_IN_TEXT, QuestionInfo, asks_for_person, date_predicate, quoted_names
@@ -88,10 +89,16 @@ _CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座万亿千�
 
 
 def _quantities(clause: str, years: tuple[str, ...]) -> list:
-    """Numbers in a clause that count something: not years or dates, not ordinals (第九批), not names (三北)."""
+    """Numbers in a clause that count something: not years or dates, not ordinals (第九批), not names (三北).
+
+    "连续补贴5年" counts years: a duration is a quantity.
+    """
     nums = []
     for n in extract_numbers(clause):
         tail = clause[n.end : n.end + 1]
+        if units.is_duration(clause, n):
+            nums.append(n)
+            continue
         if tail in ("年", "月", "日") or n.text in years or clause[max(n.start - 1, 0) : n.start] == "第":
             continue
         if not n.text[0].isdigit() and (not tail or tail not in _CLASSIFIERS):
@@ -145,14 +152,22 @@ def extract(
     document_year: Callable[[str], str | None] | None = None,
 ) -> Extract | None:
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
+    if info.kind == "count" and (units.asks_share(info.text) or units.asks_duration(info.text)):
+        # "比例", "几年" name no counted thing, and no evidence says "比例": the kind of number stands in
+        info = replace(info, focus="", terms=units.without_asking_words(info.terms))
     ranked = [
         ev for ev in candidates(info, passages, similarity)
         if fits(info, ev, passages[ev.passage], document_year)
     ]
     if not ranked:
         return None
+    if info.kind == "count" and units.asks_share(info.text):
+        return _pick(info, ranked, lambda c: any(units.is_share(n) for n in extract_numbers(c))
+                     and units.same_whole(info.text, c))
     if info.kind == "count":
         asked = max(1, len(re.findall(rf"多少|几[{COUNT_CLASSIFIERS}]", info.text)))
+        if units.asks_duration(info.text):  # "几年": a length of time, not a count found near a "每年"
+            return _pick(info, ranked, lambda c: any(units.is_duration(c, n, True) for n in extract_numbers(c)))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
@@ -185,9 +200,19 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
 
 
 def _names_a_person(text: str) -> bool:
+    return bool(_persons(text))
+
+
+def _persons(text: str) -> set[str]:
     import jieba.posseg
 
-    return any(w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2 for w in jieba.posseg.cut(text))
+    return {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+
+
+def names_a_cited_person(answer: str, passages: Sequence[Passage], cited: Sequence[int]) -> bool:
+    """Whether an answer names a person that one of its cited passages names too (``cited``: 0-based)."""
+    named = _persons(answer)
+    return any(name in passages[i].text for name in named for i in cited if 0 <= i < len(passages))
 
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,

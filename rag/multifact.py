@@ -51,9 +51,24 @@ def _split_chinese(q: str) -> list[str]:
         lead = ""
     if len(parts) < 2:
         return [q]
-    # the later parts lean on the first one's subject, verb and year
+    # the later parts lean on the first one's subject and year, and on its verb unless they repeat it
     stem = re.split(_ASK, parts[0], maxsplit=1)[0]
-    return [parts[0] + "？"] + [f"{stem}{part}？" for part in parts[1:]]
+    return [parts[0] + "？"] + [f"{_subject(stem, part)}{part}？" for part in parts[1:]]
+
+
+_FILLER = re.compile(r"分别|各自?|一共|总共|共|都|是|有|为|的|[，,、\s]")
+
+
+def _subject(stem: str, part: str) -> str:
+    """The first part's stem up to the verb the later part repeats: "电梯装好以后每年" of "电梯装好以后每年还能领"
+    for "一共能领几年" (the whole stem when the later part repeats none of its words)."""
+    own = _FILLER.sub("", re.split(_ASK, part, maxsplit=1)[0])
+    for size in range(len(own), 1, -1):  # the longest piece of the later part's words found in the stem
+        for start in range(len(own) - size + 1):
+            at = stem.find(own[start : start + size])
+            if at > 0:
+                return stem[:at].rstrip("还也又都再就")
+    return stem
 
 
 def _split_english(q: str) -> list[str]:

@@ -64,8 +64,13 @@ def validate(question: object, max_chars: int) -> str:
     return question
 
 
-_PERSON = re.compile(r"谁|哪位|(?:委员|代表|老人|主席|书记|局长|站长|经理|负责人|人员|同志|专家|嘉宾|人)(?:分别)?(?:叫|是)什么名字|姓名|\bwho(?:m|se)?\b|name of the (?:person|chairman|chair|director|head|manager|"
-                     r"general manager|president|vice[- ]chairman|secretary|mayor|leader)", re.I)
+_ROLES = (r"委员|代表|老人|主席|书记|局长|站长|经理|负责人|人员|同志|专家|嘉宾|董事长|总经理|总裁|董事|监事|秘书长|"
+          r"主任|部长|厅长|处长|科长|校长|院长|所长|市长|县长|镇长|乡长|村长|会长|理事长|组长|队长|主持人|创始人|人")
+_EN_ROLES = (r"person|chairman|chairwoman|chair|director|head|manager|general manager|president|vice[- ]chairman|"
+             r"secretary|mayor|leader|founder|chief|master|ceo|cfo")
+# "谁", "哪（一）位", a role's name however asked ("站长叫什么名字", "站长的名字是什么", "负责人姓名")
+_PERSON = re.compile(rf"谁|哪一?位|(?:{_ROLES})(?:分别)?的?(?:叫什么名字|名字|姓名|叫什么|是何人)|姓名|"
+                     rf"\bwho(?:m|se)?\b|name of the (?:{_EN_ROLES})|(?:{_EN_ROLES})'s name", re.I)
 
 
 def asks_for_person(question: str) -> bool:

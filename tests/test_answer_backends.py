@@ -229,3 +229,21 @@ def test_a_rewrite_that_drops_the_follow_up_is_not_used(sample_index):
     a, _, _ = _answer_with(sample_index, reply, "阅读量呢？", history)
     assert "阅读量" in a.standalone_question and "公众号" in a.standalone_question
     assert "145万" in a.text
+
+
+def test_a_who_answer_naming_no_person_of_its_passages_is_not_kept(sample_index):
+    question = "商都县政协主席是谁？"
+
+    def vague(passages, prompt):
+        return f"商都县政协主席积极建言献策[{_index_of(passages, '郭玉广')}]。"
+
+    a, _, _ = _answer_with(sample_index, vague, question)
+    _assert_guarantees(a)
+    assert "no-person" in a.flags and "积极建言献策" not in a.text
+    assert a.abstained or "郭玉广" in a.text
+
+    def named(passages, prompt):
+        return f"商都县政协主席是郭玉广[{_index_of(passages, '郭玉广')}]。"
+
+    b, _, _ = _answer_with(sample_index, named, question)
+    assert "no-person" not in b.flags and "郭玉广" in b.text and not b.abstained

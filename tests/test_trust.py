@@ -173,3 +173,11 @@ def test_a_count_about_a_quoted_topic_comes_from_the_sentence_about_that_topic(s
     a = answer("“有形有感有效铸牢中华民族共同体意识”专题协商一共形成了几个方面的成果？", settings=sample_index,
                backend="extractive")
     assert not a.abstained and "4个方面" in a.text and "10个方面" not in a.text
+
+
+@pytest.mark.parametrize("question", ["绿洲镇防沙治沙工作站的站长的名字是什么？", "绿洲镇防沙治沙工作站的负责人是哪一位？"])
+def test_a_persons_name_asked_in_other_words_needs_a_person(town, question):
+    a = answer(question, settings=town, backend="extractive")
+    assert a.abstained and "成立于" not in a.text
+    b = answer(question.replace("绿洲镇", "青草乡"), settings=town, backend="extractive")
+    assert "李水山" in b.text and not b.abstained

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag.facts import FactTable, build, extract_facts
+from rag.compare import split_asks, split_years
 from rag.multifact import split_question
 from rag.nearmiss import describe, other_ordinal, subset_qualifier
 from rag.phrasing import sentence
@@ -159,3 +160,59 @@ def test_quoted_names_are_what_the_evidence_must_be_about():
     assert quoted_names("“京蒙协作 政协助力”工作是什么时候入选的？") == ["京蒙协作 政协助力"]
     assert quoted_names("《内蒙古文史资料》出了几本？") == ["内蒙古文史资料"]
     assert quoted_names('What does "AI" mean?') == []
+
+
+def test_two_years_side_by_side_become_one_question_per_year():
+    assert split_years("2023年和2024年自治区政协增开的专题议政性常委会会议分别围绕什么主题？") == [
+        ("2023年", "2023年自治区政协增开的专题议政性常委会会议围绕什么主题？"),
+        ("2024年", "2024年自治区政协增开的专题议政性常委会会议围绕什么主题？"),
+    ]
+    assert split_years("2024年形成了多少份协商报告？") == []
+    assert split_years("2023年和2024年哪一年形成的协商报告更多？") == []  # one answer about both years
+
+
+def test_two_questions_in_one_are_asked_apart_and_the_pronoun_names_the_subject():
+    assert split_asks("“政协+法院”民商事纠纷多元化解机制是哪一年首次建立的？2024年自治区政协又围绕它做了什么？") == [
+        "“政协+法院”民商事纠纷多元化解机制是哪一年首次建立的？",
+        "2024年自治区政协又围绕“政协+法院”民商事纠纷多元化解机制做了什么？",
+    ]
+    assert split_asks("2024年形成了多少份协商报告？") == []
+
+
+ELEVATOR = ("电梯投入使用后，由所在区按每台每年3000元给予运行维护补贴，连续补贴5年。"
+            "鼓励使用管理单位为加装电梯投保电梯安全责任保险，所在区可按每台每年500元给予保费补助。")
+CUSTOMERS = ("报告期内，公司前五名客户合计销售额3.42亿元，占年度销售总额的26.6%；"
+             "前五名供应商合计采购额2.16亿元，占年度采购总额的31.4%。")
+
+
+def _extract(question: str, text: str):
+    from rag.extractive import extract
+    from rag.types import Passage
+
+    passage = Passage(Chunk("notice.txt", text, 0, len(text), 0), score=1.0, rank=1)
+    return extract(analyse(question), [passage])
+
+
+def test_a_later_part_that_repeats_the_verb_does_not_inherit_it():
+    assert split_question("电梯装好以后每年还能领多少维护钱，一共能领几年？") == [
+        "电梯装好以后每年还能领多少维护钱？", "电梯装好以后每年一共能领几年？"]
+
+
+def test_a_number_of_years_answers_a_how_many_years_question():
+    hit = _extract("电梯的运行维护补贴一共能领几年？", ELEVATOR)
+    assert hit is not None and "5年" in hit.answer and "3000" not in hit.answer
+
+
+def test_a_share_question_is_answered_by_a_percentage():
+    hit = _extract("前五名客户的销售额占年度销售总额的比例是多少？", CUSTOMERS)
+    assert hit is not None and "26.6%" in hit.answer
+
+
+def test_a_share_of_another_whole_does_not_answer():
+    staff = "截至2024年12月31日，公司员工总数1846人，其中研发人员612人，占员工总数的33.2%。"
+    assert _extract("研发投入占营收的比例是多少？", staff) is None
+
+
+def test_a_year_by_year_question_keeps_words_that_merely_start_with_each():
+    assert split_years("2023年和2024年各类协商会议各开了几次？") == [
+        ("2023年", "2023年各类协商会议开了几次？"), ("2024年", "2024年各类协商会议开了几次？")]
