@@ -75,12 +75,9 @@ def cmd_index_info(args: argparse.Namespace) -> int:
         if manifest is None:
             return 1
     else:
-        gen, problems = store.check(settings.index_dir)
+        gen = _checked_generation(settings)
         if gen is None:
-            print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
             return 1
-        if problems:
-            raise _damaged(settings.index_dir, gen, problems)
         manifest = store.read_manifest(settings.index_dir)
         where = f"索引目录：{settings.index_dir}（当前一代 {gen.name}，校验完好）"
     docs = list_documents(settings)
@@ -109,6 +106,18 @@ def _milvus_checked(settings):
     return manifest, f"{where}，检查一致"
 
 
+def _checked_generation(settings) -> Path | None:
+    """The current generation once every file is verified; None (said on stdout) when there is no index."""
+    from . import store
+
+    gen, problems = store.check(settings.index_dir)
+    if gen is None:
+        print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
+    elif problems:
+        raise _damaged(settings.index_dir, gen, problems)
+    return gen
+
+
 def _damaged(index_dir: Path, gen: Path, problems: list[str]) -> RagError:
     from . import generations
     from .errors import IndexDamagedError
@@ -118,7 +127,7 @@ def _damaged(index_dir: Path, gen: Path, problems: list[str]) -> RagError:
 
 
 def cmd_index_check(args: argparse.Namespace) -> int:
-    from . import generations, store
+    from . import generations
     from .settings import get_settings
 
     settings = get_settings()
@@ -127,12 +136,9 @@ def cmd_index_check(args: argparse.Namespace) -> int:
         if manifest is not None:
             print(f"索引完好：{where}（{len(manifest.documents)} 篇文档的文本块数与清单一致，BM25 统计一致）。")
         return 0 if manifest is not None else 1
-    gen, problems = store.check(settings.index_dir)
+    gen = _checked_generation(settings)
     if gen is None:
-        print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
         return 1
-    if problems:
-        raise _damaged(settings.index_dir, gen, problems)
     table = generations.file_table(gen) or {}
     print(f"索引完好：{gen.name}，{len(table)} 个文件的大小和 sha256 与写入时一致，且能完整读出。")
     previous = generations.rollback_candidate(settings.index_dir, hashes=True)

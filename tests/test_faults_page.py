@@ -10,8 +10,6 @@ import io
 import json
 import os
 import struct
-import subprocess
-import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 
 from rag.documents import load_document
 from rag.errors import DocumentError
-from tests.test_ui_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium, _free_port, _wait_until_up
+from tests.test_ui_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium, running_ui
 from tests.test_ui_browser import ask as ask_in_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,37 +170,14 @@ def test_session_note_is_shown_once_but_answer_notes_every_time(monkeypatch, tmp
 def server(tmp_path_factory):
     """``python -m ui`` with its own index, uploads and Gradio upload folders; Ollama down, backend auto."""
     base = tmp_path_factory.mktemp("faults-ui")
-    port = _free_port()
     env = {
-        **os.environ,
         "RAG_INDEX_DIR": str(base / "vectorstore"),
-        "RAG_UPLOADS_DIR": str(base / "uploads"),
         "RAG_BACKEND": "auto",
-        "RAG_OLLAMA_HOST": f"http://127.0.0.1:{_free_port()}",  # nobody listens: Ollama is down
         "RAG_ALLOWED_HOSTS": CONFIGURED_HOST,
         "GRADIO_TEMP_DIR": str(base / "gradio"),
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    log_path = base / "server.log"
-    with open(log_path, "wb") as log:
-        command = [sys.executable, "-m", "ui", "--port", str(port)]
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_up(proc, port, log_path)
-            yield SimpleNamespace(
-                url=f"http://127.0.0.1:{port}",
-                port=port,
-                uploads=base / "uploads",
-                gradio_dir=base / "gradio",
-                base=base,
-            )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running_ui(base, env) as ui:
+        yield SimpleNamespace(url=ui.url, port=ui.port, uploads=ui.uploads, gradio_dir=base / "gradio", base=base)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from rag.retrieval import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.conftest import DOC_2023, DOC_2024, ROOT, SAMPLE  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
+from tests.test_ui_browser import _free_port  # noqa: E402
 
 pytestmark = pytest.mark.milvus
 
@@ -139,12 +140,6 @@ def test_a_collection_built_with_another_model_is_refused(lite, corpus, monkeypa
     rebuilt = ingest([corpus], rebuild=True, settings=lite.model_copy(update={"embedding_model": other.model_id}),
                      embedder=other)
     assert rebuilt.total_chunks > 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_an_unreachable_server_is_one_clear_error(tmp_path):

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -60,16 +62,22 @@ def _port_answers(host: str, port: int) -> bool:
 def server(tmp_path_factory):
     """``python -m ui`` in a subprocess with its own index and uploads folders, extractive answers only."""
     base = tmp_path_factory.mktemp("ui")
+    with running_ui(base, {"RAG_INDEX_DIR": str(base / "vectorstore"), "RAG_BACKEND": "extractive"}) as ui:
+        yield ui
+
+
+@contextmanager
+def running_ui(base: Path, env: dict[str, str]) -> Iterator[SimpleNamespace]:
+    """``python -m ui`` on a free loopback port with ``env`` over the tests' defaults; stopped on leaving."""
     port = _free_port()
     env = {
         **os.environ,
-        "RAG_INDEX_DIR": str(base / "vectorstore"),
         "RAG_UPLOADS_DIR": str(base / "uploads"),
-        "RAG_BACKEND": "extractive",
         # a port nobody listens on: "Ollama is down" whatever runs on this machine
         "RAG_OLLAMA_HOST": f"http://127.0.0.1:{_free_port()}",
         "HF_HUB_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
+        **env,
     }
     log_path = base / "server.log"
     with open(log_path, "wb") as log:

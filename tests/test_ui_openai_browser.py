@@ -6,16 +6,13 @@ which also speaks the OpenAI routes (``/v1/models``, streamed ``/v1/chat/complet
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 
 from rag.ollama_server import serve_ollama
 from tests.test_answer_backends import ScriptedLLM, _index_of
-from tests.test_ui_browser import CHROMIUM_ARGS, ROOT, _chromium, _free_port, _wait_until_up, ask
+from tests.test_ui_browser import CHROMIUM_ARGS, _chromium, ask, running_ui
 
 pytestmark = pytest.mark.slow
 MODEL = "served-by-v1:7b"
@@ -33,38 +30,20 @@ def openai_page(sample_index, tmp_path_factory):
 
     executable = _chromium()
     base = tmp_path_factory.mktemp("ui-openai")
-    port = _free_port()
     with serve_ollama(ScriptedLLM(reply), model_name=MODEL) as llm_server:
         env = {
-            **os.environ,
             "RAG_INDEX_DIR": str(sample_index.index_dir),  # read only: the page finds the index built
-            "RAG_UPLOADS_DIR": str(base / "uploads"),
             "RAG_BACKEND": "auto",
             "RAG_OPENAI_BASE_URL": f"{llm_server.url}/v1",
             "RAG_OPENAI_API_KEY": KEY,
-            "RAG_OLLAMA_HOST": f"http://127.0.0.1:{_free_port()}",
-            "HF_HUB_OFFLINE": "1",
-            "GRADIO_ANALYTICS_ENABLED": "False",
         }
-        log_path = base / "server.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "ui", "--port", str(port)], cwd=ROOT, env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            try:
-                _wait_until_up(proc, port, log_path)
-                with sync_playwright() as p:
-                    browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-                    page = browser.new_page(locale="zh-CN", viewport={"width": 1366, "height": 900})
-                    page.goto(f"http://127.0.0.1:{port}")
-                    page.locator("#rag-question textarea").wait_for(timeout=60_000)
-                    yield SimpleNamespace(page=page, log=log_path)
-                    browser.close()
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        with running_ui(base, env) as ui, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(locale="zh-CN", viewport={"width": 1366, "height": 900})
+            page.goto(ui.url)
+            page.locator("#rag-question textarea").wait_for(timeout=60_000)
+            yield SimpleNamespace(page=page, log=ui.log)
+            browser.close()
 
 
 def test_page_offers_the_server_and_its_models_and_answers_through_it(openai_page):

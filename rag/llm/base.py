@@ -35,6 +35,20 @@ class LLM(Protocol):
         """Stream the reply to OpenAI/Ollama-style ``{"role", "content"}`` messages."""
 
 
+class ModelServer:
+    """Shared by the backends that reach a model server: its model list, empty when it is unset or down."""
+
+    def _model_names(self, timeout: float = PROBE_TIMEOUT) -> list[str]:
+        raise NotImplementedError
+
+    def list_models(self) -> list[str]:
+        """The models the server offers; empty when the server is unset or down."""
+        try:
+            return self._model_names()
+        except LLMUnavailable:
+            return []
+
+
 class PromptTooLong(LLMUnavailable):
     """The prompt does not fit the largest context the backend allows (it is never silently truncated)."""
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..errors import LLMUnavailable
-from .base import PROBE_TIMEOUT, is_loopback, num_ctx_for
+from .base import PROBE_TIMEOUT, ModelServer, is_loopback, num_ctx_for
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -19,7 +19,7 @@ def normalize_ollama_model(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
-class OllamaLLM:
+class OllamaLLM(ModelServer):
     """A model served by Ollama (``ollama serve``), through the official ``ollama`` client."""
 
     name = "ollama"
@@ -81,13 +81,6 @@ class OllamaLLM:
     def _model_names(self, timeout: float = PROBE_TIMEOUT) -> list[str]:
         with self._make_client(timeout) as client, self._errors(timeout):
             return [m.model for m in client.list().models if m.model]
-
-    def list_models(self) -> list[str]:
-        """Names of the models the server has pulled; empty when the server is down."""
-        try:
-            return self._model_names()
-        except LLMUnavailable:
-            return []
 
     def check(self) -> None:
         """Raise LLMUnavailable unless the server answers and has the model (a quick /api/tags call)."""

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..errors import LLMUnavailable
-from .base import PROBE_TIMEOUT, is_loopback
+from .base import PROBE_TIMEOUT, ModelServer, is_loopback
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -18,7 +18,7 @@ NO_KEY = "no-key"
 CHAT_RETRIES = 1  # one retry rides out a dropped connection; more would hide a server that is down
 
 
-class OpenAILLM:
+class OpenAILLM(ModelServer):
     """A model behind an OpenAI-compatible API (``RAG_OPENAI_BASE_URL``), through the official ``openai`` client."""
 
     name = "openai"
@@ -113,13 +113,6 @@ class OpenAILLM:
     def _model_names(self, timeout: float = PROBE_TIMEOUT) -> list[str]:
         with self._make_client(timeout, 0) as client, self._errors(timeout):
             return [m.id for m in client.models.list()]
-
-    def list_models(self) -> list[str]:
-        """The ids ``/v1/models`` lists; empty when the server is unset or down."""
-        try:
-            return self._model_names()
-        except LLMUnavailable:
-            return []
 
     def check(self) -> None:
         """Raise LLMUnavailable unless the server answers and offers the model; no model set = its first one."""
