@@ -9,23 +9,23 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .errors import DocumentError, IndexBusyError, IndexMismatchError, LLMUnavailable, QuestionError, RagError
-from .settings import Settings, get_settings
-from .types import Answer, Chunk, Citation, Document, Passage
+from rag.errors import DocumentError, IndexBusyError, IndexMismatchError, LLMUnavailable, QuestionError, RagError
+from rag.settings import Settings, get_settings
+from rag.types import Answer, Chunk, Citation, Document, Passage
 
 __version__ = "0.1.0"
 
 # Heavy parts (torch, faiss, jieba) load on first use, so `import rag` stays cheap.
 _LAZY = {
-    "answer": "answering",
-    "stream_answer": "answering",
-    "warm_up": "answering",
-    "ingest": "indexing",
-    "ensure_index": "indexing",
-    "list_documents": "indexing",
-    "delete_document": "indexing",
-    "IngestReport": "indexing",
-    "DocumentInfo": "indexing",
+    "answer": "answering.pipeline",
+    "stream_answer": "answering.pipeline",
+    "warm_up": "answering.pipeline",
+    "ingest": "index.ingestion",
+    "ensure_index": "index.ingestion",
+    "list_documents": "index.ingestion",
+    "delete_document": "index.ingestion",
+    "IngestReport": "index.ingestion",
+    "DocumentInfo": "index.ingestion",
 }
 
 __all__ = [

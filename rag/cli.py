@@ -1,4 +1,4 @@
-"""The ``rag`` command: a thin layer over the library (ingest, index info, ask, ui, eval)."""
+"""The ``rag`` command: a thin layer over the library (ingest, index, ask), plus the commands other packages add."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import RagError
+from rag.errors import RagError
 
 
 class _ProgressBar:
@@ -35,7 +35,7 @@ class _ProgressBar:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .indexing import ingest
+    from rag.index.ingestion import ingest
 
     missing = [p for p in args.paths if not Path(p).exists()]
     for p in missing:
@@ -65,23 +65,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace) -> int:
-    from . import store
-    from .indexing import list_documents
-    from .settings import get_settings
+    from rag.index.ingestion import list_documents
 
-    settings = get_settings()
-    if settings.vector_store == "milvus":
-        manifest, where = _milvus_checked(settings)
-        if manifest is None:
-            return 1
-    else:
-        gen = _checked_generation(settings)
-        if gen is None:
-            return 1
-        manifest = store.read_manifest(settings.index_dir)
-        where = f"索引目录：{settings.index_dir}（当前一代 {gen.name}，校验完好）"
-    docs = list_documents(settings)
-    print(where)
+    store, manifest = _verified_store()
+    if manifest is None:
+        return 1
+    docs = list_documents(store.settings)
+    print(f"{store.where()}（校验完好）")
     print(f"嵌入模型：{manifest.model_id}（{manifest.dim} 维，来源 {manifest.origin or '未知'}）")
     print(f"分块：{manifest.chunk_size} 字，重叠 {manifest.chunk_overlap}；索引类型：{manifest.index_type}")
     print(f"更新时间：{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(manifest.updated_at))}")
@@ -91,75 +81,36 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _milvus_checked(settings):
-    """The manifest of the Milvus collection and a line saying where it is, after checking it."""
-    from . import milvus_index, milvus_store
-    from .errors import IndexDamagedError
+def _verified_store():
+    """The configured store and its manifest once a full check passed; None (said on stdout) when there is no index."""
+    from rag.index.stores import open_store
 
-    manifest, problems = milvus_index.check(settings)
-    where = f"Milvus 集合 {settings.milvus_collection}（{milvus_store.uri_of(settings).split('@')[-1]}）"
+    store = open_store()
+    manifest, problems = store.verify()
+    if problems:
+        raise store.damaged(problems)
     if manifest is None:
-        print(f"还没有索引（{where}）。运行 `rag ingest 文件或目录` 建立索引。")
-    elif problems:
-        raise IndexDamagedError(f"{where} 不一致：{'；'.join(problems)}。修复：运行 `rag ingest 文件或目录` 补齐，"
-                                "或 `rag ingest --rebuild 文件或目录` 重建。")
-    return manifest, f"{where}，检查一致"
-
-
-def _checked_generation(settings) -> Path | None:
-    """The current generation once every file is verified; None (said on stdout) when there is no index."""
-    from . import store
-
-    gen, problems = store.check(settings.index_dir)
-    if gen is None:
-        print(f"还没有索引（{settings.index_dir}）。运行 `rag ingest 文件或目录` 建立索引。")
-    elif problems:
-        raise _damaged(settings.index_dir, gen, problems)
-    return gen
-
-
-def _damaged(index_dir: Path, gen: Path, problems: list[str]) -> RagError:
-    from . import generations
-    from .errors import IndexDamagedError
-
-    inner = [p for p in problems if p.startswith("索引已损坏")]
-    return IndexDamagedError(inner[0]) if inner else generations.damaged(index_dir, gen, "；".join(problems))
+        print(f"还没有索引（{store.where()}）。运行 `rag ingest 文件或目录` 建立索引。")
+    return store, manifest
 
 
 def cmd_index_check(args: argparse.Namespace) -> int:
-    from . import generations
-    from .settings import get_settings
-
-    settings = get_settings()
-    if settings.vector_store == "milvus":
-        manifest, where = _milvus_checked(settings)
-        if manifest is not None:
-            print(f"索引完好：{where}（{len(manifest.documents)} 篇文档的文本块数与清单一致，BM25 统计一致）。")
-        return 0 if manifest is not None else 1
-    gen = _checked_generation(settings)
-    if gen is None:
+    store, manifest = _verified_store()
+    if manifest is None:
         return 1
-    table = generations.file_table(gen) or {}
-    print(f"索引完好：{gen.name}，{len(table)} 个文件的大小和 sha256 与写入时一致，且能完整读出。")
-    previous = generations.rollback_candidate(settings.index_dir, hashes=True)
-    print(f"可回退到的上一代：{previous.name if previous else '无'}")
+    print(store.check_line())
     return 0
 
 
 def cmd_index_rollback(args: argparse.Namespace) -> int:
-    from . import store
-    from .settings import get_settings
+    from rag.index.stores import open_store
 
-    settings = get_settings()
-    if settings.vector_store == "milvus":
-        raise RagError("Milvus 集合没有可回退的上一代；请用 `rag ingest --rebuild 文件或目录` 重建。")
-    before, after = store.rollback(settings.index_dir)
-    print(f"已回退：当前索引由 {before or '（损坏的指针）'} 换回上一代 {after}（已校验完好）。")
+    print(open_store().rollback())
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answering import answer
+    from rag.answering.pipeline import answer
 
     try:
         args.question.encode("utf-8")
@@ -180,17 +131,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    from ui.app import launch
+def plugin_commands() -> dict:
+    """Commands other packages add (the page's ``ui``, the eval's ``eval``), by name: ``rag.commands`` entry points."""
+    from importlib.metadata import entry_points
 
-    launch(host=args.host, port=args.port)
-    return 0
-
-
-def cmd_eval(argv: list[str]) -> int:
-    from eval.run import main as eval_main
-
-    return eval_main(argv)
+    return {ep.name: ep for ep in entry_points(group="rag.commands")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     isub.add_parser("check", help="按写入时记录的大小和 sha256 校验当前索引的每个文件").set_defaults(func=cmd_index_check)
     isub.add_parser("rollback", help="校验上一代索引并把它换回为当前索引").set_defaults(func=cmd_index_rollback)
 
-    from .llm import BACKEND_NAMES
+    from rag.llm import BACKEND_NAMES
 
     p = sub.add_parser("ask", help="提问")
     p.add_argument("question")
@@ -218,13 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="以 JSON 输出完整的 Answer")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("ui", help="启动网页聊天界面")
-    p.add_argument("--host", default="127.0.0.1", help="监听地址（默认只在本机 127.0.0.1）")
-    p.add_argument("--port", type=int, default=7860)
-    p.set_defaults(func=cmd_ui)
-
-    # listed for --help; its arguments go to the eval runner untouched (see main)
-    sub.add_parser("eval", help="在评测集上衡量回答质量（参数同 python -m eval）", add_help=False)
+    for name, entry in plugin_commands().items():
+        command = entry.load()
+        # a raw command is listed for --help; its arguments go to it untouched (see main)
+        p = sub.add_parser(name, help=command.HELP, add_help=not command.RAW)
+        if not command.RAW:
+            command.add_arguments(p)
+            p.set_defaults(func=command.run)
     return parser
 
 
@@ -251,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        if argv[:1] == ["eval"]:
-            return cmd_eval(argv[1:])
+        plugin = plugin_commands().get(argv[0]) if argv else None
+        if plugin is not None and plugin.load().RAW:
+            return plugin.load().run(argv[1:])
         args = build_parser().parse_args(argv)
         code = args.func(args)
         sys.stdout.flush()  # here, not at exit, so a closed pipe is reported like any other error
@@ -269,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(exc: Exception) -> str:
-    from .settings import settings_error
+    from rag.settings import settings_error
 
     if isinstance(exc, RagError):
         return " ".join(str(exc).split())

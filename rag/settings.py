@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
 
     # index and retrieval
-    # auto: exact search up to 50,000 chunks, HNSW above (rag.store.EXACT_SEARCH_MAX; README has the figures)
+    # auto: exact search up to 50,000 chunks, HNSW above (rag.index.faiss_files.EXACT_SEARCH_MAX; README has the figures)
     index_type: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     hnsw_m: int = 32
     # where vectors live: a FAISS folder (index_dir) or a Milvus collection (see README, "Milvus")

@@ -43,7 +43,7 @@ def corpus(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory):
     """Settings for an index of the sample corpus built once with the real embedding model."""
-    from rag.indexing import ingest
+    from rag.index.ingestion import ingest
     from rag.settings import Settings
 
     base = tmp_path_factory.mktemp("sample-index")

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from rag.retrieval import bigrams
+from rag.text.tokens import bigrams
 
 
 class FakeEmbedder:

@@ -34,15 +34,15 @@ def run_cli(argv: list[str]) -> int:
         delay, argv = float(argv[1]), argv[2:]
     argv = argv[1:] if argv[:1] == ["--"] else argv
     os.environ["RAG_EMBEDDING_MODEL"] = FakeEmbedder().model_id  # so an index built by the fake is not refused
-    import rag.indexing
+    import rag.index.ingestion
     from rag.cli import main
 
-    rag.indexing.get_embedder = lambda settings=None: SlowFakeEmbedder(delay)
+    rag.index.ingestion.get_embedder = lambda settings=None: SlowFakeEmbedder(delay)
     return main(argv)
 
 
 def run_writer(index: Path, folder: Path, seconds: float) -> int:
-    from rag.indexing import ingest
+    from rag.index.ingestion import ingest
     from rag.settings import Settings
 
     settings = Settings(index_dir=index)
@@ -57,7 +57,7 @@ def run_writer(index: Path, folder: Path, seconds: float) -> int:
 
 
 def run_reader(index: Path, seconds: float) -> int:
-    from rag import store
+    from rag.index import faiss_files as store
 
     loads = failures = 0
     first = ""

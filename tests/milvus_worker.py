@@ -14,7 +14,7 @@ from tests.fakes import FakeEmbedder
 
 
 def read_loop(uri: str, folder: Path, seconds: float) -> dict:
-    from rag.retrieval import get_retriever
+    from rag.retrieval.hybrid import get_retriever
     from rag.settings import Settings
 
     fake = FakeEmbedder()

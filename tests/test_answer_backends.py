@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 from rag import answer
-from rag.citations import markers, unsupported_numbers
+from rag.answering.citations import markers, unsupported_numbers
 from rag.errors import LLMUnavailable
 from rag.llm import estimate_prompt_tokens
-from rag.ollama_server import serve_ollama
+from rag.llm.ollama_server import serve_ollama
 from tests.conftest import DOC_2024
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from rag import answer
 from rag.errors import QuestionError
-from rag.indexing import ingest
+from rag.index.ingestion import ingest
 from tests.conftest import DOC_2023, DOC_2024, ROOT
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def test_count_question_answers_18_with_a_citation_to_the_2024_document(sample_i
 
 
 def test_citation_span_points_at_the_cleaned_document(sample_index):
-    from rag.documents import load_document
+    from rag.documents.loaders import load_document
 
     a = ask(sample_index, "2024年形成了多少份协商报告？")
     doc = load_document(ROOT / "data" / "sample" / DOC_2024)
@@ -128,17 +128,18 @@ def test_cli_ask_json(sample_index):
 
 
 def test_dense_search_alone_ranks_the_18_reports_chunk_first(sample_index):
-    from rag.retrieval import get_retriever
+    from rag.retrieval.hybrid import get_retriever
 
     retriever = get_retriever(sample_index)
-    ids, _ = retriever.dense("2024年形成了多少份协商报告？", len(retriever.data.chunks))
-    ranks = [r + 1 for r, i in enumerate(ids) if "18份协商报告" in retriever.data.chunks[i].text]
-    print(f"\ndense rank of the chunk with 18份协商报告 among {len(ids)} sample chunks: {ranks}")
+    vector = retriever.embedder.embed_query("2024年形成了多少份协商报告？")
+    hits = retriever.view.dense(vector, len(retriever.all_chunks()))
+    ranks = [r + 1 for r, hit in enumerate(hits) if "18份协商报告" in hit.chunk.text]
+    print(f"\ndense rank of the chunk with 18份协商报告 among {len(hits)} sample chunks: {ranks}")
     assert ranks and ranks[0] == 1
 
 
 def test_hybrid_search_puts_both_18_reports_chunks_in_the_top_3(sample_index):
-    from rag.retrieval import get_retriever
+    from rag.retrieval.hybrid import get_retriever
 
     passages = get_retriever(sample_index).search("2024年形成了多少份协商报告？", 5)
     ranks = [p.rank for p in passages if re.search(r"18[篇份]协商报告", p.text)]
@@ -147,17 +148,17 @@ def test_hybrid_search_puts_both_18_reports_chunks_in_the_top_3(sample_index):
 
 def test_warm_up_loads_what_the_first_question_needs(sample_index):
     from rag import warm_up
-    from rag.retrieval import get_retriever
+    from rag.retrieval.hybrid import get_retriever
 
     import jieba
 
-    from rag import lexicon
+    from rag.text import lexicon
 
     lexicon._index = None  # as in a fresh process
     warm_up(sample_index)
-    loaded = get_retriever(sample_index).data
+    loaded = get_retriever(sample_index).view
     assert jieba.dt.initialized
     assert lexicon._index is not None  # the first English question does not load the dictionary
     a = ask(sample_index, "2024年形成了多少份协商报告？")
-    assert get_retriever(sample_index).data is loaded  # the question reused what warm_up loaded
+    assert get_retriever(sample_index).view is loaded  # the question reused what warm_up loaded
     assert "18" in a.text

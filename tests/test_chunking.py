@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import split_document
-from rag.documents import is_caption, load_document
+from rag.documents.chunking import split_document
+from rag.documents.cleaning import is_caption
+from rag.documents.loaders import load_document
 from rag.types import Document
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import SUPPORTED_SUFFIXES, clean_text, is_caption, iter_files, load_document
+from rag.documents.cleaning import clean_text, is_caption
+from rag.documents.loaders import SUPPORTED_SUFFIXES, iter_files, load_document
 from rag.errors import DocumentError
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -470,7 +471,7 @@ def test_supported_suffixes():
 
 
 def test_key_value_header_lines_stay_apart_from_the_text_after_them():
-    from rag.documents import clean_text
+    from rag.documents.cleaning import clean_text
 
     raw = (
         "文号: 岚政办发〔2025〕7号\n发布机关: 岚江市人民政府办公室\n施行日期: 2025年3月1日\n"

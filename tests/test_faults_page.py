@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from rag.documents import load_document
+from rag.documents.loaders import load_document
 from rag.errors import DocumentError
 from tests.test_ui_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium, running_ui
 from tests.test_ui_browser import ask as ask_in_page
@@ -100,7 +100,7 @@ def test_docx_bomb_that_understates_its_size_is_refused(bomb, tmp_path):
 
 
 def test_archive_with_too_many_parts_is_refused(tmp_path):
-    from rag.archives import MAX_PARTS
+    from rag.documents.archives import MAX_PARTS
 
     path = write_docx(tmp_path / "parts.docx")
     with zipfile.ZipFile(path, "a") as archive:
@@ -112,7 +112,7 @@ def test_archive_with_too_many_parts_is_refused(tmp_path):
 
 
 def test_archive_limit_follows_the_file_size_limit(bomb):
-    from rag.archives import check_archive, unpack_limit
+    from rag.documents.archives import check_archive, unpack_limit
 
     assert unpack_limit(1 * MB) == 2 * MB and unpack_limit(None) == unpack_limit(10_000 * MB) == 100 * MB
     with pytest.raises(DocumentError):  # a smaller size limit lowers the bar for every archive

@@ -7,10 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from rag import generations, store
+from rag.index import generations
+from rag.index import faiss_files as store
+from rag.index import faiss_store
 from rag.errors import IndexMismatchError
-from rag.indexing import ingest
-from rag.retrieval import BM25Index, get_retriever
+from rag.index.ingestion import ingest
+from rag.index.bm25 import BM25Index
+from rag.retrieval.hybrid import get_retriever
 
 QUESTION = "2024年形成了多少份协商报告？"
 
@@ -41,7 +44,7 @@ def test_keyword_index_is_saved_and_opened_without_rebuilding(corpus, settings, 
 
     monkeypatch.setattr(bm25s.BM25, "index", no_indexing)
     retriever = get_retriever(settings, fake_embedder)
-    assert np.allclose(retriever.bm25.scores(QUESTION), fresh)
+    assert np.allclose(retriever.view.bm25.scores(QUESTION), fresh)
     assert "18份协商报告" in retriever.search(QUESTION)[0].text
 
 
@@ -78,9 +81,9 @@ def test_auto_searches_exactly_when_small_and_with_hnsw_when_large(monkeypatch):
     import faiss
 
     vectors = _unit_vectors(3_000)
-    assert isinstance(store.build_faiss(vectors, "auto"), faiss.IndexFlatIP)
-    monkeypatch.setattr(store, "EXACT_SEARCH_MAX", 1_000)
-    index = store.build_faiss(vectors, "auto", ef_search=96)
+    assert isinstance(faiss_store.build_faiss(vectors, "auto"), faiss.IndexFlatIP)
+    monkeypatch.setattr(faiss_store, "EXACT_SEARCH_MAX", 1_000)
+    index = faiss_store.build_faiss(vectors, "auto", ef_search=96)
     assert isinstance(index, faiss.IndexHNSWFlat) and index.hnsw.efSearch == 96 and index.ntotal == 3_000
     _, ids = index.search(vectors[:20], 1)
     assert list(ids[:, 0]) == list(range(20))
@@ -90,8 +93,8 @@ def test_ivf_trains_unit_centroids_and_finds_each_vector():
     import faiss
 
     vectors = _unit_vectors(5_000)
-    index = store.build_faiss(vectors, "ivf", nprobe=8)
-    assert isinstance(index, faiss.IndexIVFFlat) and index.nprobe == 8 and index.nlist == store.ivf_lists(5_000)
+    index = faiss_store.build_faiss(vectors, "ivf", nprobe=8)
+    assert isinstance(index, faiss.IndexIVFFlat) and index.nprobe == 8 and index.nlist == faiss_store.ivf_lists(5_000)
     assert np.allclose(np.linalg.norm(index.quantizer.reconstruct_n(0, index.nlist), axis=1), 1, atol=1e-4)
     _, ids = index.search(vectors[:20], 1)
     assert list(ids[:, 0]) == list(range(20))
@@ -104,7 +107,7 @@ def test_auto_index_round_trips_through_ingest(corpus, settings, fake_embedder, 
     ingest([corpus], settings=settings, embedder=fake_embedder)
     expected = _ids(settings, fake_embedder)
     # an index built before "auto" existed (flat) takes new documents under "auto" without a rebuild
-    monkeypatch.setattr(store, "EXACT_SEARCH_MAX", 10)
+    monkeypatch.setattr(faiss_store, "EXACT_SEARCH_MAX", 10)
     settings.index_type = "auto"
     (corpus / "新.txt").write_text("本协会2025年共有会员456名，其中新会员78名。", encoding="utf-8")
     report = ingest([corpus], settings=settings, embedder=fake_embedder)

@@ -9,10 +9,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from rag import store
+from rag.index import faiss_files as store
 from rag.errors import IndexBusyError, IndexMismatchError
-from rag.indexing import delete_document, ingest, list_documents
-from rag.retrieval import get_retriever
+from rag.index.ingestion import delete_document, ingest, list_documents
+from rag.retrieval.hybrid import get_retriever
 from tests.conftest import DOC_2023, DOC_2024
 from tests.fakes import FakeEmbedder
 
@@ -172,14 +172,14 @@ def test_hnsw_index_type(corpus, settings, fake_embedder):
     data = store.load(settings.index_dir)
     assert "HNSW" in type(data.faiss_index).__name__
     retriever = get_retriever(settings, fake_embedder)
-    ids, scores = retriever.dense("协商报告", 5)
-    assert len(ids) == 5 and np.all(np.diff(scores) <= 1e-6)
+    hits = retriever.view.dense(fake_embedder.embed_query("协商报告"), 5)
+    assert len(hits) == 5 and np.all(np.diff([h.score for h in hits]) <= 1e-6)
 
 
 def test_index_survives_reload_in_a_new_process(corpus, settings, fake_embedder):
     _ingest(corpus, settings, fake_embedder)
     out = subprocess.run(
-        [sys.executable, "-c", f"from rag import store; from pathlib import Path; "
+        [sys.executable, "-c", f"from rag.index import faiss_files as store; from pathlib import Path; "
          f"d = store.load(Path({str(settings.index_dir)!r})); print(len(d.chunks), d.faiss_index.ntotal)"],
         capture_output=True, text=True, check=True,
     )

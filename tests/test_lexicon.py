@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from rag import lexicon
+from rag.text import lexicon
 from tests.conftest import SAMPLE
 
 
@@ -80,7 +80,7 @@ def test_index_is_built_once_into_the_cache_and_rebuilt_when_damaged(tmp_path):
 
 @pytest.mark.slow
 def test_english_question_finds_its_passage_in_the_sample_index(sample_index):
-    from rag.retrieval import get_retriever
+    from rag.retrieval.hybrid import get_retriever
 
     retriever = get_retriever(sample_index)
     passages = retriever.search("How many specially invited mediators were there?", 5)

@@ -28,7 +28,7 @@ from rag.llm import (
     ollama_ready,
     render_plain_prompt,
 )
-from rag.ollama_server import serve_ollama
+from rag.llm.ollama_server import serve_ollama
 from rag.settings import Settings
 from tests.conftest import ROOT
 

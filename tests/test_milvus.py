@@ -16,13 +16,13 @@ import pytest
 pytest.importorskip("pymilvus", reason='needs the milvus extra: pip install -e ".[milvus]"')
 pytest.importorskip("milvus_lite", reason='needs the milvus extra: pip install -e ".[milvus]"')
 
-from rag import milvus_index  # noqa: E402
-from rag.answering import answer  # noqa: E402
-from rag.embeddings import get_embedder  # noqa: E402
+from rag.index.milvus_store import MilvusStore  # noqa: E402
+from rag.answering.pipeline import answer  # noqa: E402
+from rag.embedding.models import get_embedder  # noqa: E402
 from rag.errors import IndexMismatchError  # noqa: E402
-from rag.indexing import delete_document, ingest, list_documents  # noqa: E402
-from rag.milvus_store import StoreUnavailableError  # noqa: E402
-from rag.retrieval import get_retriever  # noqa: E402
+from rag.index.ingestion import delete_document, ingest, list_documents  # noqa: E402
+from rag.index.milvus_collection import StoreUnavailableError  # noqa: E402
+from rag.retrieval.hybrid import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.conftest import DOC_2023, DOC_2024, ROOT, SAMPLE  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
@@ -39,10 +39,10 @@ def _settings(index: Path, **extra) -> Settings:
 @pytest.fixture
 def lite(tmp_path, fake_embedder, monkeypatch):
     """Settings for an embedded Milvus Lite index; the fake embedder stands in for the model everywhere."""
-    import rag.indexing
-    import rag.query_embeddings
+    import rag.index.ingestion
+    import rag.embedding.query
 
-    for module in (milvus_index, rag.indexing, rag.query_embeddings):
+    for module in (rag.index.ingestion, rag.embedding.query):
         monkeypatch.setattr(module, "get_embedder", lambda settings=None: fake_embedder)
     return _settings(tmp_path / "vectorstore")
 
@@ -74,7 +74,7 @@ def test_embedded_ingest_answer_update_delete(lite, corpus):
     assert removed is not None and removed.source == DOC_2023
     assert [d.source for d in list_documents(lite)] == [DOC_2024]
     assert {p.source for p in get_retriever(lite).search("2023年政协协商")} == {DOC_2024}
-    assert milvus_index.check(lite)[1] == []
+    assert MilvusStore(lite).verify()[1] == []
 
     (corpus / DOC_2023).unlink()  # a file gone from an ingested folder is removed too
     (corpus / DOC_2024).unlink()
@@ -222,7 +222,7 @@ def test_through_the_server_a_second_process_reads_while_one_writes(tmp_path, li
     read = json.loads(out.strip().splitlines()[-1]) if out.strip() else pytest.fail(err[-800:])
     assert writes >= 3 and read["searches"] >= 10, (writes, read)
     assert read["failures"] == 0, read
-    assert milvus_index.check(settings)[1] == []
+    assert MilvusStore(settings).verify()[1] == []
     assert [d.source for d in list_documents(settings)] == ["changing.txt", "fixed.txt"]
 
 
@@ -275,4 +275,4 @@ def test_a_real_milvus_server(tmp_path, corpus, fake_embedder):
         delete_document(DOC_2023, settings=settings)
         assert [d.source for d in list_documents(settings)] == [DOC_2024]
     finally:
-        milvus_index.MilvusStore(settings).drop()
+        MilvusStore(settings).collection.drop()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.numbers import Number, extract_numbers, numbers_supported, parse_chinese_number
+from rag.text.numbers import Number, extract_numbers, numbers_supported, parse_chinese_number
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 

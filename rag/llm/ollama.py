@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..errors import LLMUnavailable
-from .base import PROBE_TIMEOUT, ModelServer, is_loopback, num_ctx_for
+from rag.errors import LLMUnavailable
+from rag.llm.base import PROBE_TIMEOUT, ModelServer, is_loopback, num_ctx_for
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from rag.settings import Settings
 
 
 def normalize_ollama_model(name: str) -> str:

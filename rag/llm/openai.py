@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..errors import LLMUnavailable
-from .base import PROBE_TIMEOUT, ModelServer, is_loopback
+from rag.errors import LLMUnavailable
+from rag.llm.base import PROBE_TIMEOUT, ModelServer, is_loopback
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from rag.settings import Settings
 
 OPENAI_PACKAGE = "openai>=3.50,<4"
 # Local servers ignore the key, but the client refuses to start without one.

@@ -1,0 +1,79 @@
+"""Near-misses: the passages hold a related figure, not the one asked — a subset, another ordinal.
+
+"2024年共收到多少件提案？" finds "86件重点督办提案": a figure about 提案, but only the 重点督办 ones.
+"第三期培训班有多少人？" finds the 第二期's 223人. Such a figure is told as what it is, with its
+citation, and the answer counts as an abstention; it is never passed off as the answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.index.facts import CLASSIFIERS
+from rag.text.numbers import parse_chinese_number
+from rag.question.analysis import QuestionInfo
+
+_ORDINAL = re.compile(r"第([零〇一二两三四五六七八九十百\d]+)([期次届批轮场号个项条款章节])")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+LOOKBACK = 80  # characters before the evidence sentence that may still name its ordinal ("第二期…。共223人")
+
+
+def _ordinals(text: str) -> set[tuple[float, str]]:
+    found = set()
+    for number, counter in _ORDINAL.findall(text):
+        value = parse_chinese_number(number)
+        if value is not None:
+            found.add((float(value), counter))
+    return found
+
+
+def other_ordinal(info: QuestionInfo, context: str) -> str | None:
+    """The ordinal the question names ("第三期") when the evidence's context does not name it."""
+    asked = _ordinals(info.text)
+    if not asked:
+        return None
+    present = _ordinals(context)
+    for value, counter in asked:
+        if (value, counter) not in present:
+            m = next(m for m in _ORDINAL.finditer(info.text) if m.group(2) == counter)
+            return m.group()
+    return None
+
+
+def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
+    """The qualifier that narrows the evidence's figure to a subset the question did not ask about.
+
+    "86件重点督办提案" for a question about 提案 → "重点督办"; None when the question names the
+    qualifier itself (its characters) or the clause counts the focus directly.
+    """
+    focus = info.focus
+    if not focus or focus not in clause:
+        return None
+    head = clause[: clause.index(focus)]
+    m = None
+    for m in re.finditer(r"\d|[零〇一二两三四五六七八九十百千万亿]", head):
+        pass
+    if m is None:
+        return None
+    rest = head[m.end() :].lstrip("余多")
+    rest = rest[1:] if rest[:1] and rest[0] in CLASSIFIERS else rest  # the unit: "件", "篇"
+    qualifier = "".join(_CJK.findall(rest))
+    # a short modifier right before the thing counted ("重点督办"), not a list of who ("委员和干部")
+    if not 2 <= len(qualifier) <= 6 or re.search(r"[和及与、]", rest) or not head.endswith(qualifier):
+        return None
+    unseen = [c for c in qualifier if c not in info.text]
+    return qualifier if len(unseen) * 2 > len(qualifier) else None
+
+
+def describe(info: QuestionInfo, clause: str, context: str) -> tuple[str, bool] | None:
+    """Why the evidence is a near-miss (the start of a Chinese sentence) and whether the evidence is
+    related enough to show; None when it answers the question."""
+    ordinal = other_ordinal(info, context)
+    if ordinal:
+        counter = ordinal[-1]
+        return f"文档没有提到{ordinal}", any(c == counter for _, c in _ordinals(context))
+    if info.kind == "count":
+        qualifier = subset_qualifier(info, clause)
+        if qualifier:
+            return f"文档没有给出{''.join(y + '年' for y in info.years)}{info.focus}的总数", True
+    return None

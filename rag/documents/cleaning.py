@@ -1,0 +1,179 @@
+"""Layout repair: page text with broken lines, repeated paragraphs and captions → clean paragraphs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Sentence-final marks; closing quotes/brackets after them still end the sentence.
+_FINAL = "。！？；…!?;."
+_CLOSERS = "”’\"'』」)）》】〕"
+# A paragraph ending in one of these stops in the middle of a sentence.
+_MID = "，,、：:（(“‘《「『【—"
+_LONG_PIECE = 50  # longer than any heading in the sample corpus (the longest has 38 characters)
+_FULL_LINE = 0.6  # a wrapped line fills at least this share of its block's longest line
+_MIN_REPEAT = 20  # short lines (headings, "小结") may repeat legitimately; only longer ones are dropped
+_CAPTION_MAX = 200
+
+_DATE = r"(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}日"
+_CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早上|晚)?[,，]|▲|△|图为)")
+_STRUCTURAL = re.compile(
+    r"^(?:#{1,6}\s|[-*+>]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$)|\|$"
+)
+# "错误码: E1023", "级别：严重": a header field, not the start of a wrapped sentence
+_FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"]{1,16}\s*[:：]\s*\S")
+_FIELD_MAX = 40
+_ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_NEWLINES = re.compile(r"\r\n|[\r\v\f\u0085\u2028\u2029]")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def clean_text(raw: str) -> str:
+    """Normalise extracted text into paragraphs separated by blank lines.
+
+    Fixes newlines and whitespace, NFKC-normalises letters, digits and spaces only (Chinese
+    punctuation such as "，。" stays as written), re-joins sentences broken across lines or
+    paragraphs, keeps photo captions as their own paragraphs and drops exact repeats.
+    """
+    text = _normalise_chars(raw)
+    blocks = re.split(r"\n\s*\n", text)
+    pieces = [piece for block in blocks for piece in _join_lines(_block_lines(block))]
+    return "\n\n".join(_drop_repeats(_join_paragraphs(pieces)))
+
+
+def _normalise_chars(raw: str) -> str:
+    text = _NEWLINES.sub("\n", raw)
+    # Only the few distinct characters that change are replaced: mapping every character through
+    # Python took most of the cleaning time of a 50 MB file and 8 bytes of list per character.
+    changes = {c: v for c in set(text) if (v := "" if c in _ZERO_WIDTH_CHARS else _safe_nfkc(c)) != c}
+    if changes:
+        pattern = re.compile("[" + "".join(map(re.escape, changes)) + "]")
+        text = pattern.sub(lambda m: changes[m.group()], text)
+    return unicodedata.normalize("NFC", text)
+
+
+@lru_cache(maxsize=4096)
+def _safe_nfkc(char: str) -> str:
+    if char in "\n\t":
+        return char
+    category = unicodedata.category(char)
+    if category == "Cc":  # stray control characters from PDFs and old editors
+        return ""
+    # Letters, decimal digits and spaces (full-width "Ａ１", U+3000) and Kangxi radicals that
+    # PDFs emit instead of ideographs ("⼀" -> "一"). Punctuation, symbols and other numbers
+    # ("，", "①", "²") are left alone: NFKC would turn "，" into "," and "①" into "1".
+    if category[0] == "L" or category in ("Nd", "Zs") or "\u2e80" <= char <= "\u2fdf":
+        return unicodedata.normalize("NFKC", char)
+    return char
+
+
+def _block_lines(block: str) -> list[str]:
+    lines = (_SPACES.sub(" ", line).strip() for line in block.split("\n"))
+    return [line for line in lines if line]
+
+
+def _join_lines(lines: list[str]) -> list[str]:
+    """Join hard-wrapped lines of one block; a line kept apart becomes its own paragraph."""
+    if not lines:
+        return []
+    widest = max(map(len, lines))
+    pieces = [lines[0]]
+    for line in lines[1:]:
+        previous = pieces[-1]
+        wrapped = len(previous) >= _FULL_LINE * widest and not _ends_sentence(previous)
+        if not (_is_structural(previous) or _is_structural(line)) and (wrapped or _ends_mid(previous)):
+            pieces[-1] = _glue(previous, line)
+        else:
+            pieces.append(line)
+    return pieces
+
+
+def _join_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Glue paragraphs that continue a broken sentence; a caption in between moves after it."""
+    out: list[str] = []
+    held: list[str] = []  # captions met while the sentence before them was still open
+    for paragraph in paragraphs:
+        if out and is_caption(paragraph) and _is_open(out[-1]):
+            held.append(paragraph)
+        elif out and _continues(out[-1], paragraph):
+            out[-1] = _glue(out[-1], paragraph)
+            if not _is_open(out[-1]):
+                out.extend(held)
+                held = []
+        else:
+            out.extend(held)
+            held = []
+            out.append(paragraph)
+    return out + held
+
+
+def _is_open(paragraph: str) -> bool:
+    """True when the paragraph stops mid-sentence, so the text after it may continue it."""
+    if is_caption(paragraph) or _is_structural(paragraph) or _ends_sentence(paragraph):
+        return False
+    return _ends_mid(paragraph) or len(paragraph) >= _LONG_PIECE
+
+
+def _continues(previous: str, paragraph: str) -> bool:
+    """True when ``paragraph`` is the rest of the sentence ``previous`` broke off."""
+    if any(map(is_caption, (previous, paragraph))) or any(map(_is_structural, (previous, paragraph))):
+        return False
+    if _ends_sentence(previous) or paragraph.startswith("——"):  # "——" opens a new item
+        return False
+    if _ends_mid(previous):
+        return True
+    # A heading is short and has no final mark; a broken piece is longer than any heading.
+    # (Gluing on "the next piece is short and ends in 。" would also glue "小结" onto
+    # "第一部分的内容。", so it is not a rule.)
+    return len(previous) >= _LONG_PIECE and _ends_sentence(paragraph)
+
+
+def _ends_sentence(text: str) -> bool:
+    core = text.rstrip(_CLOSERS)
+    return bool(core) and core[-1] in _FINAL
+
+
+def _ends_mid(text: str) -> bool:
+    # "的" cannot end a Chinese sentence or heading ("…安全屏障的" / "有力体现。").
+    return bool(text) and (text[-1] in _MID or text.endswith("的"))
+
+
+def _is_structural(line: str) -> bool:
+    """Markdown headings, list items, table rows and short ``Key: value`` fields keep their own line."""
+    return bool(_STRUCTURAL.search(line)) or (len(line) <= _FIELD_MAX and bool(_FIELD.match(line)))
+
+
+def _glue(left: str, right: str) -> str:
+    spaced = left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalnum()
+    return f"{left} {right}" if spaced else left + right
+
+
+def _drop_repeats(paragraphs: list[str]) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for paragraph in paragraphs:
+        if len(paragraph) >= _MIN_REPEAT and paragraph in seen:
+            continue
+        seen.add(paragraph)
+        kept.append(paragraph)
+    return kept
+
+
+def is_caption(paragraph: str) -> bool:
+    """True for a stand-alone photo caption: "2024年9月27日,自治区政协召开…协商会。".
+
+    A caption is one line of at most 200 characters that starts with a full date (or "▲",
+    "图为"). A dated caption is a single sentence: a dated paragraph that goes on with
+    more sentences ("2024年9月26日,一场…进行。自治区政协副主席…") is body text.
+    """
+    text = paragraph.strip()
+    if not text or "\n" in text or len(text) > _CAPTION_MAX:
+        return False
+    match = _CAPTION_START.match(text)
+    if match is None:
+        return False
+    if match.group("date") is None:
+        return True
+    inner = text.rstrip(_CLOSERS)[:-1]
+    return _ends_sentence(text) and not any(mark in inner for mark in "。！？!?；;")

@@ -1,0 +1,386 @@
+"""Ingestion: files → documents → chunks → vectors → the saved index, doing only the work that changed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from rag.documents.chunking import split_document
+from rag.documents.loaders import iter_files, load_document
+from rag.embedding.models import Embedder, get_embedder
+from rag.errors import DocumentError, IndexMismatchError, RagError
+from rag.index import facts, generations
+from rag.index.base import Change
+from rag.index.manifest import DocumentEntry, Manifest, check_compatible, document_id
+from rag.index.stores import open_store
+from rag.settings import Settings, get_settings
+from rag.types import Chunk
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    chunks: int = 0  # chunks embedded in this run
+    total_chunks: int = 0  # chunks in the index afterwards
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document, as listed to users."""
+
+    source: str
+    chunks: int
+    chars: int
+    sha256: str
+    ingested_at: float
+    path: str = ""  # resolved path: the document's identity
+    doc_id: str = ""
+
+
+def ingest(
+    paths: Iterable[Path | str],
+    *,
+    rebuild: bool = False,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    """Add, update or remove documents so the index matches ``paths`` (files or folders)."""
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    report = IngestReport()
+    store = open_store(settings)
+    with store.writing():
+        manifest = None if rebuild else store.read_manifest()
+        if manifest is None:
+            embedder = embedder or get_embedder(settings)
+            manifest = _empty(settings, embedder)
+        _check_settings(manifest, settings, embedder.model_id if embedder else settings.embedding_model)
+        # The model loads only when a document actually needs embedding.
+        lazy = _LazyEmbedder(settings, embedder)
+        have = Counter() if rebuild else store.chunk_counts()
+        change = _apply(manifest, have, paths, settings, lazy, report, progress or _no_progress)
+        total = sum(have.values()) - sum(have[d] for d in change.drop) + len(change.chunks)
+        if report.changed or rebuild or not store.holds_index():
+            manifest.index_type = settings.index_type
+            total = store.commit(manifest, change, _tables(lazy), rebuild=rebuild)
+        report.total_chunks = total
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _tables(embedder) -> Callable[[list[Chunk], dict[str, bytes]], dict[str, bytes]]:
+    """The derived tables for the chunks being committed: the figures table (phrases embedded before are reused)."""
+
+    def build(chunks: list[Chunk], previous: dict[str, bytes]) -> dict[str, bytes]:
+        table = None
+        if facts.FILE_NAME in previous:
+            try:
+                table = facts.FactTable.from_bytes(previous[facts.FILE_NAME])
+            except (ValueError, KeyError, TypeError):
+                table = None  # an unreadable old table is rebuilt, never fatal
+        return {facts.FILE_NAME: facts.build(chunks, embedder, table).to_bytes()}
+
+    return build
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    pass
+
+
+def _empty(settings: Settings, embedder: Embedder) -> Manifest:
+    return Manifest(
+        model_id=embedder.model_id,
+        dim=embedder.dim,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        index_type=settings.index_type,
+        origin=getattr(embedder, "origin", ""),
+    )
+
+
+class _LazyEmbedder:
+    """Loads the embedding model on first use and checks it against the manifest then."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None):
+        self._settings = settings
+        self._embedder = embedder
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if self._embedder is None:
+            self._embedder = get_embedder(self._settings)
+        return self._embedder.embed_passages(texts)
+
+
+def _check_settings(manifest: Manifest, settings: Settings, model_id: str) -> None:
+    check_compatible(manifest, model_id)
+    # "auto" picks the index by size on every write, so it agrees with any index it may have built
+    auto = "auto" in (manifest.index_type, settings.index_type)
+    built = (manifest.chunk_size, manifest.chunk_overlap, "auto" if auto else manifest.index_type)
+    wanted = (settings.chunk_size, settings.chunk_overlap, "auto" if auto else settings.index_type)
+    if built != wanted:
+        raise IndexMismatchError(
+            f"索引的分块/索引设置 {built} 与当前设置 {wanted} 不同；请运行 `rag ingest --rebuild` 重建索引。"
+        )
+
+
+# Chunks of several documents go to the model together: one call per short document runs tiny,
+# padded batches and wakes the thread pool for little work (bench/README.md has the figures).
+# It is also the most the model gets in one call, so a huge file reports progress and holds
+# only one batch's working memory at a time.
+EMBED_GROUP_CHUNKS = 256
+_BYTES_PER_CHUNK = 1200  # a first guess (UTF-8 Chinese, 500/100 chunks) until files were chunked
+
+
+@dataclass
+class _Pending:
+    """A loaded and chunked document waiting for its vectors (its text is not kept: the chunks hold it)."""
+
+    key: str
+    entry: DocumentEntry
+    chunks: list[Chunk]
+    updating: bool
+
+
+class _Meter:
+    """Progress in chunks: chunks embedded over the chunks this run will embed (unread files estimated by size)."""
+
+    def __init__(self, progress: Progress, files: list[Path]):
+        self.progress = progress
+        self.unread = sum(_size(f) for f in files)
+        self.known = self.done = 0
+        self.bytes_chunked = self.chunks_seen = 0
+
+    def read(self, path: Path, chunks: int) -> None:
+        size = _size(path)
+        self.unread -= size
+        if chunks:
+            self.known += chunks
+            self.bytes_chunked += size
+            self.chunks_seen += chunks
+
+    def embedded(self, count: int, name: str) -> None:
+        self.done += count
+        self.show(name)
+
+    def show(self, name: str) -> None:
+        per_chunk = self.bytes_chunked / self.chunks_seen if self.chunks_seen else _BYTES_PER_CHUNK
+        total = max(self.known + round(max(self.unread, 0) / per_chunk), self.done, 1)
+        self.progress(self.done / total * 0.95, f"{self.done}/{total} 块 · {name}")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except (OSError, RuntimeError):
+        return 0
+
+
+def _apply(manifest: Manifest, have: Counter, paths, settings, embedder, report, progress) -> Change:
+    """The change that brings the index up to date with ``paths``; ``manifest`` is updated to match it.
+
+    ``have``: chunks per document id as stored (a document with fewer is written again).
+    """
+    files = list(iter_files(paths))
+    meter = _Meter(progress, files)
+    seen: set[str] = set()
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    names = {e.source: k for k, e in manifest.documents.items()}  # display name → key, kept current
+    changes = Change()
+    pending: list[_Pending] = []
+    waiting = 0  # chunks in pending
+    for path in files:
+        meter.show(path.name)
+        item = _prepare_or_skip(manifest, path, seen, max_bytes, names, have, report)
+        meter.read(path, len(item.chunks) if item else 0)
+        if item is not None:
+            pending.append(item)
+            waiting += len(item.chunks)
+            if waiting >= EMBED_GROUP_CHUNKS:
+                _embed_and_add(manifest, pending, embedder, report, changes, meter)
+                pending, waiting = [], 0
+    _embed_and_add(manifest, pending, embedder, report, changes, meter)
+    for missing in _missing_under(manifest, paths, seen):
+        entry = manifest.documents.pop(missing)
+        changes.drop.add(entry.doc_id)
+        report.removed.append(entry.source)
+    progress(1.0, "完成")
+    return changes
+
+
+def _prepare_or_skip(manifest, path, seen, max_bytes, names, have, report) -> _Pending | None:
+    """``_prepare``, with a file that cannot be ingested reported as skipped (with its reason)."""
+    try:
+        key = _identity(path)
+        if key in seen:  # the same file twice (a symlink): it is pending already
+            return None
+        seen.add(key)
+        return _prepare(manifest, path, key, max_bytes, names, have, report)
+    except DocumentError as exc:
+        report.skipped.append((exc.name, exc.reason))
+    except OSError as exc:
+        report.skipped.append((path.name, f"无法读取：{exc.strerror or exc}"))
+    return None
+
+
+def _identity(path: Path) -> str:
+    """A document's stable key: its resolved path (two links to one file are one document)."""
+    try:
+        return str(path.resolve())
+    except RuntimeError:  # Python 3.11 raises this for a symlink loop
+        raise DocumentError(path.name, "符号链接循环（链接最终指向它自己），已跳过") from None
+
+
+def _prepare(manifest: Manifest, path: Path, key: str, max_bytes: int, names: dict[str, str], have: Counter, report):
+    """The new or changed document at ``path``, chunked; None when it is unchanged and complete in the index."""
+    if path.is_file() and path.stat().st_size > max_bytes:
+        raise DocumentError(path.name, f"文件过大（{path.stat().st_size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB）")
+    entry = manifest.documents.get(key)
+    # A manifest entry whose chunks are not all there never blocks a re-ingest that repairs it.
+    complete = entry is not None and entry.chunks > 0 and have.get(entry.doc_id, 0) == entry.chunks
+    if complete and path.is_file() and generations.sha256_of(path) == entry.sha256:
+        report.unchanged.append(entry.source)
+        return None
+    doc = load_document(path, max_bytes=max_bytes)
+    source = _unique_source(names, key, doc.source)
+    doc_id = document_id(key)
+    chunks = split_document(doc, manifest.chunk_size, manifest.chunk_overlap)
+    if not chunks:
+        raise DocumentError(path.name, "清理后没有可用的文本")
+    chunks = [replace(c, source=source, doc_id=doc_id) for c in chunks]
+    names[source] = key  # taken from now on, though not yet in the manifest
+    new = DocumentEntry(source=source, path=key, sha256=doc.sha256, chars=len(doc.text), chunks=len(chunks),
+                              encoding=doc.encoding, ingested_at=time.time(), doc_id=doc_id)
+    return _Pending(key, new, chunks, updating=entry is not None)
+
+
+def _embed_and_add(manifest: Manifest, pending: list[_Pending], embedder, report: IngestReport,
+                   changes: Change, meter: _Meter) -> None:
+    """Embed the chunks of ``pending`` in bounded batches and record them; updated documents lose their old chunks."""
+    texts = [c.text for item in pending for c in item.chunks]
+    if not texts:
+        return
+    owners = [item.entry.source for item in pending for _ in item.chunks]
+    # Longest first across all batches, as the model orders one call: batches of ever-changing
+    # lengths left the allocator holding about 100 MB more with the real model.
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = None
+    for start in range(0, len(order), EMBED_GROUP_CHUNKS):
+        rows = order[start:start + EMBED_GROUP_CHUNKS]
+        t0 = time.perf_counter()
+        batch = np.asarray(embedder.embed_passages([texts[i] for i in rows]), dtype=np.float32)
+        report.embed_seconds += time.perf_counter() - t0
+        if vectors is None:
+            vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
+        vectors[rows] = batch
+        meter.embedded(len(rows), owners[rows[-1]])
+    changes.vectors.append(vectors)
+    for item in pending:
+        if item.updating:
+            changes.drop.add(item.entry.doc_id)
+        changes.chunks.extend(item.chunks)
+        manifest.documents[item.key] = item.entry
+        report.chunks += len(item.chunks)
+        (report.updated if item.updating else report.added).append(item.entry.source)
+
+
+def _unique_source(names: dict[str, str], key: str, name: str) -> str:
+    """The display name of a document: its file name, with as many parent folders as make it unique."""
+    parts = Path(key).parts
+    candidates = ["/".join(parts[-n:]) for n in range(1, len(parts))] if len(parts) > 1 else [name]
+    candidates[0] = name
+    for candidate in candidates:
+        if names.get(candidate, key) == key:
+            return candidate
+    n = 2
+    while names.get(f"{name} ({n})", key) != key:
+        n += 1
+    return f"{name} ({n})"
+
+
+def _missing_under(manifest: Manifest, paths: list[Path], seen: set[str]) -> list[str]:
+    """Indexed documents inside a folder being ingested whose file is gone."""
+    folders = []
+    for p in paths:
+        try:
+            if p.is_dir():
+                folders.append(p.resolve())
+        except RuntimeError:  # a symlink loop given as a folder holds no documents
+            continue
+    gone = []
+    for key in manifest.documents:
+        if key in seen or Path(key).exists():
+            continue
+        if any(Path(key).is_relative_to(folder) for folder in folders):
+            gone.append(key)
+    return gone
+
+
+def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
+    """The documents in the saved index, by name."""
+    manifest = open_store(settings).read_manifest()
+    if manifest is None:
+        return []
+    return sorted(map(_info, manifest.documents.values()), key=lambda d: d.source)
+
+
+def _info(entry: DocumentEntry) -> DocumentInfo:
+    return DocumentInfo(entry.source, entry.chunks, entry.chars, entry.sha256, entry.ingested_at, entry.path, entry.doc_id)
+
+
+def delete_document(document: str, settings: Settings | None = None) -> DocumentInfo | None:
+    """Remove one document and only its chunks; returns what was removed, None when it isn't indexed.
+
+    ``document`` is its id, its resolved path, or the (unique) name shown to users.
+    """
+    settings = settings or get_settings()
+    store = open_store(settings)
+    with store.writing():
+        manifest = store.read_manifest()
+        if manifest is None:
+            return None
+        docs = manifest.documents
+        key = next((k for k, e in docs.items() if document in (e.doc_id, k, e.source)), None)
+        if key is None:
+            return None
+        entry = docs.pop(key)
+        store.commit(manifest, Change(drop={entry.doc_id}), _tables(_LazyEmbedder(settings, None)))
+    return _info(entry)
+
+
+def ensure_index(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
+    """Build the index from the sample corpus only when the store holds no index at all.
+
+    An index that exists but cannot be read is never rebuilt or touched here: asking about it
+    raises an error that names the fix.
+    """
+    settings = settings or get_settings()
+    if open_store(settings).holds_index():
+        return None
+    if not Path(settings.corpus_dir).exists():
+        raise RagError(f"还没有索引，且默认语料目录 {settings.corpus_dir} 不存在；请先运行 `rag ingest 文件或目录`。")
+    log.info("no index yet: building it from %s", settings.corpus_dir)
+    return ingest([settings.corpus_dir], settings=settings, progress=progress)

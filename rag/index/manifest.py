@@ -1,0 +1,70 @@
+"""What an index says about itself: the embedder that built it, the chunking, and every document it holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from rag.errors import IndexMismatchError
+from rag.types import content_hash
+
+# 2: chunks carry their document's id; every generation has a sealed table of its files and its
+# keyword (BM25) index. 1 is still read (BM25 is then built in memory).
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+
+@dataclass
+class DocumentEntry:
+    """What the manifest remembers about one ingested document."""
+
+    source: str
+    path: str
+    sha256: str
+    chars: int
+    chunks: int
+    encoding: str = "utf-8"
+    ingested_at: float = 0.0
+    doc_id: str = ""  # stable id of the document (from its resolved path); chunks carry it
+
+
+def document_id(key: str) -> str:
+    """The stable id of the document whose resolved path is ``key``."""
+    return content_hash("document", key)
+
+
+@dataclass
+class Manifest:
+    """Describes the index: which embedder built it, how it was chunked, which documents it holds."""
+
+    model_id: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    index_type: str
+    origin: str = ""
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)  # key: document path
+    format_version: int = FORMAT_VERSION
+    updated_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        docs = {k: DocumentEntry(**v) for k, v in data.pop("documents", {}).items()}
+        for key, entry in docs.items():  # written before documents had ids
+            entry.doc_id = entry.doc_id or document_id(key)
+        return cls(documents=docs, **data)
+
+
+
+def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) -> None:
+    """Refuse an index built with another embedding model (or dimension)."""
+    if manifest.model_id != model_id or (dim is not None and manifest.dim != dim):
+        raise IndexMismatchError(
+            f"索引由嵌入模型 {manifest.model_id}（{manifest.dim} 维）构建，"
+            f"而当前设置的模型是 {model_id}{f'（{dim} 维）' if dim else ''}。"
+            "请运行 `rag ingest --rebuild` 用当前模型重建索引，或把 RAG_EMBEDDING_MODEL 改回原模型。"
+        )

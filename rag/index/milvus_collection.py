@@ -1,0 +1,373 @@
+"""The index in a Milvus collection: chunks with dense and sparse vectors, and a side collection for the manifest.
+
+``<name>`` holds one row per chunk (its text, provenance, dense vector and BM25 sparse
+vector). ``<name>_meta`` holds the manifest (``manifest``), one row per document
+(``doc:<path>``), the BM25 statistics (``stats``) and the document frequency of every token
+(``df:<token>``), so queries can carry IDF and the model check holds as it does for FAISS.
+The URI is an embedded Milvus Lite folder (one process at a time), a ``milvus-lite server``,
+a Milvus cluster or Zilliz Cloud.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from rag.errors import IndexDamagedError, RagError
+from rag.settings import Settings
+from rag.index.manifest import DocumentEntry, Manifest, document_id
+from rag.types import Chunk
+
+LITE_FOLDER = "milvus.db"
+BATCH = 500  # rows per insert/query call: keeps each request well under the message size limits
+_KEY_LEN = 2048
+_TEXT_LEN = 65535
+_clients: dict[tuple[str, str], object] = {}
+
+
+class _NoLiteTimestampWarning(logging.Filter):
+    """Milvus Lite has no server timestamp for iterators; pymilvus warns on every page and falls back correctly."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+class _NoLiteUnimplemented(logging.Filter):
+    """Embedded Lite's in-process server logs a traceback for each RPC it lacks (the iterator's timestamp probe)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage() and "Method not implemented" not in str(
+            record.exc_info[1] if record.exc_info else "")
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteTimestampWarning())
+logging.getLogger("grpc._server").addFilter(_NoLiteUnimplemented())
+
+
+class StoreUnavailableError(RagError):
+    """The Milvus server cannot be reached, or the embedded database is in use by another process."""
+
+
+def uri_of(settings: Settings) -> str:
+    """The configured URI, or the embedded Lite database inside the index folder."""
+    return settings.milvus_uri or str(Path(settings.index_dir) / LITE_FOLDER)
+
+
+def is_embedded(uri: str) -> bool:
+    return not uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+
+def _where(uri: str) -> str:
+    """The URI as shown to users (never with credentials)."""
+    return uri.split("@")[-1] if "://" in uri else uri
+
+
+def _pymilvus():
+    try:
+        import pymilvus
+    except ImportError:
+        raise RagError('RAG_VECTOR_STORE=milvus 需要 Milvus 客户端：请运行 pip install -e ".[milvus]"。') from None
+    return pymilvus
+
+
+def client(settings: Settings):
+    """A client for the configured Milvus, shared in this process; a clear error when it cannot be reached."""
+    uri, token = uri_of(settings), settings.milvus_token.get_secret_value()
+    if (uri, token) not in _clients:
+        _clients[(uri, token)] = _connect(uri, token)
+    return _clients[(uri, token)]
+
+
+def _connect(uri: str, token: str):
+    pymilvus = _pymilvus()
+    if is_embedded(uri):
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return pymilvus.MilvusClient(uri=uri, token=token, timeout=10)
+    except Exception as exc:  # pymilvus wraps every connection failure in its own exception types
+        raise _unavailable(uri, exc) from None
+
+
+def _locked_elsewhere(folder: str) -> bool:
+    """True when another process holds the lock of the embedded database in ``folder``."""
+    try:
+        import fcntl
+
+        with open(Path(folder) / "LOCK", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    except (OSError, ImportError):  # no lock file yet, or no fcntl (Windows): not known to be held
+        return False
+
+
+def _unavailable(uri: str, exc: BaseException) -> StoreUnavailableError:
+    if is_embedded(uri) and _locked_elsewhere(uri):
+        return StoreUnavailableError(
+            f"嵌入式 Milvus Lite 数据库 {uri} 正被另一个进程使用（它一次只允许一个进程打开）。"
+            "请先关闭那个进程；要让多个进程共用，请运行 `milvus-lite server --data-dir 数据目录 --port 19530` "
+            "并设置 RAG_MILVUS_URI=http://127.0.0.1:19530。"
+        )
+    if is_embedded(uri):
+        cause = str(exc.__cause__ or exc.__context__ or exc)[:160]
+        return StoreUnavailableError(
+            f"无法打开嵌入式 Milvus Lite 数据库 {uri}（{cause}）。请确认 milvus-lite 已安装（pip install -e \".[milvus]\"）、"
+            "这个文件夹可写；或设置 RAG_MILVUS_URI 指向 Milvus 服务器。"
+        )
+    return StoreUnavailableError(
+        f"无法连接 Milvus（{_where(uri)}）。请确认服务器已启动、RAG_MILVUS_URI 的地址和端口正确、"
+        "RAG_MILVUS_TOKEN 有权限；或设置 RAG_VECTOR_STORE=faiss 改用本地索引。"
+    )
+
+
+class Collection:
+    """One collection of chunks and its side collection, as the Milvus store needs them."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.uri = uri_of(settings)
+        self.name = settings.milvus_collection
+        self.meta = f"{self.name}_meta"
+        self.client = client(settings)
+
+    def _call(self, method: str, *args, **kwargs):
+        """A client call; a lost connection becomes the clear error, not a traceback."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except RagError:
+            raise
+        except Exception as exc:
+            if _connection_problem(exc):
+                _clients.pop((self.uri, self.settings.milvus_token.get_secret_value()), None)
+                raise _unavailable(self.uri, exc) from None
+            raise RagError(f"Milvus（{_where(self.uri)}）拒绝了请求：{str(exc)[:200]}") from None
+
+    # -- the collections ---------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return bool(self._call("has_collection", self.name))
+
+    def drop(self) -> None:
+        for name in (self.name, self.meta):
+            if self._call("has_collection", name):
+                self._call("drop_collection", name)
+
+    def create(self, manifest: Manifest) -> None:
+        """Create both collections for vectors of ``manifest.dim`` and record the manifest."""
+        self._create_chunks(manifest.dim, manifest.index_type)
+        self._create_meta()
+        self.write_manifest(manifest, removed=())
+
+    def _create_chunks(self, dim: int, index_type: str) -> None:
+        DataType = _pymilvus().DataType
+        schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
+        schema.add_field("source", DataType.VARCHAR, max_length=_KEY_LEN)
+        schema.add_field("text", DataType.VARCHAR, max_length=_TEXT_LEN)
+        for field in ("start", "end", "order", "seq"):  # seq: insertion order, the tie-break FAISS rows have
+            schema.add_field(field, DataType.INT64)
+        schema.add_field("kind", DataType.VARCHAR, max_length=16)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        index = self.client.prepare_index_params()
+        if index_type == "hnsw":
+            index.add_index("dense", index_type="HNSW", metric_type="IP",
+                            params={"M": self.settings.hnsw_m, "efConstruction": 80})
+        else:
+            index.add_index("dense", index_type="FLAT", metric_type="IP")
+        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+        self._call("create_collection", self.name, schema=schema, index_params=index, consistency_level="Strong")
+
+    def _create_meta(self) -> None:
+        DataType = _pymilvus().DataType
+        schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=_KEY_LEN)
+        schema.add_field("value", DataType.VARCHAR, max_length=_TEXT_LEN)
+        schema.add_field("num", DataType.INT64)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
+        index = self.client.prepare_index_params()
+        index.add_index("v", index_type="FLAT", metric_type="L2")
+        self._call("create_collection", self.meta, schema=schema, index_params=index, consistency_level="Strong")
+
+    # -- the manifest --------------------------------------------------------------------------
+
+    def read_manifest(self, documents: bool = True) -> Manifest | None:
+        """The manifest (with its documents unless told not to); None when there is no collection yet."""
+        if not self.exists():
+            return None
+        if not self._call("has_collection", self.meta):  # not built by this program, or its side collection was dropped
+            raise IndexDamagedError(
+                f"Milvus 集合 {self.name}（{_where(self.uri)}）没有配套的 {self.meta}，不是本程序建立的索引或已不完整。"
+                "请把 RAG_MILVUS_COLLECTION 设为另一个名字；确认这个集合可以删除时，运行 `rag ingest --rebuild 文件或目录` 重建。"
+            )
+        head = self._get(["manifest"]).get("manifest")
+        if head is None:
+            raise self.damaged("清单（manifest）缺失")
+        manifest = Manifest.from_json(head[0])
+        manifest.documents = {}
+        for value, _ in self._scan('key like "doc:%"') if documents else ():
+            entry = DocumentEntry(**json.loads(value))
+            manifest.documents[entry.path] = entry
+        return manifest
+
+    def write_manifest(self, manifest: Manifest, removed: Iterable[str]) -> None:
+        """Record the manifest and its documents; ``removed`` are document paths no longer indexed."""
+        head = asdict(manifest)
+        head["documents"] = {}
+        rows = [_meta_row("manifest", json.dumps(head, ensure_ascii=False))]
+        # keyed by the document's id, not its path: pymilvus pages through string keys without escaping quotes
+        rows += [_meta_row(f"doc:{document_id(k)}", json.dumps(asdict(e), ensure_ascii=False))
+                 for k, e in manifest.documents.items()]
+        self._upsert(self.meta, rows)
+        gone = [f"doc:{document_id(k)}" for k in removed]
+        if gone:
+            self._delete_keys(gone)
+
+    def damaged(self, problem: str) -> IndexDamagedError:
+        return IndexDamagedError(
+            f"Milvus 集合 {self.name}（{_where(self.uri)}）已损坏：{problem}。"
+            "修复：用原始文件运行 `rag ingest --rebuild 文件或目录` 重建。"
+        )
+
+    # -- BM25 statistics -------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Chunks, their total token count, and the tokenizer the sparse vectors were built with."""
+        row = self._get(["stats"]).get("stats")
+        return json.loads(row[0]) if row else {"chunks": 0, "tokens": 0, "tokenizer": self.settings.bm25_tokenizer}
+
+    def doc_freq(self, tokens: Iterable[str]) -> dict[str, int]:
+        found = self._get([f"df:{t}" for t in tokens])
+        return {key[3:]: num for key, (_, num) in found.items()}
+
+    def write_stats(self, stats: dict, df_change: Counter) -> None:
+        """Apply a change to the document frequencies, then record the statistics."""
+        keys = [t for t, n in df_change.items() if n]
+        now = self.doc_freq(keys)
+        rows, gone = [], []
+        for token in keys:
+            value = now.get(token, 0) + df_change[token]
+            (rows.append(_meta_row(f"df:{token}", "", value)) if value > 0 else gone.append(f"df:{token}"))
+        self._upsert(self.meta, rows)
+        if gone:
+            self._delete_keys(gone)
+        self._upsert(self.meta, [_meta_row("stats", json.dumps(stats))])
+
+    # -- chunks ------------------------------------------------------------------------------------
+
+    def chunk_counts(self) -> Counter:
+        """Chunks per document id, as they are in the collection."""
+        return Counter(row["doc_id"] for row in self._iterate("", ["doc_id"]))
+
+    def count(self) -> int:
+        rows = self._call("query", self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+        return int(rows[0]["count(*)"])
+
+    def texts_of(self, doc_ids: Iterable[str]) -> list[str]:
+        ids = list(doc_ids)
+        texts: list[str] = []
+        for start in range(0, len(ids), BATCH):
+            texts += [r["text"] for r in self._iterate(f"doc_id in {json.dumps(ids[start:start + BATCH])}", ["text"])]
+        return texts
+
+    def chunks_where(self, filter: str) -> list[Chunk]:
+        return [_chunk(row) for row in self._iterate(filter, CHUNK_FIELDS)]
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> None:
+        ids = list(doc_ids)
+        for start in range(0, len(ids), BATCH):
+            self._call("delete", self.name, filter=f"doc_id in {json.dumps(ids[start:start + BATCH])}")
+
+    def insert(self, chunks: list[Chunk], dense: np.ndarray, sparse_vectors: list[dict], first_seq: int) -> None:
+        rows = [
+            {**_chunk_fields(c), "seq": first_seq + i, "dense": dense[i].tolist(), "sparse": sparse_vectors[i]}
+            for i, c in enumerate(chunks)
+        ]
+        self._upsert(self.name, rows)
+
+    def search(self, field: str, vector, limit: int) -> list[tuple[Chunk, float, int]]:
+        """(chunk, score, seq) of the ``limit`` best matches in ``field`` (``dense`` or ``sparse``)."""
+        params = {"metric_type": "IP", "params": {"ef": max(64, limit)} if field == "dense" else {}}
+        hits = self._call("search", self.name, data=[vector], anns_field=field, limit=limit,
+                          output_fields=CHUNK_FIELDS, search_params=params, consistency_level="Strong")
+        found = [(_chunk(h["entity"]), float(h["distance"]), int(h["entity"]["seq"])) for h in hits[0]]
+        # equal scores in insertion order, as rows of the FAISS store come (float32 scores: compared rounded)
+        return sorted(found, key=lambda h: (-round(h[1], 5), h[2]))
+
+    def flush(self) -> None:
+        """Seal what was written so it is searched through its index (Lite otherwise scans sparse rows in Python)."""
+        for name in (self.name, self.meta):
+            self._call("flush", name)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _get(self, keys: list[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(keys), BATCH):
+            part = keys[start:start + BATCH]
+            rows = self._call("query", self.meta, filter=f"key in {json.dumps(part, ensure_ascii=False)}",
+                              output_fields=["key", "value", "num"], consistency_level="Strong")
+            found.update({r["key"]: (r["value"], int(r["num"])) for r in rows})
+        return found
+
+    def _scan(self, filter: str) -> Iterator[tuple[str, int]]:
+        for row in self._iterate(filter, ["value", "num"], collection=self.meta):
+            yield row["value"], int(row["num"])
+
+    def _iterate(self, filter: str, fields: list[str], collection: str | None = None) -> Iterator[dict]:
+        """Every matching row, in pages (a plain query stops at 16,384 rows)."""
+        it = self._call("query_iterator", collection or self.name, batch_size=1000, filter=filter,
+                        output_fields=fields, consistency_level="Strong")
+        try:
+            while True:
+                page = self._call_on(it, "next")
+                if not page:
+                    return
+                yield from page
+        finally:
+            it.close()
+
+    def _call_on(self, obj, method: str):
+        try:
+            return getattr(obj, method)()
+        except Exception as exc:
+            raise _unavailable(self.uri, exc) if _connection_problem(exc) else RagError(str(exc)[:200]) from None
+
+    def _upsert(self, collection: str, rows: list[dict]) -> None:
+        for start in range(0, len(rows), BATCH):
+            self._call("upsert", collection, rows[start:start + BATCH])
+
+    def _delete_keys(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), BATCH):
+            self._call("delete", self.meta, filter=f"key in {json.dumps(keys[start:start + BATCH], ensure_ascii=False)}")
+
+
+CHUNK_FIELDS = ["id", "doc_id", "source", "text", "start", "end", "order", "kind", "seq"]
+
+
+def _connection_problem(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("unavailable", "connect", "deadline", "timeout", "closed channel", "lock"))
+
+
+def _meta_row(key: str, value: str, num: int = 0) -> dict:
+    return {"key": key, "value": value, "num": num, "v": [0.0, 0.0]}
+
+
+def _chunk_fields(c: Chunk) -> dict:
+    return {"id": c.id, "doc_id": c.doc_id, "source": c.source, "text": c.text, "start": c.start,
+            "end": c.end, "order": c.order, "kind": c.kind}
+
+
+def _chunk(row: dict) -> Chunk:
+    return Chunk(source=row["source"], text=row["text"], start=int(row["start"]), end=int(row["end"]),
+                 order=int(row["order"]), kind=row["kind"], id=row["id"], doc_id=row["doc_id"])

@@ -1,0 +1,357 @@
+"""Question analysis: what kind of answer is asked for, which terms must be supported, follow-up carry-over."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from rag.errors import QuestionError, RagError
+from rag.text.tokens import is_mostly_cjk
+
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+_KINDS = (
+    ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋]|数量|人数|次数|"
+              r"how many|how much|number of"),
+    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|when|what date|which year"),
+    ("list", r"哪些|哪[几两二三四五六七八九十]|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
+    ("name", r"谁|哪位|什么名字|叫什么|名称|题目|主题|标题|who|what is the name|what was the name"),
+    ("place", r"哪里|在哪|何地|什么地方|哪个城市|哪个地区|where"),
+)
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|(?!\d))")  # in a question: "2024年" or "in 2024"
+_YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
+_STOP_TERMS = frozenset(
+    "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
+    "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
+    "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了 那个 这个 那次 这次 那些 这些 一次".split()
+)
+_ORDINAL_TERM = re.compile(r"^(第[零〇一二两三四五六七八九十百\d]+)[回次期届批轮场号]$")
+# the words that ask ("几回", "多少钱", "几支") say nothing about where the answer is
+_ASKING_WORD = re.compile(r"^(?:几|多少|哪)")
+MAX_FOREIGN_KEYWORDS = 8  # dictionary candidates past these are mostly other senses of the same words
+_GENERIC_PLACES = frozenset("城市 地区 地方 国家 省份 全国 全区 各地 当地 基层 农村 城乡".split())
+_FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
+_LATIN_RE = re.compile(r"[A-Za-z][A-Za-z\-]{1,}")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What a question asks for."""
+
+    text: str
+    kind: str  # count, date, list, name, place, other
+    years: tuple[str, ...]
+    terms: tuple[str, ...]  # content words that the evidence should contain
+    is_chinese: bool
+    focus: str = ""  # what exactly is asked about ("协商报告"), weighted most when picking evidence
+    entities: tuple[str, ...] = ()  # places, organisations and people named in the question
+    numbers: tuple[float, ...] = ()  # quantities the question itself states ("第十次" → 10), years aside
+
+
+def validate(question: object, max_chars: int) -> str:
+    """The question stripped, or a QuestionError saying why it can't be asked."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("问题为空：请输入一个问题。")
+    question = question.strip()
+    if len(question) > max_chars:
+        raise QuestionError(f"问题过长（{len(question)} 字），请精简到 {max_chars} 字以内。")
+    return question
+
+
+_ROLES = (r"委员|代表|老人|主席|书记|局长|站长|经理|负责人|人员|同志|专家|嘉宾|董事长|总经理|总裁|董事|监事|秘书长|"
+          r"主任|部长|厅长|处长|科长|校长|院长|所长|市长|县长|镇长|乡长|村长|会长|理事长|组长|队长|主持人|创始人|人")
+_EN_ROLES = (r"person|chairman|chairwoman|chair|director|head|manager|general manager|president|vice[- ]chairman|"
+             r"secretary|mayor|leader|founder|chief|master|ceo|cfo")
+# "谁", "哪（一）位", a role's name however asked ("站长叫什么名字", "站长的名字是什么", "负责人姓名")
+_PERSON = re.compile(rf"谁|哪一?位|(?:{_ROLES})(?:分别)?的?(?:叫什么名字|名字|姓名|叫什么|是何人)|姓名|"
+                     rf"\bwho(?:m|se)?\b|name of the (?:{_EN_ROLES})|(?:{_EN_ROLES})'s name", re.I)
+
+
+def asks_for_person(question: str) -> bool:
+    """Whether the answer must be a person's name ("由谁负责？", "Who is the chairman…?")."""
+    return bool(_PERSON.search(question))
+
+
+def question_kind(question: str) -> str:
+    """The kind of answer asked for (count, date, list, name, place or other)."""
+    lowered = question.lower()
+    for kind, pattern in _KINDS:
+        if re.search(pattern, lowered):
+            return kind
+    return "other"
+
+
+def content_terms(question: str) -> tuple[str, ...]:
+    """The words of the question that its evidence should contain (jieba words, no stop words)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    words = []
+    for w in jieba.lcut(question):
+        w = w.strip()
+        if len(w) < 2 or w in _STOP_TERMS or _ASKING_WORD.match(w) or YEAR_RE.fullmatch(w.rstrip("年")):
+            continue
+        # "第二回" and "第二期" name the same one: the counter after an ordinal varies with who is speaking
+        w = _ORDINAL_TERM.sub(r"\1", w)
+        if _CJK_RE.search(w) or _LATIN_RE.fullmatch(w):
+            words.append(w)
+    return tuple(dict.fromkeys(words))
+
+
+def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str], bool] | None = None,
+            common: Callable[[str], bool] | None = None) -> QuestionInfo:
+    """Kind, years, content terms and focus of a question.
+
+    ``common`` tells the words every part of the indexed documents uses (their own name and subject),
+    which say nothing about where an answer is; ``vocabulary`` the words the documents use at all.
+    """
+    chinese = is_mostly_cjk(question)
+    terms = content_terms(question) if chinese else foreign_terms(question, vocabulary)
+    if common is not None:
+        terms = tuple(t for t in terms if not _is_common(t, common)) or terms
+    kind = question_kind(question)
+    if focus is None:
+        focus = focus_of(question) if chinese else _foreign_focus(question, terms, kind, vocabulary)
+    return QuestionInfo(
+        text=question,
+        kind=kind,
+        years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
+        terms=terms,
+        is_chinese=chinese,
+        focus=focus,
+        entities=named_entities(question),
+        numbers=stated_numbers(question),
+    )
+
+
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+(.+?)(?:\s+(?:did|do|does|were|was|are|is|have|has|had|will|can|could|"
+                      r"in|from|of|for|at|on|by|during|there)\b|[?,.]|$)", re.I)
+
+
+_GENERIC_COUNTED = frozenset("people persons person times items things ones".split())
+
+
+def _foreign_focus(question: str, terms: tuple[str, ...], kind: str, vocabulary) -> str:
+    """What a question in another language counts: the Chinese for the words after "how many"
+    ("consultation reports" → "协商报告"), else its first compound keyword."""
+    if kind != "count":
+        return ""
+    counted = _COUNTED.search(question)
+    if counted and counted.group(1).split()[0].lower() in _GENERIC_COUNTED:
+        return ""  # "how many people attended X": X, not the word for people, tells where the figure is
+    if counted:
+        try:
+            from rag.text.lexicon import chinese_keywords
+
+            found = [k for k in chinese_keywords(counted.group(1), vocabulary) if _CJK_RE.match(k)]
+        except (ImportError, RagError):
+            found = []
+        if found:
+            return found[0]
+    chinese = [t for t in terms if _CJK_RE.match(t)]
+    return next((t for t in chinese if len(t) >= 3), chinese[0] if chinese else "")
+
+
+def _is_common(term: str, common: Callable[[str], bool]) -> bool:
+    grams = [term[i : i + 2] for i in range(len(term) - 1)] if _CJK_RE.match(term) else [term.lower()]
+    return bool(grams) and all(common(g) for g in grams)
+
+
+_EN_FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for and or is are was were be been being how many much what which who whom whose "
+    "when where why did do does done with by from as that this these those it its into about than there their "
+    "they them he she his her we our you your i me my can could would should will shall may might please tell "
+    "give list name show find get got has have had not no yes any some all each every".split()
+)
+
+
+def foreign_terms(question: str, vocabulary: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+    """What a question without Chinese asks about: its Chinese keywords (bilingual lexicon, when installed)
+    and its own content words, which count only where a document uses them verbatim ("CPU", "Docker").
+
+    Empty for "？？？", emoji or punctuation: such a question has nothing to look up.
+    """
+    words = [w.lower() for w in _LATIN_RE.findall(question) if w.lower() not in _EN_FUNCTION_WORDS]
+    try:
+        from rag.text.lexicon import chinese_keywords
+
+        chinese = list(chinese_keywords(question, vocabulary))[:MAX_FOREIGN_KEYWORDS] if words else []
+    except (ImportError, RagError):  # without the dictionary only verbatim words can match
+        chinese = []
+    return tuple(dict.fromkeys(chinese + words))
+
+
+def named_entities(question: str) -> tuple[str, ...]:
+    """Places, organisations, people and foreign terms the question names (jieba's part-of-speech tags)."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    found = [
+        w.word for w in jieba.posseg.cut(question)
+        if w.flag in ("ns", "nr", "nt", "nrt", "eng") and len(w.word) >= 2 and w.word not in _GENERIC_PLACES
+    ]
+    return tuple(dict.fromkeys(found))
+
+
+def stated_numbers(question: str) -> tuple[float, ...]:
+    """Numbers written in the question other than its years."""
+    from rag.text.numbers import extract_numbers
+
+    years = {float(y) for y in YEAR_RE.findall(question)}
+    # "哪两项" asks which ones: its number is part of the question, not a figure the evidence states
+    return tuple(n.value for n in extract_numbers(question) if n.value not in years
+                 and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪")
+
+
+# measure words of a count ("几支队伍", "出了几本"); 年/天 are left out: "多少年轻人" counts people
+COUNT_CLASSIFIERS = "个份篇件人次条名项家位场期批所座万亿千百元回本支部种台轮组队趟遍张套辆栋"
+_AFTER_QUANTITY = re.compile(rf"(?:多少|(?<!第)几)(?:人次|[{COUNT_CLASSIFIERS}])?的?([\u4e00-\u9fff]{{2,12}})")
+# what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
+_AFTER_END = re.compile(r"[被把让给在从]")
+# verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
+_FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可)+$")
+_BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<!第)几)")  # "排到了第几" asks a rank, counts nothing
+
+
+_ASKED_DATE = re.compile(r"(?:什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月)(?:首次|第一次|正式)?([\u4e00-\u9fff]{2})")
+
+
+_QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]")
+
+
+def quoted_names(question: str) -> list[str]:
+    """The names a question puts in quotes or title marks ("“温暖工程”", "《内蒙古文史资料》")."""
+    return [n for n in _QUOTED.findall(question) if _CJK_RE.search(n)]
+
+
+def date_predicate(question: str) -> str:
+    """The event a "when" question asks the date of: "签署" in "……是哪一天签署的？" ("" when none follows)."""
+    m = _ASKED_DATE.search(question)
+    if not m or m.group(1)[0] in "的是在于从由到":
+        return ""
+    return m.group(1).removesuffix("的")  # "办的": the verb is "办"
+
+
+def focus_of(question: str) -> str:
+    """The thing a count question counts: "协商报告" in "2024年形成了多少份协商报告？"."""
+    m = _AFTER_QUANTITY.search(question)
+    if m:
+        after = _AFTER_END.split(m.group(1), maxsplit=1)[0]
+        if len(after) >= 2:
+            return after
+    m = _BEFORE_QUANTITY.search(_YEAR_WORD.sub("", question))
+    if m:
+        return _before_focus(m.group(1))
+    return ""
+
+
+def _before_focus(stem: str) -> str:
+    """The counted thing written before "多少": the last phrase, without the verbs that ask about it."""
+    stem = _FILLER_TAIL.sub("", stem).rstrip("》”\"'）) ")
+    stem = _FILLER_TAIL.sub("", re.split(r"[《》“”\"'（）()，,、：:\s]", stem)[-1])
+    stem = stem.rsplit("的", 1)[-1]  # "察看的活动": the head noun after the last 的
+    return stem[-4:] if len(stem) >= 2 else ""
+
+
+def _follow_up_core(question: str) -> str:
+    """A follow-up without its leading "那…" and trailing "…呢？" ("那2023年呢？" → "2023年")."""
+    core = question.strip()
+    for _ in range(2):  # "那…呢？" carries both a lead and a tail
+        core = _FOLLOW_UP.sub("", core).strip(" ，,？?")
+    return core
+
+
+def follow_up_focus(question: str) -> str:
+    """What a follow-up newly asks about ("阅读量" in "阅读量呢？"), or "" when it only swaps a year."""
+    return _YEAR_WORD.sub("", _follow_up_core(question)).strip()
+
+
+def is_follow_up(question: str) -> bool:
+    """A short question that leans on the previous one ("那2023年呢？", "阅读量呢？")."""
+    q = question.strip()
+    return len(q) <= 20 and bool(_FOLLOW_UP.search(q))
+
+
+def carry_over(question: str, previous: str) -> str:
+    """Make a follow-up standalone without an LLM, by carrying the earlier question's subject over.
+
+    "那2023年呢？" after "2024年形成了多少份协商报告？" → "2023年形成了多少份协商报告？";
+    "阅读量呢？" after "2023年…推送稿件多少条？" → "2023年…阅读量是多少？".
+    """
+    core = _follow_up_core(question)
+    new_years = YEAR_RE.findall(core)
+    old_years = YEAR_RE.findall(previous)
+    swapped = _swap_qualifiers(core, previous)
+    if swapped:
+        return swapped
+    if new_years and old_years and not _YEAR_WORD.sub("", core).strip():
+        return previous.replace(old_years[0], new_years[0])
+    if not core:
+        return previous
+    context = _subject(previous)
+    if new_years:
+        context = YEAR_RE.sub("", context).replace("年", "", 1)
+    return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
+
+
+_ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
+
+
+def _swap_qualifiers(core: str, previous: str) -> str | None:
+    """"第二期" after a question about "第一期" (with or without a year): the same question, swapped."""
+    ordinals = list(_ORDINAL_WORD.finditer(core))
+    if not ordinals or _ORDINAL_WORD.sub("", _YEAR_WORD.sub("", core)).strip():
+        return None
+    out = previous
+    for m in ordinals:
+        old = next((o for o in _ORDINAL_WORD.finditer(out) if o.group(1) == m.group(1)), None)
+        if old is None:
+            return None
+        out = out.replace(old.group(), m.group(), 1)
+    new_years, old_years = YEAR_RE.findall(core), YEAR_RE.findall(out)
+    if new_years and old_years:
+        out = out.replace(old_years[0], new_years[0])
+    return out
+
+
+def _subject(previous: str) -> str:
+    """The part of a question before what it asks about: "2023年自治区政协微信公众号"."""
+    stem = re.split(r"多少|几|什么|哪|谁|是否|有没有|如何|怎么|when|how|what|who|where", previous, maxsplit=1)[0]
+    stem = stem.rstrip("的了有共是累计推送形成开展 ")
+    # keep the subject, drop the verb phrase that asked the previous question
+    return stem[:24]
+
+
+def rewrite_follow_up(question: str, history: list[dict]) -> str:
+    """The standalone form of a follow-up given the chat history (no LLM)."""
+    previous = last_user_question(history)
+    if not previous or not is_follow_up(question):
+        return question
+    return carry_over(question, previous)
+
+
+def last_user_question(history: list[dict]) -> str | None:
+    """The user's latest earlier question in a messages-style history."""
+    for message in reversed(history):
+        if message.get("role") == "user" and str(message.get("content", "")).strip():
+            return str(message["content"]).strip()
+    return None
+
+
+def normalise_history(history) -> list[dict]:
+    """Accept messages (``{"role", "content"}``) or (user, assistant) pairs; return messages."""
+    messages: list[dict] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, str) and item.get("role") in ("user", "assistant"):
+                messages.append({"role": item["role"], "content": content})
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            user, bot = item
+            if user:
+                messages.append({"role": "user", "content": str(user)})
+            if bot:
+                messages.append({"role": "assistant", "content": str(bot)})
+    return messages

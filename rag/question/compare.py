@@ -1,0 +1,68 @@
+"""Questions that compare years or ask two things: one question per year (or per asked part), each retrieved,
+answered and cited on its own.
+
+"2023年和2024年各增开了几次会议？" → ("2023年", "2023年增开了几次会议？"), ("2024年", "2024年增开了几次会议？");
+"X是哪一年首次建立的？2024年又围绕它做了什么？" → the two questions as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.question.multifact import split_question
+
+_YEAR = r"(?:19|20)\d{2}"
+# "2023年和2024年", "2023、2024年", "2023年与2024年" – the years the question sets side by side
+_YEAR_GROUP = re.compile(rf"(?<!\d)({_YEAR})\s*年?\s*(?:和|与|及|、|以及|跟|同)\s*({_YEAR})\s*年")
+# words that only say "for each of them", meaningless once a single year is asked ("各类", "各族" stay)
+_EACH = re.compile(r"(?:分别|各自|各(?![类种族级界地项个位部门方]))(?=[\u4e00-\u9fff])")
+# which year has more, or by how much a figure changed: one answer about both years, so not split
+_WHICH_MORE = re.compile(r"哪一?年|(?:增加|减少|增长|下降|多|少)了多少|相比|相差|差了?多少")
+
+
+def sub_questions(question: str) -> tuple[list[str], list[str]]:
+    """The single questions inside ``question`` and the label each part's answer gets ([] for no labels).
+
+    Two years side by side are retrieved year by year, so one year's passages cannot crowd out the other's.
+    """
+    years = split_years(question)
+    if years:
+        return [q for _, q in years], [label for label, _ in years]
+    return split_asks(question) or split_question(question), []
+
+
+def split_years(question: str) -> list[tuple[str, str]]:
+    """(label, single-year question) per year set side by side in ``question``; [] when it names no such pair."""
+    q = question.strip()
+    group = _YEAR_GROUP.search(q)
+    if not group or group.group(1) == group.group(2) or _WHICH_MORE.search(q):
+        return []
+    parts = []
+    for year in (group.group(1), group.group(2)):
+        single = q[: group.start()] + f"{year}年" + q[group.end():]
+        parts.append((f"{year}年", _EACH.sub("", single)))
+    return parts
+
+
+def split_asks(question: str) -> list[str]:
+    """The questions in ``question`` when it holds two, each ending in its own question mark; else []."""
+    pieces = [p.strip() for p in re.split(r"(?<=[？?])", question.strip()) if p.strip()]
+    if len(pieces) != 2 or not all(p.endswith(("？", "?")) and len(p) > 4 for p in pieces):
+        return []
+    first, second = pieces
+    subject = _subject(first)
+    if subject and _PRONOUN.search(second):  # "又围绕它做了什么": "它" is the first question's subject
+        second = _PRONOUN.sub(subject, second, count=1)
+    return [first, second]
+
+
+_PRONOUN = re.compile(r"它们|它|该项|这项|此项")
+_QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]([\u4e00-\u9fff]{0,12}?)(?=是|在|于|由|的|[？?])")
+
+
+def _subject(question: str) -> str:
+    """What a question is about when it names it in quotes: "“A+B”纠纷化解机制" in "“A+B”纠纷化解机制是哪一年建立的？"."""
+    m = _QUOTED.search(question)
+    if not m:
+        return ""
+    return question[m.start(): m.end()]

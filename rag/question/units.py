@@ -1,0 +1,59 @@
+"""What kind of figure a count question wants when it is not a count of things: a duration or a share.
+
+"一共能领几年？" wants "连续补贴5年" (a number of years, not a calendar year); "占营收的比例是多少？" wants
+"占营业收入的11.8%". Neither names the counted thing in the documents' words, so neither has a focus word
+the evidence must hold: the wanted kind of number stands in for it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text.numbers import Number
+
+_ASKS_DURATION = re.compile(r"几年|多少年|(?i:how many years|how long)")
+_ASKS_SHARE = re.compile(r"比例|占比|百分之几|百分比|比重|(?i:percentage|proportion|what share)")
+# "连续补贴5年", "为期3年", "期限为10年": the words that make "N年" a length of time, not a year
+_DURATION_LEAD = re.compile(r"(?:期限|为期|连续|共|领取|长达|满|持续|历时|累计)[\u4e00-\u9fff]{0,3}$")
+
+
+def asks_duration(question: str) -> bool:
+    """Whether the question asks how many years something lasts."""
+    return bool(_ASKS_DURATION.search(question))
+
+
+def asks_share(question: str) -> bool:
+    """Whether the question asks for a proportion (answered by a percentage)."""
+    return bool(_ASKS_SHARE.search(question))
+
+
+def is_duration(clause: str, number: Number, asked: bool = False) -> bool:
+    """Whether ``number`` followed by 年 is a length of time: after a duration word, or asked as one.
+
+    A calendar year (2024年) never is.
+    """
+    if clause[number.end : number.end + 1] != "年" or number.value >= 100:
+        return False
+    return asked or bool(_DURATION_LEAD.search(clause[max(0, number.start - 8) : number.start]))
+
+
+def is_share(number: Number) -> bool:
+    """Whether the number is written as a percentage."""
+    return number.text.endswith("%") or number.text.startswith("百分之")
+
+
+_SHARE_OF = re.compile(r"占(?:了)?([\u4e00-\u9fff]{1,10}?)的?(?:比例|占比|比重|百分比|百分之几|多少|\d)")
+
+
+def same_whole(question: str, clause: str) -> bool:
+    """Whether a share in ``clause`` is of the whole the question names ("占营收的比例" and "占营业收入的11.8%"),
+    not of another one ("占员工总数的33.2%"); True when either names no whole."""
+    asked, given = _SHARE_OF.search(question), _SHARE_OF.search(clause)
+    if not asked or not given:
+        return True
+    return bool(set(asked.group(1)) & set(given.group(1)))
+
+
+def without_asking_words(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """The question's terms without the words that only ask for a share ("比例") or a duration ("几年")."""
+    return tuple(t for t in terms if not _ASKS_SHARE.fullmatch(t) and not _ASKS_DURATION.fullmatch(t)) or terms

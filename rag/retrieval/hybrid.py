@@ -1,0 +1,147 @@
+"""Hybrid retrieval over any store: a dense search and a Chinese-aware BM25 search, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections import Counter
+
+import numpy as np
+
+from rag.embedding.models import Embedder
+from rag.embedding.query import get_query_embedder
+from rag.errors import RagError
+from rag.index import facts
+from rag.index.base import StoreView
+from rag.index.manifest import check_compatible
+from rag.index.stores import open_store
+from rag.settings import Settings, get_settings
+from rag.text import lexicon
+from rag.text.tokens import YEAR_IN_TEXT, bigrams, is_mostly_cjk
+from rag.types import Passage
+
+logger = logging.getLogger(__name__)
+
+COMMON_SHARE = 0.5  # a bigram in this share of all chunks is common to the corpus, not a content word
+
+
+class Retriever:
+    """Searches one committed state of the index."""
+
+    def __init__(self, view: StoreView, embedder: Embedder, settings: Settings):
+        self.view = view
+        self.embedder = embedder
+        self.settings = settings
+        self._years: dict[str, str | None] = {}
+        self._vocabulary: list = []  # built on the first non-Chinese question; shared by copies
+        self._derived: dict[str, object] = {}  # shared by the per-settings copies of this retriever
+
+    def all_chunks(self) -> list:
+        """Every chunk of the index, for the tables derived from the whole corpus."""
+        return self.view.chunks()
+
+    def is_common(self, gram: str) -> bool:
+        """Whether a bigram is in so many chunks that it tells them apart no better than "的" would
+        (the corpus's own name and subject: "政协" in a review of a political body, "公司" in a report)."""
+        if "common" not in self._derived:
+            chunks = self.all_chunks()
+            counts: dict[str, int] = {}
+            sources: dict[str, set[str]] = {}
+            for chunk in chunks:
+                for g in set(bigrams(chunk.text)):
+                    counts[g] = counts.get(g, 0) + 1
+                    sources.setdefault(g, set()).add(chunk.source)
+            limit = max(3, COMMON_SHARE * len(chunks))
+            # and in most documents: a word one long document repeats is still that document's topic
+            n_docs = len({c.source for c in chunks})
+            docs = max(min(2, n_docs), COMMON_SHARE * n_docs)
+            self._derived["common"] = frozenset(
+                g for g, n in counts.items() if n >= limit and len(sources[g]) >= docs
+            )
+        return gram in self._derived["common"]
+
+    def facts(self):
+        """The figures table saved with the index, or built now (once) for an index saved without it."""
+        if "facts" not in self._derived:
+            raw = self.view.table(facts.FILE_NAME)
+            table = facts.FactTable.from_bytes(raw) if raw else facts.build(self.all_chunks(), self.embedder)
+            self._derived["facts"] = table
+        return self._derived["facts"]
+
+    def document_year(self, source: str) -> str | None:
+        """The year a document is about: the one it mentions most (None when it names no year)."""
+        if source not in self._years:
+            counts = Counter(y for c in self.view.chunks_of(source) for y in YEAR_IN_TEXT.findall(c.text))
+            self._years[source] = max(counts, key=counts.get) if counts else None
+        return self._years[source]
+
+    def vocabulary(self):
+        """Whether a word occurs in the indexed text (filters dictionary translations)."""
+        with _vocabulary_lock:
+            if not self._vocabulary:
+                self._vocabulary.append(lexicon.corpus_vocabulary(c.text for c in self.all_chunks()))
+        return self._vocabulary[0]
+
+    def search_text(self, question: str) -> str:
+        """What both retrievers search for: the question, and for one in another language its Chinese keywords."""
+        if is_mostly_cjk(question):
+            return question
+        try:
+            keywords = lexicon.chinese_keywords(question, self.vocabulary())
+        except RagError:
+            return question  # without the dictionary, the question's own words and numbers still count
+        return " ".join([question, *keywords])
+
+    def search(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The ``top_k`` passages by reciprocal-rank fusion of the dense and the BM25 rankings."""
+        s = self.settings
+        top_k = top_k or s.top_k
+        text = self.search_text(question)
+        dense = self.view.dense(np.asarray(self.embedder.embed_query(text), dtype=np.float32), s.candidates)
+        keyword = self.view.keyword(text, s.candidates)
+        dense_w, bm25_w = s.dense_weight, s.bm25_weight
+        if not is_mostly_cjk(question):
+            # BM25 searches the question's dictionary translation, which is noisier than Chinese words
+            dense_w, bm25_w = s.translated_dense_weight, s.translated_bm25_weight
+        fused: dict[int, float] = {}
+        chunks, dense_by, bm25_by = {}, {}, {}
+        for weight, hits, scores in ((dense_w, dense, dense_by), (bm25_w, keyword, bm25_by)):
+            for rank, hit in enumerate(hits):
+                fused[hit.position] = fused.get(hit.position, 0.0) + weight / (s.rrf_k + rank + 1)
+                chunks[hit.position], scores[hit.position] = hit.chunk, hit.score
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
+        return [Passage(chunk=chunks[i], score=fused[i], rank=r + 1, dense_score=dense_by.get(i),
+                        bm25_score=bm25_by.get(i, 0.0)) for r, i in enumerate(order)]
+
+
+_lock = threading.Lock()
+_vocabulary_lock = threading.Lock()
+_retrievers: dict[tuple, Retriever] = {}
+
+
+def get_retriever(settings: Settings | None = None, embedder: Embedder | None = None) -> Retriever:
+    """A retriever over the committed index; opened again when the index changes."""
+    settings = settings or get_settings()
+    store = open_store(settings)
+    version = store.current()
+    if version is None:
+        raise RagError("还没有索引：请先运行 `rag ingest 文件或目录`。")
+    # The opened index and model are shared by every settings object that agrees on them;
+    # the fusion knobs are read from the caller's settings.
+    place = (store.name, str(settings.index_dir), settings.milvus_uri, settings.milvus_collection)
+    key = (*place, version, settings.bm25_tokenizer, settings.embedding_model, str(settings.embedding_path),
+           id(embedder))
+    with _lock:
+        if key not in _retrievers:
+            for old in [k for k in _retrievers if k[: len(place)] == place]:
+                del _retrievers[old]  # an older state of this index is never asked for again
+            view = store.open()
+            # refuse a mismatched index before paying for the model load, then check the loaded model's dimension
+            check_compatible(view.manifest, embedder.model_id if embedder else settings.embedding_model)
+            embedder = embedder or get_query_embedder(view.manifest, settings)
+            check_compatible(view.manifest, embedder.model_id, embedder.dim)
+            _retrievers[key] = Retriever(view, embedder, settings)
+        shared = copy.copy(_retrievers[key])
+    shared.settings = settings
+    return shared

@@ -1,0 +1,68 @@
+"""Chinese and English text as tokens: character bigrams, jieba words, years and how Chinese a text is."""
+
+from __future__ import annotations
+
+import re
+
+from rag.errors import RagError
+
+YEAR_IN_TEXT = re.compile(r"(?<!\d)((?:19|20)\d{2})年")  # in document text only "2024年" is a year
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def is_mostly_cjk(text: str) -> bool:
+    """Whether at least 30% of the non-space characters are Chinese."""
+    chars = [c for c in text if not c.isspace()]
+    return len(_CJK_RE.findall(text)) >= max(2, 0.3 * len(chars))
+
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[A-Za-z]+|\d+(?:\.\d+)?")
+# Question words carry no evidence; left in, their bigrams pull in unrelated passages.
+_QUESTION_WORDS = re.compile(
+    r"多少|几多|哪些|哪个|哪位|哪里|哪儿|哪一|哪年|哪天|什么|为何|为什么|怎么|怎样|如何|是否|有没有|请问|吗|呢|？|\?"
+)
+_EN_STOP = frozenset(
+    "the a an of in on at to for and or is are was were be been how many much what which who whom when where "
+    "why did do does with by from as that this these those it its into about than".split()
+)
+
+
+def _is_cjk(token: str) -> bool:
+    return bool(re.match(rf"[{_CJK}]", token))
+
+
+def bigrams(text: str) -> list[str]:
+    """Character bigrams of CJK runs (a lone character stays a unigram), plus ASCII words and numbers."""
+    tokens: list[str] = []
+    for run in _TOKEN_RE.findall(text):
+        if _is_cjk(run):
+            tokens.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
+        elif run.lower() not in _EN_STOP:
+            tokens.append(run.lower())
+    return tokens
+
+
+def jieba_words(text: str) -> list[str]:
+    """Words from jieba's search-engine mode, without punctuation and English stop words."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    words = (w.strip().lower() for w in jieba.lcut_for_search(text))
+    return [w for w in words if w and _TOKEN_RE.fullmatch(w) and w not in _EN_STOP]
+
+
+def tokenize(text: str, mode: str = "bigram") -> list[str]:
+    """BM25 tokens for ``text`` in one of the modes ``bigram``, ``jieba`` or ``both``."""
+    if mode == "bigram":
+        return bigrams(text)
+    if mode == "jieba":
+        return jieba_words(text)
+    if mode == "both":
+        return bigrams(text) + ["w:" + w for w in jieba_words(text)]
+    raise RagError(f"未知的 BM25 分词方式 {mode!r}，可选：bigram, jieba, both")
+
+
+def query_text(question: str) -> str:
+    """The question without question words, for keyword search."""
+    return _QUESTION_WORDS.sub(" ", question)
