@@ -81,7 +81,7 @@ def real_vectors(count: int, sentences: list[str], cache: Path, seed: int, log) 
         path = cache / f"e5-generated-{seed}-{at:06d}-{len(texts)}.npy"
         if not path.exists():
             if embedder is None:
-                from rag.embeddings import get_embedder
+                from rag.embedding.models import get_embedder
 
                 embedder = get_embedder()
             np.save(path, embedder.embed_passages(texts))
@@ -166,7 +166,7 @@ class Expander:
 
 def candidates(n: int) -> list[dict]:
     """The index configurations measured at ``n`` vectors."""
-    from rag.store import ivf_lists
+    from rag.index.faiss_store import ivf_lists
 
     nlist = ivf_lists(n)
     out = [{"kind": "ivf", "nlist": nlist, "nprobe": p} for p in (8, 16, 32, 64)]
@@ -196,7 +196,7 @@ def measure(vectors: np.ndarray, queries: np.ndarray, budget: float, rss_mb, log
 
 
 def _ivf_rows(vectors, queries, exact, k, rss_mb, log) -> list[dict]:
-    from rag.store import build_faiss
+    from rag.index.faiss_store import build_faiss
 
     before = rss_mb()
     started = time.perf_counter()
@@ -216,7 +216,7 @@ def _ivf_rows(vectors, queries, exact, k, rss_mb, log) -> list[dict]:
 def _hnsw_rows(vectors, queries, exact, k, budget, rss_mb, log) -> list[dict]:
     import faiss
 
-    from rag.store import build_faiss
+    from rag.index.faiss_store import build_faiss
 
     n = len(vectors)
     block = max(1_000, n // 50)

@@ -56,17 +56,17 @@ stage, path, index, real = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sy
 t0 = time.perf_counter()
 out = {}
 if stage == "load":
-    from rag.documents import load_document
+    from rag.documents.loaders import load_document
     doc = load_document(path, max_bytes=50 * 1024 * 1024 + 1)
     out["chars"] = len(doc.text)
 elif stage == "chunk":
-    from rag.documents import load_document
-    from rag.chunking import split_document
+    from rag.documents.loaders import load_document
+    from rag.documents.chunking import split_document
     doc = load_document(path, max_bytes=50 * 1024 * 1024 + 1)
     t0 = time.perf_counter()
     out["chunks"] = len(split_document(doc, 500, 100))
 else:
-    from rag.indexing import ingest
+    from rag.index.ingestion import ingest
     from rag.settings import Settings
     from tests.fakes import FakeEmbedder
     settings = Settings(index_dir=index, max_file_mb=50)

@@ -1,8 +1,8 @@
 """Compatibility figures for the Milvus store on embedded Milvus Lite beside the FAISS store, at one corpus size.
 
-    python bench/milvus_row.py [--docs 5800] [--questions 100]
+    python bench/milvus_row.py [--docs 5800] [--questions 100]     # or: python -m bench.milvus_row
 
-Both stores ingest the same synthetic corpus (``bench.make_corpus``) with the stand-in embedder
+Both stores ingest the same synthetic corpus (``bench.common.make_corpus``) with the stand-in embedder
 (random unit vectors: everything but the model is timed), then answer the eval questions'
 retrieval (dense + BM25, fused) with the stand-in's query vectors. Milvus Lite runs its search
 loops in Python, so these are compatibility figures, not what a Milvus server does.
@@ -18,16 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __name__ == "__main__":  # run as a script: the checkout, not this folder (where `bench` is bench.py), on sys.path
+    HERE = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+    sys.path.insert(0, str(HERE.parent))
 
-from bench import StandInEmbedder, bench_settings, load_questions, make_corpus  # noqa: E402
+from bench.common import StandInEmbedder, bench_settings, load_questions, make_corpus  # noqa: E402
 
 
 def measure(store: str, folder: Path, scratch: Path, questions: list[str]) -> dict:
-    from rag.indexing import ingest
-    from rag.retrieval import get_retriever
+    from rag.index.ingestion import ingest
+    from rag.retrieval.hybrid import get_retriever
 
     embedder = StandInEmbedder("stand-in/random", 384, "stand-in")
     settings = bench_settings(scratch / store, vector_store=store, embedding_model=embedder.model_id)

@@ -44,7 +44,7 @@ def cold_cli(index_dir: str, question: str, repeats: int, env: dict, log) -> dic
 
 def raw_encode_rate(embedder, index_dir: Path) -> float:
     """Chunks per second of a bare ``SentenceTransformer.encode`` over the chunks of an index."""
-    from rag import store
+    from rag.index import faiss_files as store
 
     texts = [c.text for c in store.load(index_dir).chunks]
     model = embedder._model  # the very model ingestion used

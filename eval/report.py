@@ -6,20 +6,10 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eval.dataset import EVAL_DIR
-
-if TYPE_CHECKING:  # only for annotations: eval.run imports this module
-    from eval.run import ItemResult
-
-
-def metric_value(summary: dict[str, Any], key: str) -> Any:
-    """A metric by name; dotted names reach into nested dicts ("accuracy_by_type.count")."""
-    value: Any = summary
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+from eval.metrics import ItemResult, metric_value
 
 
 TABLE_METRICS = (
