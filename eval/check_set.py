@@ -1,4 +1,4 @@
-"""Validate eval/questions.jsonl against its corpora and print counts by split, corpus and type."""
+"""Validate eval/questions.jsonl and the cross-domain sets (eval/sets/*.jsonl) against their corpora; print counts."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ from eval.dataset import (  # noqa: E402
     CORPORA,
     DEFAULT_CORPUS,
     DEFAULT_SET,
+    DOC_SUFFIXES,
     REQUIRED_FIELDS,
+    SET_TYPES,
     SPLITS,
     TYPES,
     answer_matches,
+    extra_sets,
     item_corpus,
     item_split,
     load_items,
@@ -31,21 +34,56 @@ MIN_BY_TYPE = {
 }  # fmt: skip
 MIN_BY_SPLIT = {"dev": 60, "holdout": 40}
 MIN_BY_CORPUS = {"sample": 100, "extra": 20}
+# each cross-domain set (eval/sets/<corpus>.jsonl): enough items, and every one of SET_TYPES a few times
+MIN_SET_ITEMS = 32
+MIN_SET_BY_TYPE = 3
 ROLES = ("user", "assistant")
 EVIDENCE_LEN = (8, 40)
 _SENTENCE_END = re.compile(r"[。！？!?]")
 
 
+class SquashedDoc(str):
+    """A squashed document (see ``squash``) that remembers where its lines ended, as offsets into itself."""
+
+    line_ends: tuple[int, ...] = ()
+
+
+def squash_lines(text: str) -> SquashedDoc:
+    """``squash(text)``, remembering the squashed offset at the end of every non-blank line."""
+    doc, ends, offset = [], [], 0
+    for line in text.splitlines():
+        part = squash(line)
+        if part:
+            doc.append(part)
+            offset += len(part)
+            ends.append(offset)
+    squashed = SquashedDoc("".join(doc))
+    squashed.line_ends = tuple(ends)
+    return squashed
+
+
 def load_corpus(corpus_dir: str | Path = DEFAULT_CORPUS) -> dict[str, str]:
-    """Every ``.txt`` file of the corpus, by file name, squashed (see ``squash``)."""
-    return {p.name: squash(p.read_text(encoding="utf-8")) for p in sorted(Path(corpus_dir).glob("*.txt"))}
+    """Every ``.txt`` and ``.md`` file of the corpus, by file name, squashed (see ``squash_lines``)."""
+    paths = sorted(p for p in Path(corpus_dir).iterdir() if p.is_file() and p.suffix in DOC_SUFFIXES)
+    return {p.name: squash_lines(p.read_text(encoding="utf-8")) for p in paths}
 
 
 def sentence_around(doc: str, start: int, end: int) -> str:
-    """The sentence(s) of ``doc`` that contain ``doc[start:end]``."""
+    """The sentence(s) of ``doc`` that contain ``doc[start:end]``.
+
+    A sentence also ends at the end of a line when ``doc`` knows its line ends (``SquashedDoc``), so a
+    table row, list item or ``Key: value`` line is its own context; a line end inside the evidence is kept.
+    """
     left = max((m.end() for m in _SENTENCE_END.finditer(doc, 0, start)), default=0)
-    right = _SENTENCE_END.search(doc, end)
-    return doc[left : right.end() if right else len(doc)]
+    right_match = _SENTENCE_END.search(doc, end)
+    right = right_match.end() if right_match else len(doc)
+    for line_end in getattr(doc, "line_ends", ()):
+        if line_end <= start:
+            left = max(left, line_end)
+        elif line_end >= end:
+            right = min(right, line_end)
+            break
+    return doc[left:right]
 
 
 def evidence_contexts(item: dict, corpus: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -168,15 +206,52 @@ def mix_problems(items: list[dict]) -> list[str]:
     return problems
 
 
+def set_problems(name: str, items: list[dict], corpora: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """Problems of one cross-domain set ``eval/sets/<name>.jsonl``: per item, duplicates and its mix.
+
+    Every item must be of corpus ``name`` (a folder ``data/eval/<name>/``); the set needs at least
+    ``MIN_SET_ITEMS`` items and ``MIN_SET_BY_TYPE`` of each of ``SET_TYPES``.
+    """
+    corpora = dict(corpora or {})
+    problems = []
+    for key in ("id", "question"):
+        values = Counter(_identity(i, key) for i in items)
+        problems += [f"{name}: duplicate {key} {value[0]!r}" for value, n in values.items() if n > 1]
+    for item in items:
+        corpus = item_corpus(item)
+        if corpus != name:
+            problems.append(f"{name}: {item.get('id', '?')}: corpus {corpus!r}, want {name!r}")
+        if corpus not in corpora and corpus in CORPORA:
+            corpora[corpus] = load_corpus(CORPORA[corpus])
+        problems += [f"{name}: {item.get('id', '?')}: {p}" for p in check_item(item, corpora.get(corpus, {}))]
+    if len(items) < MIN_SET_ITEMS:
+        problems.append(f"{name}: only {len(items)} items, want at least {MIN_SET_ITEMS}")
+    counts = Counter(i.get("type") for i in items)
+    for t in SET_TYPES:
+        if counts[t] < MIN_SET_BY_TYPE:
+            problems.append(f"{name}: only {counts[t]} {t} items, want at least {MIN_SET_BY_TYPE}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Check the set, print counts by type and any problems; return 1 when there are problems."""
+    """Check the set and the cross-domain sets, print counts by type and any problems; 1 when there are problems."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", default=str(DEFAULT_SET), help="the JSONL eval set")
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with the sample documents")
+    parser.add_argument("--no-sets", action="store_true", help="skip the cross-domain sets in eval/sets/")
     args = parser.parse_args(argv)
     items = load_items(args.set)
     problems = check_set(items, load_corpus(args.corpus))
     print(format_counts(items))
+    if not args.no_sets:
+        ids = Counter(i.get("id") for i in items)
+        for path in extra_sets():
+            set_items = load_items(path)
+            ids.update(i.get("id") for i in set_items)
+            problems += set_problems(path.stem, set_items)
+            print(f"\n{path.relative_to(DEFAULT_SET.parent.parent)}")
+            print(format_counts(set_items))
+        problems += [f"duplicate id {i!r} across sets" for i, n in ids.items() if n > 1 and i is not None]
     for p in problems:
         print("PROBLEM", p)
     return 1 if problems else 0
@@ -187,13 +262,14 @@ def format_counts(items: list[dict]) -> str:
     columns = sorted({(item_corpus(i), item_split(i)) for i in items}, key=lambda c: (c[0] != "sample", c))
     counts = Counter((i.get("type"), item_corpus(i), item_split(i)) for i in items)
     types = sorted({i.get("type") for i in items}, key=lambda t: (TYPES.index(t) if t in TYPES else len(TYPES), str(t)))
-    header = f"{'type':<13}" + "".join(f"{c}/{s}".rjust(16) for c, s in columns) + f"{'all':>6}"
+    width = max([16] + [len(f"{c}/{s}") + 2 for c, s in columns])
+    header = f"{'type':<13}" + "".join(f"{c}/{s}".rjust(width) for c, s in columns) + f"{'all':>6}"
     lines = [header]
     for t in types:
         row = [counts[(t, c, s)] for c, s in columns]
-        lines.append(f"{t:<13}" + "".join(f"{n:>16}" for n in row) + f"{sum(row):>6}")
+        lines.append(f"{t:<13}" + "".join(f"{n:>{width}}" for n in row) + f"{sum(row):>6}")
     totals = [sum(counts[(t, c, s)] for t in types) for c, s in columns]
-    lines.append(f"{'total':<13}" + "".join(f"{n:>16}" for n in totals) + f"{len(items):>6}")
+    lines.append(f"{'total':<13}" + "".join(f"{n:>{width}}" for n in totals) + f"{len(items):>6}")
     answerable = sum(1 for i in items if i.get("answerable"))
     lines.append(f"({answerable} answerable, {len(items) - answerable} unanswerable)")
     return "\n".join(lines)

@@ -49,7 +49,7 @@ def answering(corpus: str, answer_fn: Callable[..., Any] | None = None) -> Itera
     if corpus == SAMPLE:
         yield answer
         return
-    from rag.indexing import ensure_index
+    from rag.index.ingestion import ensure_index
 
     with tempfile.TemporaryDirectory(prefix=f"rag-eval-{corpus}-") as tmp:
         settings = corpus_settings(corpus, Path(tmp) / "index")

@@ -12,10 +12,19 @@ DEFAULT_SET = EVAL_DIR / "questions.jsonl"
 DEFAULT_CORPUS = EVAL_DIR.parent / "data" / "sample"
 # the corpora an item can be asked against (its "corpus" field; absent = "sample")
 CORPORA = {"sample": DEFAULT_CORPUS, "extra": EVAL_DIR.parent / "data" / "eval-extra"}
+# cross-domain corpora: every folder data/eval/<name>/ is a corpus named <name>; its items are eval/sets/<name>.jsonl
+EVAL_CORPORA_DIR = EVAL_DIR.parent / "data" / "eval"
+SETS_DIR = EVAL_DIR / "sets"
+CORPORA.update({p.name: p for p in sorted(EVAL_CORPORA_DIR.glob("*/")) if p.is_dir()})
+# the file types a corpus folder's documents may have
+DOC_SUFFIXES = (".txt", ".md")
 
 TYPES = (
     "count", "date", "name", "place", "list", "compare", "reworded", "english", "multi", "followup", "unanswerable",
+    "fact", "why", "how", "table",
 )  # fmt: skip
+# the nine types every cross-domain set (eval/sets/*.jsonl) must cover
+SET_TYPES = ("fact", "reworded", "english", "multi", "followup", "why", "how", "table", "unanswerable")
 # "dev" items may be looked at while improving the system; "holdout" items never are
 SPLITS = ("dev", "holdout")
 REQUIRED_FIELDS = ("id", "split", "question", "type", "answerable", "answers", "source", "evidence")
@@ -46,6 +55,11 @@ def load_items(path: str | Path = DEFAULT_SET) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
     return items
+
+
+def extra_sets() -> list[Path]:
+    """The cross-domain eval sets, ``eval/sets/<corpus>.jsonl``, sorted by name."""
+    return sorted(SETS_DIR.glob("*.jsonl"))
 
 
 def item_corpus(item: dict) -> str:
