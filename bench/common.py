@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
-README = ROOT / "README.md"
+DOCS_PAGE = ROOT / "docs" / "performance.md"  # its bench block is rewritten by --write-docs
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 SEED = 20241127
 PACKAGES = ("torch", "faiss-cpu", "sentence-transformers", "transformers", "numpy", "bm25s",
