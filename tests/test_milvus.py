@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from rag.retrieval.hybrid import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.conftest import DOC_2023, DOC_2024, ROOT, SAMPLE  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
+from tests.milvus_server import LiteServer  # noqa: E402
 from tests.test_ui_browser import _free_port  # noqa: E402
 
 pytestmark = pytest.mark.milvus
@@ -173,32 +173,23 @@ def test_an_embedded_database_open_in_another_process_names_the_server_fix(lite)
 
 
 @pytest.fixture
-def lite_server(tmp_path):
-    """A `milvus-lite server` on a free loopback port, stopped (and its data removed) after the test."""
-    port = _free_port()
-    data = tmp_path / "server-data"
-    exe = Path(sys.executable).with_name("milvus-lite")
-    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def server(tmp_path):
+    """A `milvus-lite server` on a free loopback port (restartable), stopped and its data removed after the test."""
+    running = LiteServer(tmp_path / "server-data", _free_port())
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"milvus-lite server did not start: {proc.stderr.read()[-500:]}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        running.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield running
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        shutil.rmtree(data, ignore_errors=True)
+        running.stop()
+        shutil.rmtree(running.data, ignore_errors=True)
+
+
+@pytest.fixture
+def lite_server(server) -> str:
+    return server.url
 
 
 def test_through_the_server_a_second_process_reads_while_one_writes(tmp_path, lite_server, fake_embedder):
@@ -224,6 +215,102 @@ def test_through_the_server_a_second_process_reads_while_one_writes(tmp_path, li
     assert read["failures"] == 0, read
     assert MilvusStore(settings).verify()[1] == []
     assert [d.source for d in list_documents(settings)] == ["changing.txt", "fixed.txt"]
+
+
+def _rag(env: dict, *argv: str) -> tuple[list[str], list[str], subprocess.CompletedProcess]:
+    """`rag` in a process of its own (fake embedder; ``;;`` separates commands): stdout and stderr per command."""
+    done = subprocess.run([sys.executable, "-m", "tests.milvus_cli", *argv], capture_output=True, text=True,
+                          timeout=180, cwd=ROOT, env=env)
+    return done.stdout.split("@@ rc="), done.stderr.split("@@ rc="), done
+
+
+def _codes(out: list[str]) -> list[int]:
+    return [int(part.split("\n", 1)[0]) for part in out[1:]]
+
+
+@pytest.fixture(params=["embedded", "uri-path", "server"])
+def milvus_env(request, tmp_path) -> tuple[dict, object]:
+    """The environment of a `rag` process on Milvus (the default embedded Lite, an explicit Lite path, a server),
+    and what happens between two processes (the server is restarted: it forgets which collections were loaded)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_VECTOR_STORE="milvus", RAG_INDEX_DIR=str(tmp_path / "vs"), RAG_BACKEND="extractive")
+    between = lambda: None  # noqa: E731
+    if request.param == "uri-path":
+        env["RAG_MILVUS_URI"] = str(tmp_path / "elsewhere" / "kb.db")
+    elif request.param == "server":
+        server = request.getfixturevalue("server")
+        env.update(RAG_MILVUS_URI=server.url, RAG_MILVUS_TOKEN="root:Milvus")
+        between = server.restart
+    return env, between
+
+
+def test_after_a_server_restart_a_running_and_a_new_process_read(server, tmp_path, corpus, fake_embedder):
+    """A restarted server has every collection released: a process that loaded them before loads them again."""
+    settings = _settings(tmp_path / "vs", milvus_uri=server.url, milvus_token="root:Milvus")
+    ingest([corpus], settings=settings, embedder=fake_embedder)
+    assert get_retriever(settings, fake_embedder).search("协商报告")[0].source in (DOC_2023, DOC_2024)
+    server.restart()
+    assert get_retriever(settings, fake_embedder).search("协商报告")[0].source in (DOC_2023, DOC_2024)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_VECTOR_STORE="milvus", RAG_INDEX_DIR=str(tmp_path / "vs"), RAG_MILVUS_URI=server.url,
+               RAG_MILVUS_TOKEN="root:Milvus")
+    server.restart()
+    out, err, done = _rag(env, "index", "check")
+    assert done.returncode == 0 and "索引完好" in done.stdout, done.stderr[-800:]
+
+
+def test_a_second_process_reads_what_another_ingested(milvus_env, corpus):
+    milvus_env, between = milvus_env
+    out, err, done = _rag(milvus_env, "ingest", str(corpus))
+    assert done.returncode == 0 and "新增 2" in done.stdout, done.stderr[-800:]
+    between()
+    # every later process loads the collections itself (embedded Lite forgets the load with its process)
+    out, err, done = _rag(milvus_env, "ask", "2024年自治区政协形成了多少份协商报告？", ";;", "index", "info", ";;",
+                          "index", "check", ";;", "report", str(corpus), "2024年形成了多少份协商报告？")
+    assert _codes(out) == [0, 0, 0, 0] and "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert "18" in out[0] and DOC_2024 in out[1] and "校验完好" in out[1] and "索引完好" in out[2]
+    report = json.loads(out[3].split("\n", 1)[1])
+    assert report["problems"] == [] and report["ids"] == report["expected"]
+    assert report["top"]["2024年形成了多少份协商报告？"]["sources"][0] == DOC_2024
+
+
+NEW_2024 = "".join(f"第{i}节：全新内容，本年度共举办茶话会27场，参加委员三百人，另有座谈会{i}次。\n" * 9 for i in range(6))
+CRASH_QUESTIONS = {"本年度共举办茶话会多少场？": DOC_2024, "社区书屋建设了多少家？": "added.txt",
+                   "2023年凝聚共识工作回眸": DOC_2023}
+
+
+@pytest.mark.parametrize("point", ["delete", "insert-half", "insert", "stats", "manifest", "flush"])
+def test_a_writer_killed_in_an_update_is_mended_by_the_next_ingest(point, tmp_path):
+    """SIGKILL the writer at each point of one commit that updates, removes and adds a document; ingest again."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_VECTOR_STORE="milvus", RAG_INDEX_DIR=str(tmp_path / "vs"), RAG_BACKEND="extractive")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in (DOC_2023, DOC_2024):
+        shutil.copy(SAMPLE / name, folder / name)
+    (folder / "gone.txt").write_text("将被删除的文件：本单位去年植树三千棵。\n", encoding="utf-8")
+    assert _rag(env, "ingest", str(folder))[2].returncode == 0
+    (folder / DOC_2024).write_text(NEW_2024, encoding="utf-8")
+    (folder / "gone.txt").unlink()
+    (folder / "added.txt").write_text("新增文件：本单位今年共建设社区书屋45家。\n", encoding="utf-8")
+    killed = _rag(env, "--die-after", point, "--", "ingest", str(folder))[2]
+    assert killed.returncode == -9, killed.stderr[-800:]  # it died where it was told to, not before
+
+    out, err, done = _rag(env, "index", "check", ";;", "ingest", str(folder), ";;", "index", "check", ";;",
+                          "report", str(folder), *CRASH_QUESTIONS)
+    assert "Traceback" not in done.stderr, done.stderr[-1500:]
+    first, *rest = _codes(out)
+    assert first == 0 or "rag ingest" in err[0], err[0][-500:]  # before the repair: intact, or one line naming it
+    assert rest == [0, 0, 0] and "索引完好" in out[2], done.stderr[-800:]
+    report = json.loads(out[3].split("\n", 1)[1])
+    assert report["problems"] == []
+    # every document exactly once, with exactly the chunks a clean ingest gives it: none lost, none twice, none stale
+    assert report["ids"] == report["expected"] and set(report["ids"]) == {DOC_2023, DOC_2024, "added.txt"}
+    assert report["manifest"] == {k: len(v) for k, v in report["expected"].items()}
+    assert report["stats"] == report["counted"] and report["df_wrong"] == [] and report["df_rows"][0] == report["df_rows"][1]
+    for question, source in CRASH_QUESTIONS.items():
+        top = report["top"][question]
+        assert top["sources"][0] == source and not top["repeated"], (question, top)
 
 
 class _OnceEach:

@@ -2,10 +2,12 @@
 
 ``<name>`` holds one row per chunk (its text, provenance, dense vector and BM25 sparse
 vector). ``<name>_meta`` holds the manifest (``manifest``), one row per document
-(``doc:<path>``), the BM25 statistics (``stats``) and the document frequency of every token
-(``df:<token>``), so queries can carry IDF and the model check holds as it does for FAISS.
+(``doc:<doc id>``), the BM25 statistics (``stats``) and the document frequency of every token
+(``df:<token>``), so queries can carry IDF and the model check holds as it does for FAISS; while a
+commit is under way, one journal row per document it touches (``txn:<doc id>``).
 The URI is an embedded Milvus Lite folder (one process at a time), a ``milvus-lite server``,
-a Milvus cluster or Zilliz Cloud.
+a Milvus cluster or Zilliz Cloud. A collection is searchable only once loaded, and every process
+loads it (embedded Lite forgets the load when its process ends): before its first read, and after create.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -29,25 +31,21 @@ BATCH = 500  # rows per insert/query call: keeps each request well under the mes
 _KEY_LEN = 2048
 _TEXT_LEN = 65535
 _clients: dict[tuple[str, str], object] = {}
+_loaded: set[tuple[str, str]] = set()  # (uri, collection) this process loaded
+_READS = ("query", "search", "query_iterator")
 
 
-class _NoLiteTimestampWarning(logging.Filter):
-    """Milvus Lite has no server timestamp for iterators; pymilvus warns on every page and falls back correctly."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "mvccTs" not in record.getMessage()
-
-
-class _NoLiteUnimplemented(logging.Filter):
-    """Embedded Lite's in-process server logs a traceback for each RPC it lacks (the iterator's timestamp probe)."""
+class _NoLiteNoise(logging.Filter):
+    """Lite has no server timestamp for iterators: pymilvus warns on every page (and falls back correctly), and
+    embedded Lite's in-process server logs a traceback for each RPC it lacks (the iterator's timestamp probe)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Method not implemented" not in record.getMessage() and "Method not implemented" not in str(
-            record.exc_info[1] if record.exc_info else "")
+        text = f"{record.getMessage()} {record.exc_info[1] if record.exc_info else ''}"
+        return "mvccTs" not in text and "Method not implemented" not in text
 
 
-logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteTimestampWarning())
-logging.getLogger("grpc._server").addFilter(_NoLiteUnimplemented())
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteNoise())
+logging.getLogger("grpc._server").addFilter(_NoLiteNoise())
 
 
 class StoreUnavailableError(RagError):
@@ -138,17 +136,29 @@ class Collection:
         self.meta = f"{self.name}_meta"
         self.client = client(settings)
 
-    def _call(self, method: str, *args, **kwargs):
-        """A client call; a lost connection becomes the clear error, not a traceback."""
+    def _call(self, method: str, *args, _again: bool = True, **kwargs):
+        """A client call (a read loads its collection first); a lost connection becomes the clear error."""
+        if method in _READS:
+            self.load(args[0])
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except RagError:
             raise
         except Exception as exc:
+            if _again and method in _READS and _not_loaded(exc):  # released since (a restarted server): load again
+                _loaded.discard((self.uri, args[0]))
+                return self._call(method, *args, _again=False, **kwargs)
             if _connection_problem(exc):
                 _clients.pop((self.uri, self.settings.milvus_token.get_secret_value()), None)
+                _loaded.difference_update([k for k in _loaded if k[0] == self.uri])
                 raise _unavailable(self.uri, exc) from None
             raise RagError(f"Milvus（{_where(self.uri)}）拒绝了请求：{str(exc)[:200]}") from None
+
+    def load(self, name: str) -> None:
+        """Make ``name`` searchable in this process (once; cheap when it is loaded already)."""
+        if (self.uri, name) not in _loaded:
+            self._call("load_collection", name)
+            _loaded.add((self.uri, name))
 
     # -- the collections ---------------------------------------------------------------------
 
@@ -159,12 +169,19 @@ class Collection:
         for name in (self.name, self.meta):
             if self._call("has_collection", name):
                 self._call("drop_collection", name)
+            _loaded.discard((self.uri, name))
+
+    def has_meta(self) -> bool:
+        return bool(self._call("has_collection", self.meta))
 
     def create(self, manifest: Manifest) -> None:
-        """Create both collections for vectors of ``manifest.dim`` and record the manifest."""
+        """Create both collections for vectors of ``manifest.dim``, load them, record the manifest without documents."""
         self._create_chunks(manifest.dim, manifest.index_type)
         self._create_meta()
-        self.write_manifest(manifest, removed=())
+        for name in (self.name, self.meta):
+            _loaded.discard((self.uri, name))
+            self.load(name)
+        self.write_manifest(replace(manifest, documents={}), removed=())
 
     def _create_chunks(self, dim: int, index_type: str) -> None:
         DataType = _pymilvus().DataType
@@ -179,11 +196,8 @@ class Collection:
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         index = self.client.prepare_index_params()
-        if index_type == "hnsw":
-            index.add_index("dense", index_type="HNSW", metric_type="IP",
-                            params={"M": self.settings.hnsw_m, "efConstruction": 80})
-        else:
-            index.add_index("dense", index_type="FLAT", metric_type="IP")
+        hnsw = {"index_type": "HNSW", "params": {"M": self.settings.hnsw_m, "efConstruction": 80}}
+        index.add_index("dense", metric_type="IP", **(hnsw if index_type == "hnsw" else {"index_type": "FLAT"}))
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         self._call("create_collection", self.name, schema=schema, index_params=index, consistency_level="Strong")
 
@@ -204,7 +218,7 @@ class Collection:
         """The manifest (with its documents unless told not to); None when there is no collection yet."""
         if not self.exists():
             return None
-        if not self._call("has_collection", self.meta):  # not built by this program, or its side collection was dropped
+        if not self.has_meta():  # not built by this program, or its side collection was dropped
             raise IndexDamagedError(
                 f"Milvus 集合 {self.name}（{_where(self.uri)}）没有配套的 {self.meta}，不是本程序建立的索引或已不完整。"
                 "请把 RAG_MILVUS_COLLECTION 设为另一个名字；确认这个集合可以删除时，运行 `rag ingest --rebuild 文件或目录` 重建。"
@@ -228,9 +242,7 @@ class Collection:
         rows += [_meta_row(f"doc:{document_id(k)}", json.dumps(asdict(e), ensure_ascii=False))
                  for k, e in manifest.documents.items()]
         self._upsert(self.meta, rows)
-        gone = [f"doc:{document_id(k)}" for k in removed]
-        if gone:
-            self._delete_keys(gone)
+        self._delete_in(self.meta, "key", [f"doc:{document_id(k)}" for k in removed])
 
     def damaged(self, problem: str) -> IndexDamagedError:
         return IndexDamagedError(
@@ -251,16 +263,29 @@ class Collection:
 
     def write_stats(self, stats: dict, df_change: Counter) -> None:
         """Apply a change to the document frequencies, then record the statistics."""
-        keys = [t for t, n in df_change.items() if n]
-        now = self.doc_freq(keys)
-        rows, gone = [], []
-        for token in keys:
-            value = now.get(token, 0) + df_change[token]
-            (rows.append(_meta_row(f"df:{token}", "", value)) if value > 0 else gone.append(f"df:{token}"))
-        self._upsert(self.meta, rows)
-        if gone:
-            self._delete_keys(gone)
+        now = self.doc_freq([t for t, n in df_change.items() if n])
+        value = {t: now.get(t, 0) + n for t, n in df_change.items() if n}
+        self._upsert(self.meta, [_meta_row(f"df:{t}", "", n) for t, n in value.items() if n > 0])
+        self._delete_in(self.meta, "key", [f"df:{t}" for t, n in value.items() if n <= 0])
         self._upsert(self.meta, [_meta_row("stats", json.dumps(stats))])
+
+    def replace_stats(self, stats: dict, df: Counter) -> None:
+        """Record statistics and document frequencies counted afresh (after an interrupted commit)."""
+        self._call("delete", self.meta, filter='key like "df:%"')  # df keys may hold quotes: never paged through
+        self._upsert(self.meta, [_meta_row(f"df:{t}", "", n) for t, n in df.items() if n > 0])
+        self._upsert(self.meta, [_meta_row("stats", json.dumps(stats))])
+
+    # -- the journal of a commit under way ----------------------------------------------------
+
+    def journal(self) -> list[dict]:
+        """What an interrupted commit meant to do, one record per document (empty: none was interrupted)."""
+        return [json.loads(value) for value, _ in self._scan('key like "txn:%"')]
+
+    def write_journal(self, records: list[dict]) -> None:
+        self._upsert(self.meta, [_meta_row(f"txn:{r['doc_id']}", json.dumps(r, ensure_ascii=False)) for r in records])
+
+    def clear_journal(self) -> None:
+        self._call("delete", self.meta, filter='key like "txn:%"')
 
     # -- chunks ------------------------------------------------------------------------------------
 
@@ -269,30 +294,24 @@ class Collection:
         return Counter(row["doc_id"] for row in self._iterate("", ["doc_id"]))
 
     def count(self) -> int:
-        rows = self._call("query", self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")
-        return int(rows[0]["count(*)"])
+        return int(self._call("query", self.name, filter="", output_fields=["count(*)"],
+                              consistency_level="Strong")[0]["count(*)"])
 
-    def texts_of(self, doc_ids: Iterable[str]) -> list[str]:
-        ids = list(doc_ids)
-        texts: list[str] = []
-        for start in range(0, len(ids), BATCH):
-            texts += [r["text"] for r in self._iterate(f"doc_id in {json.dumps(ids[start:start + BATCH])}", ["text"])]
-        return texts
+    def rows_of(self, doc_ids: Iterable[str] | None, fields: list[str]) -> list[dict]:
+        """``fields`` of every chunk of the documents ``doc_ids`` (all chunks when None)."""
+        ids = None if doc_ids is None else list(doc_ids)
+        parts = [""] if ids is None else [f"doc_id in {json.dumps(ids[s:s + BATCH])}" for s in range(0, len(ids), BATCH)]
+        return [row for part in parts for row in self._iterate(part, fields)]
 
     def chunks_where(self, filter: str) -> list[Chunk]:
         return [_chunk(row) for row in self._iterate(filter, CHUNK_FIELDS)]
 
     def delete_documents(self, doc_ids: Iterable[str]) -> None:
-        ids = list(doc_ids)
-        for start in range(0, len(ids), BATCH):
-            self._call("delete", self.name, filter=f"doc_id in {json.dumps(ids[start:start + BATCH])}")
+        self._delete_in(self.name, "doc_id", list(doc_ids))
 
     def insert(self, chunks: list[Chunk], dense: np.ndarray, sparse_vectors: list[dict], first_seq: int) -> None:
-        rows = [
-            {**_chunk_fields(c), "seq": first_seq + i, "dense": dense[i].tolist(), "sparse": sparse_vectors[i]}
-            for i, c in enumerate(chunks)
-        ]
-        self._upsert(self.name, rows)
+        self._upsert(self.name, [{**_chunk_fields(c), "seq": first_seq + i, "dense": dense[i].tolist(),
+                                  "sparse": sparse_vectors[i]} for i, c in enumerate(chunks)])
 
     def search(self, field: str, vector, limit: int) -> list[tuple[Chunk, float, int]]:
         """(chunk, score, seq) of the ``limit`` best matches in ``field`` (``dense`` or ``sparse``)."""
@@ -346,9 +365,10 @@ class Collection:
         for start in range(0, len(rows), BATCH):
             self._call("upsert", collection, rows[start:start + BATCH])
 
-    def _delete_keys(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), BATCH):
-            self._call("delete", self.meta, filter=f"key in {json.dumps(keys[start:start + BATCH], ensure_ascii=False)}")
+    def _delete_in(self, collection: str, field: str, values: list[str]) -> None:
+        for start in range(0, len(values), BATCH):
+            self._call("delete", collection,
+                       filter=f"{field} in {json.dumps(values[start:start + BATCH], ensure_ascii=False)}")
 
 
 CHUNK_FIELDS = ["id", "doc_id", "source", "text", "start", "end", "order", "kind", "seq"]
@@ -357,6 +377,11 @@ CHUNK_FIELDS = ["id", "doc_id", "source", "text", "start", "end", "order", "kind
 def _connection_problem(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
     return any(w in text for w in ("unavailable", "connect", "deadline", "timeout", "closed channel", "lock"))
+
+
+def _not_loaded(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "released" in text or "not loaded" in text or "load()" in text
 
 
 def _meta_row(key: str, value: str, num: int = 0) -> dict:

@@ -2,24 +2,33 @@
 
 A commit writes only the change: a changed or removed document's chunks are deleted by its id
 and the new chunks inserted with their dense and BM25 sparse vectors (``sparse``), whose inner
-product equals the FAISS store's BM25 score, so both stores return the same passages. The
-manifest goes last: after a crash its entries still name the old files, so the next ingest
-finds those documents incomplete and writes them again.
+product equals the FAISS store's BM25 score, so both stores return the same passages.
+
+Milvus has no transactions, so a commit first writes a journal: per document it touches, its
+manifest entry before and after, and a digest of its chunk ids before and after. The manifest
+goes last and the journal is cleared after it. The next writer (``writing``) finds a journal
+left by a crash and finishes the job: a document whose chunks are exactly the new ones gets
+its new entry, exactly the old ones its old entry; any other document loses its chunks and
+keeps its old entry, so the ingest then finds it incomplete and writes it again. Chunks of
+documents not in the manifest are deleted, and the BM25 statistics are counted afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections import Counter
-from contextlib import AbstractContextManager
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Iterator
 
 import numpy as np
 
 from rag.errors import IndexDamagedError, RagError
 from rag.index import faiss_files, sparse
 from rag.index.base import Change, Hit, TableBuilder
-from rag.index.manifest import FORMAT_VERSION, Manifest
+from rag.index.manifest import FORMAT_VERSION, DocumentEntry, Manifest
 from rag.index.milvus_collection import Collection, uri_of
 from rag.settings import Settings
 from rag.types import Chunk
@@ -53,9 +62,12 @@ class MilvusStore:
         manifest = self.collection.read_manifest(documents=False)  # one row
         return None if manifest is None else (self.collection.uri, self.collection.name, manifest.updated_at)
 
-    def writing(self) -> AbstractContextManager[None]:
-        # one writer at a time, through the same lock as the FAISS folder (README: several servers, one writer)
-        return faiss_files.write_lock(self.settings.index_dir)
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """The one writer's lock (the same file lock as the FAISS folder); a commit a crash interrupted is finished first."""
+        with faiss_files.write_lock(self.settings.index_dir):
+            self._finish_interrupted()
+            yield
 
     def chunk_counts(self) -> Counter:
         return self.collection.chunk_counts() if self.collection.exists() else Counter()
@@ -67,13 +79,15 @@ class MilvusStore:
             ms.drop()
         if not ms.exists():
             ms.create(manifest)
-        stored = {e.path for e in (ms.read_manifest() or manifest).documents.values()}
-        removed = stored - set(manifest.documents)
+        before = ms.read_manifest() or manifest
+        removed = {e.path for e in before.documents.values()} - set(manifest.documents)
+        old_rows = ms.rows_of(change.drop, ["id", "doc_id", "text"])
+        ms.write_journal(_journal(before, manifest, change, old_rows))
         stats = ms.stats()
         mode = stats.setdefault("tokenizer", self.settings.bm25_tokenizer)
         df = Counter()
-        for text in ms.texts_of(change.drop):
-            tokens = sparse.doc_tokens(text, mode)
+        for row in old_rows:
+            tokens = sparse.doc_tokens(row["text"], mode)
             stats["tokens"] -= len(tokens)
             stats["chunks"] -= 1
             df.subtract(set(tokens))
@@ -93,7 +107,62 @@ class MilvusStore:
         manifest.format_version = FORMAT_VERSION
         ms.write_manifest(manifest, removed)
         ms.flush()
+        ms.clear_journal()
         return ms.count()
+
+    def _finish_interrupted(self) -> None:
+        """Bring the collection back to one consistent state after a commit that a crash cut short.
+
+        Also mends statistics that disagree with the chunks (an index written before the journal existed).
+        """
+        ms = self.collection
+        if not ms.exists() or not ms.has_meta():
+            return
+        journal = ms.journal()
+        stats = ms.stats()
+        if not journal and stats["chunks"] == ms.count():
+            return
+        try:
+            manifest = ms.read_manifest()
+        except IndexDamagedError:  # no manifest at all: only `--rebuild` helps, and it must not be stopped here
+            return
+        rows = ms.rows_of(None, ["id", "doc_id", "text", "seq"])
+        ids_of = defaultdict(list)
+        for row in rows:
+            ids_of[row["doc_id"]].append(row["id"])
+        before = set(manifest.documents)
+        by_id = {e.doc_id: k for k, e in manifest.documents.items()}
+        purge = set()
+        for record in journal:
+            doc = record["doc_id"]
+            present = _digest(ids_of.get(doc, ()))
+            if present == record["new_digest"]:
+                entry = record["new"]
+            else:  # the old chunks (untouched) keep the old entry; anything else is written again
+                entry = record["old"]
+                if present != record["old_digest"]:
+                    purge.add(doc)
+            manifest.documents.pop(by_id.get(doc, ""), None)
+            if entry is not None:
+                manifest.documents[entry["path"]] = DocumentEntry(**entry)
+        known = {e.doc_id for e in manifest.documents.values()}
+        purge |= set(ids_of) - known  # stray chunks: of no document in the manifest
+        ms.delete_documents(purge)
+        mode = stats.setdefault("tokenizer", self.settings.bm25_tokenizer)
+        df, tokens, kept = Counter(), 0, [r for r in rows if r["doc_id"] not in purge]
+        for row in kept:
+            words = sparse.doc_tokens(row["text"], mode)
+            tokens += len(words)
+            df.update(set(words))
+        seq = max([stats.get("seq", 0)] + [int(r["seq"]) + 1 for r in rows])
+        ms.replace_stats({**stats, "chunks": len(kept), "tokens": tokens, "seq": seq}, df)
+        manifest.updated_at = time.time()
+        ms.write_manifest(manifest, before - set(manifest.documents))
+        ms.flush()
+        ms.clear_journal()
+
+    def lacks_tables(self, names: tuple[str, ...]) -> bool:
+        return False  # the collection keeps no derived tables: they are built from its chunks on first use
 
     def open(self) -> "MilvusView":
         manifest = self.collection.read_manifest(documents=False)  # one row: a question never reads the document list
@@ -119,6 +188,9 @@ class MilvusStore:
         stats = ms.stats()
         if stats["chunks"] != sum(have.values()):
             problems.append(f"BM25 统计记录 {stats['chunks']} 个文本块，集合里有 {sum(have.values())} 个")
+        journal = ms.journal()
+        if journal:
+            problems.append(f"有一次写入没有完成（涉及 {len(journal)} 篇文档：导入正在进行，或上次导入中途中断）")
         return manifest, problems
 
     def check_line(self) -> str:
@@ -131,6 +203,24 @@ class MilvusStore:
 
     def rollback(self) -> str:
         raise RagError("Milvus 集合没有可回退的上一代；请用 `rag ingest --rebuild 文件或目录` 重建。")
+
+
+def _digest(ids) -> str:
+    """One value for a set of chunk ids (chunk ids are content hashes: equal digests, equal chunks)."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def _journal(before: Manifest, after: Manifest, change: Change, old_rows: list[dict]) -> list[dict]:
+    """Per document the commit touches: its entry and chunk-id digest before and after."""
+    old_ids, new_ids = defaultdict(list), defaultdict(list)
+    for row in old_rows:
+        old_ids[row["doc_id"]].append(row["id"])
+    for chunk in change.chunks:
+        new_ids[chunk.doc_id].append(chunk.id)
+    was = {e.doc_id: asdict(e) for e in before.documents.values()}
+    will = {e.doc_id: asdict(e) for e in after.documents.values()}
+    return [{"doc_id": doc, "old": was.get(doc), "new": will.get(doc), "old_digest": _digest(old_ids[doc]),
+             "new_digest": _digest(new_ids[doc])} for doc in sorted(set(change.drop) | set(new_ids))]
 
 
 class MilvusView:
