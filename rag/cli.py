@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import dataclasses
 import json
 import sys
@@ -195,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    from rag.llm.redact import install_log_filter
+
+    install_log_filter()  # no secret (RAG_OPENAI_API_KEY, RAG_MILVUS_TOKEN) in any log line
     try:
         plugin = plugin_commands().get(argv[0]) if argv else None
         if plugin is not None and plugin.load().RAW:
@@ -224,6 +228,10 @@ def _one_line(exc: Exception) -> str:
         return friendly
     if isinstance(exc, PermissionError):
         return f"没有权限访问 {exc.filename or ''}；请检查该路径的权限或换一个位置（加 --debug 查看详情）。"
+    if isinstance(exc, OSError) and (exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or
+                                      "requested and" in str(exc)):
+        # a full disk or a file-size limit (numpy reports a short write as "N requested and M written")
+        return "磁盘空间不足或超过了文件大小限制，索引保持写入前的样子；请清理磁盘空间或放宽限制后重试。"
     if isinstance(exc, OSError):
         return f"文件操作失败：{exc.strerror or exc}（{exc.filename or ''}）；请检查路径（加 --debug 查看详情）。"
     return f"意外错误 {type(exc).__name__}: {' '.join(str(exc).split())[:200]}（加 --debug 查看详情）。"

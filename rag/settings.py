@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     llamacpp_threads: int = 2
     llm_max_tokens: int = 256  # answers are a few sentences; a cap keeps a rambling small model short
     llm_temperature: float = 0.1
+    # Whatever a model server sends is bounded: the whole answer within this many seconds (then the checked
+    # partial answer or the extractive one), and at most this many characters (besides llm_max_tokens).
+    llm_deadline: float = Field(60.0, gt=0)
+    llm_max_chars: int = Field(4000, ge=200)
     max_question_chars: int = 2000
 
     # chat page: host names it answers to besides loopback and its bound address (comma-separated; "*": any)

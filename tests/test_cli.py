@@ -51,3 +51,14 @@ def test_missing_path_and_empty_question_are_clear_errors(tmp_path):
     assert info.returncode == 1 and "还没有索引" in info.stdout
     ask = rag("ask", "   ", index_dir=tmp_path / "vs")
     assert ask.returncode == 2 and "问题为空" in ask.stderr and "Traceback" not in ask.stderr
+
+
+def test_a_full_disk_is_one_line_saying_the_index_is_unchanged():
+    import errno
+
+    from rag.cli import _one_line
+
+    for exc in (OSError(errno.ENOSPC, "No space left on device"), OSError("11136 requested and 992 written"),
+                OSError(errno.EFBIG, "File too large")):
+        line = _one_line(exc)
+        assert "磁盘空间不足" in line and "requested" not in line and "\n" not in line

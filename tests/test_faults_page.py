@@ -402,3 +402,18 @@ def test_markup_in_a_document_is_shown_as_text(page, api, tmp_path):
     expect(card.locator(".rag-passage")).to_contain_text('<img src=x onerror="window.pwned=2"><b>标记</b>')
     assert answer.locator("img, b").count() == 0
     assert page.evaluate("window.pwned") is None
+
+
+def test_an_upload_over_the_cap_is_refused_in_chinese(tmp_path):
+    """Gradio's own refusal of a huge upload is English; the page's says the limit and the setting in Chinese."""
+    import httpx
+
+    from tests.test_ui_browser import running_ui
+
+    env = {"RAG_INDEX_DIR": str(tmp_path / "vectorstore"), "RAG_MAX_FILE_MB": "0.25",
+           "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "RAG_BACKEND": "extractive"}
+    with running_ui(tmp_path, env) as ui:
+        big = b"x" * (2 * MB)  # over 4 x 0.25 MB
+        r = httpx.post(f"{ui.url}/gradio_api/upload", files={"files": ("big.txt", big, "text/plain")}, timeout=60)
+    assert r.status_code == 413
+    assert "文件太大" in r.text and "RAG_MAX_FILE_MB" in r.text and "File size exceeded" not in r.text

@@ -59,11 +59,12 @@ def test_older_index_without_keyword_files_is_still_read(corpus, settings, fake_
     assert _ids(store_copy, fake_embedder) == expected
 
 
-def test_newer_index_format_names_the_rebuild_command(corpus, settings, fake_embedder):
+def test_a_newer_index_format_asks_for_an_upgrade_never_a_rebuild(corpus, settings, fake_embedder):
     ingest([corpus], settings=settings, embedder=fake_embedder)
     _rewrite_manifest(settings, format_version=store.FORMAT_VERSION + 1)
-    with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
+    with pytest.raises(IndexMismatchError, match="升级 rag") as caught:
         store.load(settings.index_dir)
+    assert "不要运行 --rebuild" in str(caught.value)
 
 
 def test_another_tokenizer_builds_its_keyword_index_in_memory(corpus, settings, fake_embedder):

@@ -70,7 +70,10 @@ def test_chat_streams_from_llama_server_and_check_picks_its_model(llama_server, 
     llm = OpenAILLM(openai_settings(sample_index, llama_server))
     llm.check()
     assert llm.model == ALIAS and llm.list_models() == [ALIAS]
-    pieces = list(llm.chat([{"role": "user", "content": "1, 2, 3, 4,"}], max_tokens=8, temperature=0.0))
+    # Gemma 270M is a base model: it echoes this prompt as text (a bare "1, 2, 3," gets only its template's
+    # end token, which is a stop sequence now)
+    pieces = list(llm.chat([{"role": "user", "content": "Write a sentence about the sea."}], max_tokens=8,
+                           temperature=0.0))
     assert len(pieces) >= 2 and "".join(pieces).strip()
 
 
@@ -78,9 +81,10 @@ def test_answer_streams_through_the_pipeline_with_verified_markers(llama_server,
     items = list(stream_answer(ASK, backend="openai", settings=openai_settings(sample_index, llama_server)))
     a = items[-1]
     assert isinstance(a, Answer) and all(isinstance(i, str) for i in items[:-1])
-    assert len(items) - 1 >= 2  # the model's reply arrived piece by piece
     assert a.backend in ("openai", "extractive") and not a.abstained
-    if a.backend == "extractive":  # Gemma 270M is a base model: its reply may not be an answer
+    if a.backend == "openai":
+        assert len(items) - 1 >= 2  # the model's reply arrived piece by piece
+    else:  # Gemma 270M is a base model: its reply may be only its template's end token, or not an answer
         assert "fallback-extractive" in a.flags
     assert markers(a.text) and all(1 <= m <= len(a.passages) for m in markers(a.text))
     assert unsupported_numbers(a.text, a.passages) == [] and a.citations

@@ -54,6 +54,15 @@ def test_markers_link_to_their_source_cards():
     assert "另见[7]" in message  # a marker nothing backs stays plain text
 
 
+def test_markdown_in_answers_is_shown_as_text():
+    # an HTML block: Markdown is not parsed inside it, so nothing a model wrote becomes an image or a link
+    for text in ("![x](http://evil.example/a.png)", "[点这里](http://evil.example)", "http://evil.example"):
+        message = render.format_answer(make_answer(f"答案{text}[1]\n\n第二段"))
+        assert message.startswith('<div class="rag-answer">') and message.index("</div>") > message.index("第二段")
+        assert "\n\n" not in message.split("</div>", 1)[0]
+        assert render.format_streaming(text).startswith('<div class="rag-answer">')
+
+
 def test_html_in_documents_and_answers_is_shown_as_text():
     evil = "<script>alert(1)</script>"
     answer = make_answer(f"答案{evil}[1]", source="<b>x</b>.txt", passage_text=f"前文{evil}。{QUOTE}", quote=QUOTE)
@@ -146,7 +155,7 @@ def test_a_turn_streams_then_shows_the_verified_answer(monkeypatch, settings):
     steps = list(actions.ask("2024年形成了多少份协商报告？", [], [], "extractive", "", settings=settings))
     chats = [chat for chat, _, _ in steps]
     assert "rag-waiting" in chats[0][-1]["content"]
-    assert chats[2][-1]["content"].startswith("共形成十八份")  # streamed text, with a cursor
+    assert chats[2][-1]["content"] == render.format_streaming("共形成十八份")  # streamed text, with a cursor
     chat, history, status = steps[-1]
     assert "<mark>" in chat[-1]["content"] and "十八份" not in chat[-1]["content"]
     assert history == [
@@ -202,7 +211,7 @@ def test_chosen_ollama_model_travels_in_a_reused_settings_copy(settings):
 def test_stopping_keeps_the_partial_answer():
     chat = [{"role": "user", "content": "q"}, {"role": "assistant", "content": render.format_streaming("共形成")}]
     stopped = actions.mark_stopped(chat)
-    assert stopped[-1]["content"] == "共形成" + render.format_stopped()
+    assert stopped[-1]["content"] == render.answer_block("共形成" + render.format_stopped())
     done = [{"role": "assistant", "content": [{"type": "text", "text": "完整回答"}]}]
     assert actions.mark_stopped(done) == done
 

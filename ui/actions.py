@@ -33,7 +33,13 @@ def _unchanged() -> dict:
 
 
 def error_text(exc: Exception) -> str:
-    """A friendly Chinese line for an error; the stack trace stays in the server log."""
+    """A friendly Chinese line for an error (secrets masked); the stack trace stays in the server log."""
+    from rag.llm.redact import redact
+
+    return redact(_error_text(exc))
+
+
+def _error_text(exc: Exception) -> str:
     if isinstance(exc, LLMUnavailable):
         return f"大模型暂时不可用：{exc}\n可以在右侧把「回答方式」换成「抽取式」后再问一次。"
     if isinstance(exc, QuestionError):
@@ -148,8 +154,10 @@ def mark_stopped(chat: list[Message] | None) -> list[Message]:
     if chat and chat[-1].get("role") == "assistant":
         text = message_text(chat[-1])
         if "rag-waiting" in text or "rag-cursor" in text:
-            partial = text.replace(render.format_streaming(""), "") if "rag-cursor" in text else ""
-            chat = _replace_last(chat, partial + render.format_stopped())
+            if "rag-cursor" in text:  # the mark takes the cursor's place, inside the answer's block
+                chat = _replace_last(chat, text.replace(render.CURSOR, render.format_stopped()))
+            else:
+                chat = _replace_last(chat, render.format_stopped())
     return chat
 
 

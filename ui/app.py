@@ -8,7 +8,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from rag.settings import Settings, get_settings
-from ui import actions, hosts, render, theme, uploads
+from ui import actions, hosts, limits, render, theme, uploads
 
 TITLE = "中文文档问答"
 DESCRIPTION = "基于本地文档回答问题，结论都标注出处：点击 [1] 即可查看原文和高亮的依据句。"
@@ -232,6 +232,9 @@ def _wire_index_views(app: gr.Blocks, settings: Settings, chat: dict, docs: dict
 
 def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = False) -> None:
     """Serve the page (blocking) on ``host:port``; never a public share link, only the allowed host names."""
+    from rag.llm.redact import install_log_filter
+
+    install_log_filter()  # no secret (RAG_OPENAI_API_KEY, RAG_MILVUS_TOKEN) in any log line
     settings = get_settings()
     allowed = hosts.allowed_hosts(host, settings.allowed_hosts)
     _warn_if_exposed(host, settings.allowed_hosts)
@@ -244,7 +247,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
         share=False,
         inbrowser=open_browser,
         show_error=False,
-        app_kwargs={"middleware": [Middleware(hosts.HostCheck, allowed=allowed)]},
+        app_kwargs={"middleware": [Middleware(hosts.HostCheck, allowed=allowed),
+                                   Middleware(limits.TooLarge, limit_mb=UPLOAD_CAP_FACTOR * settings.max_file_mb)]},
         footer_links=[],
         ssr_mode=False,
         # A backstop only: files over settings.max_file_mb are refused by ingest, with a reason in Chinese;

@@ -20,13 +20,17 @@ BACKEND_LABELS = {
 # Flags the library sets on an answer, as a reader should see them ("" = the answer text says it already).
 FLAG_NOTES = {
     "auto-extractive": "没有就绪的大模型服务（Ollama 或已配置的 OpenAI 兼容服务），本次直接从原文摘录作答。",
-    "fallback-extractive": "大模型的回答中有数字未能在原文中核实，已改为直接从原文摘录作答。",
+    "fallback-extractive": "大模型的回答未能通过原文核对，已改为直接从原文摘录作答。",
     "unsupported-number": "答案中有数字未能在引用段落中找到，请核对原文。",
+    "unsupported-claim": "大模型回答中有句子在所引段落里找不到依据，已删去。",
+    "llm-truncated": "大模型的回答超过长度上限，已截断，只保留完整且核对过的句子。",
+    "llm-markup-removed": "大模型的回答里有图片、链接或网页代码，已去掉，只显示文字。",
+    "llm-deadline": "",
     "evidence-gap": "",
     "no-evidence": "",
 }
 # A note made redundant by another one on the same answer.
-_IMPLIED = {"unsupported-number": "fallback-extractive"}
+_IMPLIED = {"unsupported-number": "fallback-extractive", "unsupported-claim": "fallback-extractive"}
 # Notes about the session rather than about one answer: a reader needs them once, under the first answer.
 SESSION_NOTES = frozenset({"auto-extractive"})
 
@@ -64,6 +68,20 @@ def format_timings(answer: Answer) -> str:
     return " · ".join(parts)
 
 
+CURSOR = '<span class="rag-cursor"></span>'
+
+
+def answer_block(inner_html: str) -> str:
+    """An answer's text as one HTML block: Markdown is not parsed inside it, so a model's ``![x](url)``,
+    ``[a](url)`` or bare address stays text (the page fetches and links nothing a model wrote)."""
+    return f'<div class="rag-answer">{inner_html}</div>'
+
+
+def text_html(text: str) -> str:
+    """Plain text as HTML: escaped, line breaks kept (a blank line would end the answer's HTML block)."""
+    return html.escape(text, quote=False).replace("\r", "").replace("\n", "<br>")
+
+
 def link_markers(text: str, cited: Iterable[int], turn: int) -> str:
     """Escape ``text`` and turn each cited marker ``[n]`` into a link to its source block."""
     cited = set(cited)
@@ -74,7 +92,7 @@ def link_markers(text: str, cited: Iterable[int], turn: int) -> str:
             return match.group(0)
         return f'<a class="rag-cite" href="#{source_anchor(turn, index)}" title="查看来源 [{index}]">[{index}]</a>'
 
-    return _MARKER.sub(link, html.escape(text, quote=False))
+    return _MARKER.sub(link, text_html(text))
 
 
 def highlight(text: str, quote: str) -> str:
@@ -161,7 +179,7 @@ def format_answer(answer: Answer, turn: int = 0, model: str = "", hide: Iterable
     """The whole chat message for a finished answer: text with linked markers, notes (but ``hide``), sources, meta."""
     text = link_markers(answer.text.strip(), (c.index for c in answer.citations), turn)
     extras = format_notes(answer, hide) + format_sources(answer, turn) + format_meta(answer, model)
-    body = text or "（没有生成回答）"
+    body = answer_block(text) if text else "（没有生成回答）"
     # The blank line separates the Markdown answer from the single-line HTML block after it.
     return f"{body}\n\n{extras}" if extras else body
 
@@ -172,8 +190,8 @@ def format_question(question: str) -> str:
 
 
 def format_streaming(text: str) -> str:
-    """A half-written answer while it streams, with a blinking cursor."""
-    return html.escape(text, quote=False) + '<span class="rag-cursor"></span>'
+    """A half-written answer while it streams (plain text, like the finished one), with a blinking cursor."""
+    return answer_block(text_html(text) + CURSOR)
 
 
 def format_stopped() -> str:

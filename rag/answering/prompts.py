@@ -36,3 +36,17 @@ def render(name: str, prompts_dir: Path | None = None, **variables: object) -> s
 def quote_data(text: str) -> str:
     """Document text that cannot forge the prompts' ``<<<…>>>`` fences (bracket runs become full-width)."""
     return _FENCE.sub(lambda m: m.group().replace("<", "＜").replace(">", "＞"), text)
+
+
+# Line breaks of every kind, and other control characters: a source name must stay on its header line.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+MAX_NAME_CHARS = 200
+
+
+def quote_name(name: str) -> str:
+    """A file name for a passage header: one line, no fence, short (it is data, like the passage text)."""
+    one_line = " ".join(_BREAKS.sub(" ", name).split())
+    if len(one_line) > MAX_NAME_CHARS:
+        one_line = one_line[:MAX_NAME_CHARS] + "…"
+    return quote_data(one_line)
+

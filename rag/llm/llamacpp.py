@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rag.errors import LLMUnavailable
 from rag.llm.base import PromptTooLong
+from rag.llm.bounds import TEMPLATE_STOPS
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -260,7 +261,9 @@ class LlamaCppLLM:
             "stream": True,
         }
         if engine.has_chat_template:
-            return self._stream(engine, engine.server.handle_chat_completions, {**request, "messages": messages})
+            # chat-template tokens end the answer (a small model may go on writing "<|im_end|>" lines)
+            request.update(messages=messages, stop=list(TEMPLATE_STOPS))
+            return self._stream(engine, engine.server.handle_chat_completions, request)
         # DRY sampling damps the "[2] … [3] …" loops a small base model falls into.
         request.update(prompt=render_plain_prompt(messages), stop=list(PLAIN_STOPS), dry_multiplier=0.8)
         return self._first_line(self._stream(engine, engine.server.handle_completions, request))

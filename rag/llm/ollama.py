@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from rag.errors import LLMUnavailable
 from rag.llm.base import PROBE_TIMEOUT, ModelServer, is_loopback, num_ctx_for
+from rag.llm.bounds import TEMPLATE_STOPS
+from rag.llm.redact import server_text
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -61,15 +63,25 @@ class OllamaLLM(ModelServer):
     @contextmanager
     def _errors(self, timeout: float):
         """Turn client and transport errors into LLMUnavailable messages that name the fix."""
+        import json
+
         import httpx
         import ollama
+        from pydantic import ValidationError
 
         try:
             yield
-        except ollama.ResponseError as e:
+        except ollama.ResponseError as e:  # its text is the server's: shown short and redacted, never chained
             if e.status_code == 404 or "not found" in str(e.error).lower():
-                raise LLMUnavailable(self._not_pulled()) from e
-            raise LLMUnavailable(f"Ollama 服务 ({self.host}) 返回错误：{e.error}") from e
+                raise LLMUnavailable(self._not_pulled()) from None
+            raise LLMUnavailable(
+                f"Ollama 服务 ({self.host}) 返回错误：{server_text(e.error)}。请查看 Ollama 的日志后重试，或改用 extractive 后端。"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as e:  # a line that is not Ollama's JSON
+            raise LLMUnavailable(
+                f"Ollama 服务 ({self.host}) 返回了无法解析的数据（{type(e).__name__}）。"
+                "请确认 RAG_OLLAMA_HOST 指向 Ollama 服务（例如 http://127.0.0.1:11434），或改用 extractive 后端。"
+            ) from None
         except httpx.TimeoutException as e:
             raise LLMUnavailable(
                 f"Ollama 服务 ({self.host}) 在 {timeout:g} 秒内没有响应。"
@@ -97,6 +109,7 @@ class OllamaLLM(ModelServer):
             "num_ctx": num_ctx_for(messages, max_tokens),
             "temperature": self.settings.llm_temperature if temperature is None else temperature,
             "num_predict": max_tokens,
+            "stop": list(TEMPLATE_STOPS),  # chat-template tokens end the answer
         }
         return self._stream(messages, options)
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from rag.errors import LLMUnavailable
 from rag.llm.base import PROBE_TIMEOUT, ModelServer, is_loopback
+from rag.llm.bounds import OPENAI_STOPS
+from rag.llm.redact import server_text
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -75,6 +77,8 @@ class OpenAILLM(ModelServer):
     @contextmanager
     def _errors(self, timeout: float):
         """Turn client errors into LLMUnavailable messages that name the fix."""
+        import json
+
         import httpx2  # the openai client's HTTP library
         import openai
 
@@ -93,16 +97,28 @@ class OpenAILLM(ModelServer):
                 "请把 RAG_OPENAI_API_KEY 设为该服务的有效密钥（不需要密钥的服务可不设）。"
             ) from None  # the client's error may echo part of the key
         except openai.NotFoundError as e:
-            raise LLMUnavailable(self._unknown_model()) from e
+            raise LLMUnavailable(self._unknown_model()) from None  # the body may echo the request
         except openai.RateLimitError as e:
             raise LLMUnavailable(
                 f"OpenAI 兼容服务 ({self.base_url}) 拒绝了请求：请求过于频繁或额度已用完（429）。"
                 "请稍后重试，或检查该账号的速率限制与余额；也可以暂时改用 extractive 后端。"
-            ) from e
+            ) from None
+        # A server's error body may echo the request (its Authorization header too): only a short, redacted
+        # excerpt is shown, and the client's exception (which holds the raw body) is not chained.
         except openai.APIStatusError as e:
-            raise LLMUnavailable(f"OpenAI 兼容服务 ({self.base_url}) 返回错误 {e.status_code}：{e.message}") from e
+            raise LLMUnavailable(
+                f"OpenAI 兼容服务 ({self.base_url}) 返回错误 {e.status_code}：{server_text(e.message)}。"
+                "请查看该服务的日志，确认 RAG_OPENAI_MODEL 与请求参数它都支持；也可以改用 extractive 后端。"
+            ) from None
         except openai.APIError as e:  # an error event inside the stream
-            raise LLMUnavailable(f"OpenAI 兼容服务 ({self.base_url}) 在回答中途报错：{e.message}") from e
+            raise LLMUnavailable(
+                f"OpenAI 兼容服务 ({self.base_url}) 在回答中途报错：{server_text(e.message)}。请查看该服务的日志后重试。"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:  # a stream event that is not JSON
+            raise LLMUnavailable(
+                f"OpenAI 兼容服务 ({self.base_url}) 返回了无法解析的数据（{type(e).__name__}）。"
+                "请确认 RAG_OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾），或改用 extractive 后端。"
+            ) from None
         except httpx2.TransportError as e:  # the client does not wrap errors that happen while streaming
             raise LLMUnavailable(
                 f"与 OpenAI 兼容服务 ({self.base_url}) 的连接在回答中途断开（{type(e).__name__}）。请确认服务仍在运行后重试。"
@@ -132,6 +148,7 @@ class OpenAILLM(ModelServer):
             "max_tokens": self.settings.llm_max_tokens if max_tokens is None else max_tokens,
             "temperature": self.settings.llm_temperature if temperature is None else temperature,
             "stream": True,
+            "stop": list(OPENAI_STOPS),  # chat-template tokens end the answer (the rest are cut client-side)
         }
         return self._stream(request)
 
