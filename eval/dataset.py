@@ -59,7 +59,7 @@ def load_items(path: str | Path = DEFAULT_SET) -> list[dict]:
 
 def extra_sets() -> list[Path]:
     """The cross-domain eval sets, ``eval/sets/<corpus>.jsonl``, sorted by name."""
-    return sorted(SETS_DIR.glob("*.jsonl"))
+    return sorted(p for p in SETS_DIR.glob("*.jsonl") if (EVAL_CORPORA_DIR / p.stem).is_dir())
 
 
 def item_corpus(item: dict) -> str:

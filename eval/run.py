@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from eval.corpora import answering, group_by_corpus
-from eval.dataset import CORPORA, DEFAULT_SET, EVAL_DIR, SPLITS, item_corpus, item_split, load_items
+from eval.dataset import CORPORA, DEFAULT_SET, EVAL_CORPORA_DIR, EVAL_DIR, SPLITS, extra_sets, item_corpus, item_split, load_items
 from eval.metrics import (  # some only re-exported (see __all__): callers and tests reach them as eval.run.*
     ItemResult,
     error_result,
@@ -92,16 +92,23 @@ def run_backend(items: list[dict], backend: str, answer_fn: Callable[..., Any], 
     return results
 
 
+REAL = "real"  # --corpus real: the corpora of real documents in data/eval/
+
+
 def select_items(
     items: list[dict], type_: str | None = None, limit: int | None = None,
     split: str | None = None, corpus: str | None = None,
 ) -> list[dict]:
-    """Items of one type, split and corpus (each: all when None), at most ``limit`` of them."""
+    """Items of one type, split and corpus (each: all when None), at most ``limit`` of them.
+
+    ``corpus`` is a corpus name, or ``real``: every corpus of real documents in ``data/eval/``.
+    """
+    real = {p.name for p in EVAL_CORPORA_DIR.glob("*/")}
     chosen = [
         i for i in items
         if (type_ is None or i["type"] == type_)
         and (split is None or item_split(i) == split)
-        and (corpus is None or item_corpus(i) == corpus)
+        and (corpus is None or item_corpus(i) == corpus or (corpus == REAL and item_corpus(i) in real))
     ]  # fmt: skip
     return chosen[:limit] if limit is not None else chosen
 
@@ -109,16 +116,17 @@ def select_items(
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
     parser.add_argument("--backend", action="append", help="backend name, repeatable (default: extractive)")
-    parser.add_argument("--set", default=str(DEFAULT_SET), help="the JSONL eval set")
+    parser.add_argument("--set", default=None,
+                        help="a JSONL eval set (default: eval/questions.jsonl and every eval/sets/*.jsonl)")
     parser.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default: the library's)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for <backend>.json and report.md")
     parser.add_argument("--limit", type=int, default=None, help="ask only the first N (selected) items")
     parser.add_argument("--type", default=None, help="ask only items of this type")
     parser.add_argument("--split", choices=[*SPLITS, "all"], default="all",
                         help="ask only this split's items (holdout: never used for tuning); default all")
-    parser.add_argument("--corpus", choices=[*CORPORA, "all"], default="sample",
-                        help="ask the items of this corpus; one other than sample gets an index of its own "
-                             "for the run (default: sample, the configured index)")
+    parser.add_argument("--corpus", choices=[*CORPORA, REAL, "all"], default="sample",
+                        help="ask the items of this corpus (real: every corpus in data/eval/); one other than "
+                             "sample gets an index of its own for the run (default: sample, the configured index)")
     parser.add_argument("--check-floors", action="store_true", help="exit 1 when a metric is below its floor")
     parser.add_argument("--floors", default=str(DEFAULT_FLOORS), help="floors file for --check-floors")
     return parser
@@ -134,7 +142,8 @@ def main(argv: list[str] | None = None, answer_fn: Callable[..., Any] | None = N
     backends = args.backend or ["extractive"]
     split = None if args.split == "all" else args.split
     corpus = None if args.corpus == "all" else args.corpus
-    items = select_items(load_items(args.set), args.type, args.limit, split, corpus)
+    sets = [Path(args.set)] if args.set else [DEFAULT_SET, *extra_sets()]
+    items = select_items([i for path in sets for i in load_items(path)], args.type, args.limit, split, corpus)
     if not items:
         print("no items selected", file=sys.stderr)
         return 2
@@ -145,7 +154,7 @@ def main(argv: list[str] | None = None, answer_fn: Callable[..., Any] | None = N
         return 2
     summaries = {b: summarize_groups(rs) for b, rs in results.items()}
     notes = [] if load_numbers_check() else ["rag.text.numbers is not available: unsupported_numbers was skipped"]
-    meta = {"set": display_path(Path(args.set)), "split": args.split, "corpus": args.corpus, "top_k": args.top_k,
+    meta = {"set": ", ".join(display_path(p) for p in sets), "split": args.split, "corpus": args.corpus, "top_k": args.top_k,
             "notes": notes}  # fmt: skip
     write_outputs(Path(args.out), summaries, results, meta)
     print(format_table(table_columns(summaries)))

@@ -415,12 +415,13 @@ def test_password_protected_pdf(tmp_path):
     assert "密码" in reason(path)
 
 
-def test_docx_paragraphs_and_tables_in_order(tmp_path):
+def test_docx_paragraphs_and_tables_in_order_with_their_structure(tmp_path):
     import docx
 
     document = docx.Document()
     document.add_heading("协商工作回顾", level=1)
     document.add_paragraph("数字无声,最具说服力。")
+    document.add_paragraph("形成协商报告", style="List Bullet")
     table = document.add_table(rows=2, cols=2)
     for row, cells in enumerate([("项目", "数量"), ("协商报告", "18篇")]):
         for col, value in enumerate(cells):
@@ -431,8 +432,9 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
 
     doc = load_document(path)
     assert paragraphs(doc.text) == [
-        "协商工作回顾",
+        "# 协商工作回顾",  # a heading and a list item keep their role, as Markdown
         "数字无声,最具说服力。",
+        "- 形成协商报告",
         "| 项目 | 数量 |",
         "| 协商报告 | 18篇 |",
         "这是表格之后的段落。",

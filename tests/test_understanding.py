@@ -12,7 +12,8 @@ from rag.question.compare import split_asks, split_years
 from rag.question.multifact import split_question
 from rag.answering.nearmiss import describe, other_ordinal, subset_qualifier
 from rag.answering.phrasing import sentence
-from rag.question.analysis import analyse, rewrite_follow_up
+from rag.question.analysis import analyse
+from rag.question.followup import rewrite_follow_up
 from rag.types import Chunk
 
 TEXT_2023 = ("2023年，自治区政协微信公众号累计推送稿件1825条，阅读量达145万次。"

@@ -6,12 +6,17 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-import numpy as np
 
 from rag.question import units
 from rag.answering.nearmiss import LOOKBACK, other_ordinal
 from rag.text.numbers import extract_numbers
-from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo, asks_for_person, date_predicate, quoted_names
+from rag.question.analysis import (
+    COUNT_CLASSIFIERS,
+    QuestionInfo,
+    asks_for_person,
+    date_predicate,
+    quoted_names,
+)
 from rag.text.tokens import YEAR_IN_TEXT
 from rag.text.tokens import bigrams
 from rag.types import Passage
@@ -21,18 +26,27 @@ _CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
 _DATE_RE = re.compile(r"(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}日)?|(?:19|20)\d{2}年(?:\d{1,2}月)?")
 _TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
 
-Similarity = Callable[[str, list[str]], np.ndarray]
-
-
 @dataclass(frozen=True)
 class Evidence:
-    """A sentence inside one of the passages, with how well it answers."""
+    """An answer unit inside one of the passages (a sentence, table row, list item, …), with how well it answers."""
 
     passage: int  # index into the passages list
     start: int  # span inside the passage text
     end: int
-    text: str
+    text: str  # the passage's text of that span, verbatim
     score: float
+    shown: str = ""  # the unit as an answer shows it (a table row with its header, without markup)
+    kind: str = "sentence"
+    supported: bool | None = None  # the selector's verdict; None: judged by the question's words
+    plausible: bool = True  # the selector rates it high enough to give a figure when the question is answerable
+
+    @property
+    def answer_text(self) -> str:
+        return self.shown or self.text
+
+
+# Ranks the answer units of the passages, best first (``selection.rank``); None ranks sentences by words.
+Ranker = Callable[[QuestionInfo, Sequence[Passage]], list[Evidence]]
 
 
 @dataclass(frozen=True)
@@ -72,17 +86,16 @@ def score_text(info: QuestionInfo, text: str) -> float:
     return 3 * _overlap(focus, text) + _overlap(question, text)
 
 
-def candidates(info: QuestionInfo, passages: Sequence[Passage], similarity: Similarity | None = None) -> list[Evidence]:
-    """Every sentence of the passages, best first."""
+def candidates(info: QuestionInfo, passages: Sequence[Passage], ranker: Ranker | None = None) -> list[Evidence]:
+    """Every answer unit of the passages, best first: by the selector, or without one by the question's words."""
+    if ranker is not None:
+        return ranker(info, passages)
     found: list[Evidence] = []
     for p_i, passage in enumerate(passages):
         for s, e in sentences(passage.text):
             text = passage.text[s:e]
             # earlier passages win ties: retrieval already ranked them
             found.append(Evidence(p_i, s, e, text, score_text(info, text) - 0.01 * p_i))
-    if similarity is not None and found and not info.is_chinese:
-        sims = similarity(info.text, [ev.text for ev in found])
-        found = [Evidence(ev.passage, ev.start, ev.end, ev.text, ev.score + float(s) * 4) for ev, s in zip(found, sims)]
     return sorted(found, key=lambda ev: -ev.score)
 
 
@@ -130,16 +143,20 @@ def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool
 def extract_all(
     info: QuestionInfo,
     passages: Sequence[Passage],
-    similarity: Similarity | None = None,
+    ranker: Ranker | None = None,
     document_year: Callable[[str], str | None] | None = None,
+    compose: Callable[[Evidence], str] | None = None,
 ) -> list[Extract]:
-    """The answer in parts: one per year when the question compares years, else at most one."""
+    """The answer in parts: one per year when the question compares years, else at most one.
+
+    ``compose`` turns the best unit into the answer when no figure or date is asked (a procedure's steps).
+    """
     if len(info.years) < 2:
-        hit = extract(info, passages, similarity, document_year)
+        hit = extract(info, passages, ranker, document_year, compose)
         return [hit] if hit else []
     parts = []
     for year in info.years:
-        hit = extract(replace(info, years=(year,)), passages, similarity, document_year)
+        hit = extract(replace(info, years=(year,)), passages, ranker, document_year, compose)
         if hit is None:
             return []  # half an answer to a comparison would mislead
         parts.append(replace(hit, label=f"{year}年"))
@@ -149,17 +166,20 @@ def extract_all(
 def extract(
     info: QuestionInfo,
     passages: Sequence[Passage],
-    similarity: Similarity | None = None,
+    ranker: Ranker | None = None,
     document_year: Callable[[str], str | None] | None = None,
+    compose: Callable[[Evidence], str] | None = None,
 ) -> Extract | None:
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
     if info.kind == "count" and (units.asks_share(info.text) or units.asks_duration(info.text)):
         # "比例", "几年" name no counted thing, and no evidence says "比例": the kind of number stands in
         info = replace(info, focus="", terms=units.without_asking_words(info.terms))
-    ranked = [
-        ev for ev in candidates(info, passages, similarity)
-        if fits(info, ev, passages[ev.passage], document_year)
-    ]
+    every = candidates(info, passages, ranker)
+    # the selector judges the question answerable by its best unit of all; the checks below pick among fitting ones
+    answerable = every[0].supported if every and every[0].supported is not None else None
+    ranked = [ev for ev in every if fits(info, ev, passages[ev.passage], document_year)]
+    if answerable is not None and ranked:
+        ranked = [replace(ev, supported=answerable) if k == 0 else ev for k, ev in enumerate(ranked)]
     if not ranked:
         return None
     if info.kind == "count" and units.asks_share(info.text):
@@ -179,8 +199,23 @@ def extract(
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
-        return Extract(ranked[0].text.strip(_TRIM), ranked[0])
+        best = ranked[0]
+        text = (compose(best) if compose else best.answer_text).strip(_TRIM)
+        second = _second_fact(info, ranked)
+        if second is not None and second.answer_text.strip(_TRIM) not in text:
+            text = f"{text}；{second.answer_text.strip(_TRIM)}"
+        return Extract(text, best)
     return None
+
+
+_SEVERAL = re.compile(r"分别|各(?:是|有|为|自)|(?:多少|几|哪|什么|谁|何).*[，,又还和及].*(?:多少|几|哪|什么|谁|何)")
+
+
+def _second_fact(info: QuestionInfo, ranked: list[Evidence]) -> Evidence | None:
+    """For a question that asks two things at once, the next supported unit of the same passage."""
+    if not _SEVERAL.search(info.text) or ranked[0].supported is None:
+        return None
+    return next((ev for ev in ranked[1:_NEAR_TOP] if ev.supported and ev.passage == ranked[0].passage), None)
 
 
 def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]) -> Extract | None:
@@ -196,7 +231,7 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
         return None
     for ev in ranked[:3]:
         if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
-            return Extract(ev.text.strip(_TRIM), ev)
+            return Extract(ev.answer_text.strip(_TRIM), ev)
     return None
 
 
@@ -218,12 +253,41 @@ def names_a_cited_person(answer: str, passages: Sequence[Passage], cited: Sequen
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
           span: int = 1) -> Extract | None:
+    if ranked and ranked[0].supported is not None:
+        return _pick_ranked(info, ranked, wanted, whole, span)
     for ev in ranked[:12]:
         if not _supported(info, ev):
             break
-        clause = _best_clause(info, ev.text, wanted, span)
+        clause = _best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
-            return Extract(ev.text.strip(_TRIM) if whole else clause, ev)
+            return Extract(ev.answer_text.strip(_TRIM) if whole else clause, ev)
+    return None
+
+
+_NEAR_TOP = 3  # the selector's runners-up a second fact may come from
+_FIGURE_TOP = 8  # the plausible units a figure may come from when the best unit holds none
+
+
+def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool,
+                 span: int) -> Extract | None:
+    """The figure from the selector's best units: it decides whether there is an answer at all (its best
+    unit is supported), then the first of its top units that holds the kind of figure asked gives it."""
+    if not ranked[0].supported:
+        return None
+    for ev in ranked[:_FIGURE_TOP]:
+        if not ev.plausible or counts_another_thing(info, ev.answer_text):
+            continue
+        clause = _best_clause(info, ev.answer_text, wanted, span)
+        if clause is not None:
+            return Extract(ev.answer_text.strip(_TRIM) if whole else clause, ev)
+    best = ranked[0]
+    if counts_another_thing(info, best.answer_text):
+        return None
+    text = best.answer_text
+    figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
+               if info.kind == "count" else _DATE_RE.findall(text))
+    if best.plausible and figures:
+        return Extract(best.answer_text.strip(_TRIM), best)  # a figure written another way ("百分之十")
     return None
 
 
@@ -248,7 +312,9 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
 
 
 def _supported(info: QuestionInfo, ev: Evidence) -> bool:
-    """Enough of the question is in the sentence to call it evidence."""
+    """Enough of the question is in the unit to call it evidence: the selector's verdict, or without one its words."""
+    if ev.supported is not None:
+        return ev.supported
     if not info.is_chinese:
         # a question in another language needs its (translated) words there: its focus, or two of them
         found = [t for t in info.terms if t.lower() in ev.text.lower()]
@@ -258,3 +324,18 @@ def _supported(info: QuestionInfo, ev: Evidence) -> bool:
         if not info.focus:
             return True
     return ev.score >= (1.5 if info.focus else 0.34)
+
+
+def counts_another_thing(info: QuestionInfo, text: str) -> bool:
+    """The unit counts something else of the same kind: "测试报告" where "协商报告" is asked.
+
+    A word ending like the thing asked ("…报告") but with another qualifier, while the thing asked is
+    nowhere in the unit, is another subject; the year alone matching is not enough.
+    """
+    focus = info.focus
+    if not info.is_chinese or info.kind != "count" or not 4 <= len(focus) <= 6 or "的" in focus or focus in text:
+        return False
+    head, qualifier = focus[-2:], set(focus[:-2])
+    others = {m.group()[:2] for m in re.finditer(rf"[\u4e00-\u9fff]{{2}}{re.escape(head)}", text)}
+    # "民意信息" for "民情信息" shares a character: the same thing said another way; "测试" and "协商" share none
+    return bool(others) and all(not (qualifier & set(o)) for o in others)

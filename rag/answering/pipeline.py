@@ -5,48 +5,28 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import replace
 from typing import Iterator, Sequence
 
-
 from rag.answering import prompts
-from rag.answering.citations import (
-    add_missing_markers,
-    build_citations,
-    keep_valid_markers,
-    markers,
-    strip_markers,
-    unsupported_numbers,
-)
-from rag.errors import LLMUnavailable, RagError
+from rag.answering.citations import build_citations, markers, strip_markers, unsupported_numbers
 from rag.answering import nearmiss
-from rag.answering import phrasing
-from rag.answering.extractive import Evidence, Extract, extract_all, fits, names_a_cited_person, sentences
-from rag.text.numbers import extract_numbers
-from rag.answering.matching import figure_extract, figure_item, other_year
-from rag.question.compare import sub_questions
+from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap, missing_year
+from rag.answering.extractive import Evidence, fits, names_a_cited_person, sentences
+from rag.answering.offline import extractive, other_year_answer, several
+from rag.errors import LLMUnavailable, RagError
 from rag.index.ingestion import ensure_index
 from rag.llm import BACKEND_NAMES, LLM, auto_llm, get_llm
-from rag.question.analysis import (
-    QuestionInfo,
-    YEAR_RE,
-    asks_for_person,
-    analyse,
-    is_mostly_cjk,
-    follow_up_focus,
-    is_follow_up,
-    last_user_question,
-    normalise_history,
-    rewrite_follow_up,
-    validate,
-)
-from rag.retrieval.hybrid import Retriever, get_retriever
+from rag.question.analysis import QuestionInfo, YEAR_RE, asks_for_person, analyse, validate
+from rag.question.followup import follow_up_focus, is_follow_up, last_user_question, normalise_history, rewrite_follow_up
+from rag.question.compare import sub_questions
+from rag.question.time import resolve_relative_time
+from rag.retrieval.hybrid import get_retriever
 from rag.settings import Settings, get_settings
+from rag.text.numbers import extract_numbers
 from rag.types import Answer, Passage
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = "文档中没有提到这一点。"
 # A small model may echo a passage's header or the fences around its text: neither is an answer.
 _ECHOED_HEADER = re.compile(r"^\s*(?:\[\d+\]\s*来源[:：].*|<<<[^<>\n]*>>>\s*)$", re.M)
 _ABSTAIN_RE = re.compile(r"文档中没有|资料中没有|没有提到|未提及|没有提及|无法回答|无法从资料|not mentioned|does not say|doesn't say", re.I)
@@ -65,8 +45,11 @@ def answer(question: str, history=None, *, backend: str | None = None, top_k: in
 def stream_answer(question: str, history=None, *, backend: str | None = None, top_k: int | None = None,
                   settings: Settings | None = None) -> Iterator[str | Answer]:
     """Yield text pieces while the answer is generated; the last item is the verified ``Answer``."""
+    from rag.answering import limits
+
     settings = settings or get_settings()
     question = validate(question, settings.max_question_chars)
+    top_k = limits.check_top_k(top_k)  # below 1 is an error; an absurd value is capped
     history = normalise_history(history)
     name = _backend_name(backend or settings.backend)
     llm, flags = _choose_llm(name, settings)
@@ -76,17 +59,17 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     t0 = time.perf_counter()
     subs, labels = sub_questions(standalone) if llm is None else ([standalone], [])
     if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
-        several = _several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
-        if several is not None:
-            yield several
+        apart = several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
+        if apart is not None:
+            yield apart
             return
     passages = retriever.search(standalone, top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
-    info = _analyse(standalone, focus, retriever)
+    info = analyse_question(standalone, focus, retriever)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
-    if gap and llm is None and _missing_year(info, passages, retriever):
-        told = _other_year(info, passages, retriever, flags + ["evidence-gap"], base)
+    if gap and llm is None and missing_year(info, passages, retriever):
+        told = other_year_answer(info, passages, retriever, flags + ["evidence-gap"], base)
         if told is not None:  # the year asked is absent, but the same figure of another year is there
             yield told
             return
@@ -96,7 +79,7 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
         return
     t1 = time.perf_counter()
     if llm is None:
-        result = _extractive(info, passages, retriever, flags, base)
+        result = extractive(info, passages, retriever, flags, base)
     else:
         result = yield from _generate(llm, info, passages, retriever, settings, flags, base)
     timings["generation"] = time.perf_counter() - t1
@@ -140,7 +123,12 @@ def _choose_llm(name: str, settings: Settings) -> tuple[LLM | None, list[str]]:
 
 
 def _standalone(question: str, history: list[dict], llm: LLM | None, settings: Settings) -> tuple[str, str | None]:
-    """The follow-up rewritten into a standalone question, and what it newly asks about."""
+    """The follow-up rewritten into a standalone question, and what it newly asks about; relative years resolved."""
+    standalone, focus = _rewritten(question, history, llm, settings)
+    return resolve_relative_time(standalone), focus
+
+
+def _rewritten(question: str, history: list[dict], llm: LLM | None, settings: Settings) -> tuple[str, str | None]:
     if not history or not last_user_question(history):
         return question, None
     focus = follow_up_focus(question) if is_follow_up(question) else None
@@ -153,10 +141,12 @@ def _standalone(question: str, history: list[dict], llm: LLM | None, settings: S
 
 
 def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Settings) -> str | None:
+    from rag.answering import vetting  # the rewrite is bounded like an answer: stop tokens, caps, deadline
+
     turns = "\n".join(f"{'用户' if m['role'] == 'user' else '助手'}：{m['content'][:300]}" for m in history[-6:])
     prompt = prompts.render("rewrite", settings.prompts_dir, history=turns, question=question)
     try:
-        text = "".join(llm.chat([{"role": "user", "content": prompt}], max_tokens=80, temperature=0.0))
+        text = "".join(vetting.bounded_chat(llm, [{"role": "user", "content": prompt}], settings, max_tokens=80))
     except LLMUnavailable:
         return None
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
@@ -171,187 +161,29 @@ def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Setting
     return line
 
 
-def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:
-    """Why the passages cannot answer the question (a year, place or name they never mention), or None."""
-    if not passages:
-        return "索引中没有可检索的文档"
-    joined = "\n".join(p.text for p in passages)
-    year = _missing_year(info, passages, retriever)
-    if year:
-        return f"检索到的资料中没有关于{year}年的内容"
-    if not info.is_chinese:
-        # whole-text similarity to anything is high (emoji, "asdfghjkl" score like real questions),
-        # so a question without Chinese needs one of its words in the passages
-        if not info.terms:
-            return "问题中没有可以在文档里查找的内容"
-        if not any(t.lower() in joined.lower() for t in info.terms):
-            return "检索到的资料与问题无关"
-    if info.is_chinese:
-        for name in info.entities:
-            if name.lower() not in joined.lower():
-                return f"检索到的资料中没有提到“{name}”"
-        # a count question in other words may still match a figure by meaning (checked when extracting)
-        unrelated = info.terms and not any(t in joined for t in info.terms) and info.focus not in joined
-        if unrelated and info.focus and info.kind != "count":
-            return "检索到的资料与问题无关"
-    return None
-
-
-def _missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:
-    """A year the question asks about that no passage mentions or is about."""
-    joined = "\n".join(p.text for p in passages)
-    for year in info.years:
-        if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
-            return year
-    return None
-
-
-def _analyse(question: str, focus, retriever: Retriever) -> QuestionInfo:
-    vocabulary = None if is_mostly_cjk(question) else retriever.vocabulary()
-    return analyse(question, focus, vocabulary, retriever.is_common)
-
-
-def _parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list[str]]:
-    """The extractive answer in parts, and flags saying how it was found."""
-    # no passage-side embedding at question time: sentences are ranked by the question's words
-    parts = extract_all(info, passages, None, retriever.document_year)
-    if not parts and info.kind == "count" and len(info.years) < 2 and (info.is_chinese or info.focus):
-        hit = figure_extract(info, passages, retriever)
-        if hit is not None:
-            return [hit], ["figure-match"]
-    return parts, []
-
-
-def _several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
-             flags, labels: Sequence[str] = ()) -> Answer | None:
-    """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
-    t0 = time.perf_counter()
-    merged: list[Passage] = []
-    position: dict[str, int] = {}
-    texts, quotes, missing = [], {}, 0
-    for k, sub in enumerate(subs):
-        passages = retriever.search(sub, top_k)
-        info = _analyse(sub, None, retriever)
-        parts, how = ([], []) if evidence_gap(info, passages, retriever) else _parts(info, passages, retriever)
-        if len(parts) == 1 and _miss_reason(info, parts[0], passages) is not None:
-            parts = []  # a related figure is not this part's answer
-        if not parts:
-            missing += 1
-            continue
-        flags = flags + [f for f in how if f not in flags]
-        for hit in parts:
-            p = passages[hit.evidence.passage]
-            if p.chunk.id not in position:
-                position[p.chunk.id] = len(merged)
-                merged.append(replace(p, rank=len(merged) + 1))
-            n = position[p.chunk.id] + 1
-            label = labels[k] if k < len(labels) else hit.label
-            texts.append(f"{label}{'：' if label else ''}{strip_markers(hit.answer)}[{n}]")
-            quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
-    if missing:
-        return None  # answered as one question instead, which may still find every figure in one sentence
-    timings = {"retrieval": time.perf_counter() - t0}
-    base = dict(question=question, passages=merged, standalone_question=standalone, timings=timings)
-    text = "；".join(texts) + "。"
-    return Answer(text=text, citations=build_citations(text, merged, quotes), backend="extractive",
-                  flags=flags + ["several-facts"], **base)
-
-
-def _extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
-    parts, how = _parts(info, passages, retriever)
-    flags = flags + how
-    if not parts:
-        told = _other_year(info, passages, retriever, flags, base)
-        if told is not None:
-            return told
-        return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
-    if len(parts) == 1:
-        missed = _near_miss(info, parts[0], passages, flags, base)
-        if missed is not None:
-            return missed
-    return _from_extracts(parts, passages, flags, base, info)
-
-
-def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:
-    text = passages[hit.evidence.passage].text
-    context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
-    return nearmiss.describe(info, hit.answer, context)
-
-
-def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
-    """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
-    found = _miss_reason(info, hit, passages)
-    if found is None:
-        return None
-    reason, related = found
-    n = hit.evidence.passage + 1
-    if not related:
-        return Answer(text=f"{NOT_FOUND}（{reason}）", abstained=True, backend="extractive",
-                      flags=flags + ["near-miss"], **base)
-    said = f"{reason}，只提到：{strip_markers(hit.answer)}[{n}]。"
-    quotes = {n: strip_markers(hit.evidence.text).strip()}
-    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
-                  backend="extractive", flags=flags + ["near-miss"], **base)
-
-
-def _other_year(info: QuestionInfo, passages, retriever, flags, base) -> Answer | None:
-    """An abstention that tells the same figure of another year, cited ("…只提到2024年86件重点督办提案[1]")."""
-    found = other_year(info, passages, retriever)
-    if found is None:
-        return None
-    fact, p_i, year = found
-    n = p_i + 1
-    item = strip_markers(figure_item(fact))
-    asked = "、".join(f"{y}年" for y in info.years)
-    said = f"文档没有给出{asked}的{info.focus}，只提到{year}年{item}[{n}]。"
-    quotes = {n: strip_markers(fact.lead + fact.clause).strip()}
-    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
-                  backend="extractive", flags=flags + ["near-miss", "other-year"], **base)
-
-
-def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionInfo | None = None) -> Answer:
-    texts, quotes = [], {}
-    for hit in parts:
-        n = hit.evidence.passage + 1
-        # a "[3]" or "【来源5】" written in the document is not ours: only the marker added here may cite
-        texts.append(f"{hit.label}{'：' if hit.label else ''}{strip_markers(hit.answer)}[{n}]")
-        quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
-    text = "；".join(texts) + "。"
-    if info is not None and len(parts) == 1 and not parts[0].label:
-        hit = parts[0]
-        text = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
-                                 f"[{hit.evidence.passage + 1}]", hit.evidence.text)
-    return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)
-
-
 def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
-    """Stream the LLM's answer, then verify markers and numbers; fall back to extraction when unsupported."""
-    messages = _messages(info.text, passages, settings)
-    pieces: list[str] = []
-    for piece in llm.chat(messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature):
-        pieces.append(piece)
-        yield piece
-    text = keep_valid_markers(_ECHOED_HEADER.sub("", "".join(pieces)).strip(), len(passages))
-    if _ABSTAIN_RE.search(text):
-        return Answer(text=NOT_FOUND, abstained=True, backend=llm.name, flags=flags, **base)
-    if len(re.findall(r"\w", strip_markers(text))) < 2:
-        # a small model may only echo the prompt's passage headers: nothing to verify, so extract
-        return _extractive(info, passages, retriever, flags + ["empty-llm-answer", "fallback-extractive"], base)
-    text = add_missing_markers(text, passages)
-    bad = unsupported_numbers(text, passages)
-    if bad:
-        log.info("%s answer had numbers not in its cited passages (%s): answering extractively", llm.name, bad)
-        return _extractive(info, passages, retriever, flags + ["unsupported-number", "fallback-extractive"], base)
-    if _off_target(info, text, passages, retriever):
-        # the figure is in the passages but answers another year, ordinal or a subset: the extractive
-        # path tells that near-miss as it is
-        log.info("%s answer used a figure that does not answer the question: answering extractively", llm.name)
-        return _extractive(info, passages, retriever, flags + ["off-target-figure", "fallback-extractive"], base)
-    if asks_for_person(info.text) and not names_a_cited_person(strip_markers(text), passages,
-                                                                [i - 1 for i in markers(text)]):
-        log.info("%s answer to a who question names no person of its cited passages: answering extractively", llm.name)
-        return _extractive(info, passages, retriever, flags + ["no-person", "fallback-extractive"], base)
-    return Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base)
+    """Stream the LLM's answer within bounds, vet it (``vetting``: plain text, supported sentences), check its
+    numbers, figures and people; fall back to extraction when it does not hold."""
+    from rag.answering import vetting
+
+    stream = vetting.bounded_chat(llm, _messages(info.text, passages, settings), settings)
+    yield from stream
+    v = vetting.vet(stream, passages, settings.llm_deadline, _ECHOED_HEADER, _ABSTAIN_RE)
+    flags, text, why = flags + v.flags, v.text, v.why
+    if v.abstained:
+        return v.noted(Answer(text=NOT_FOUND, abstained=True, backend=llm.name, flags=flags, **base))
+    if why is None and unsupported_numbers(text, passages):
+        why = "unsupported-number"
+    elif why is None and _off_target(info, text, passages, retriever):
+        why = "off-target-figure"  # the figure answers another year, ordinal or a subset: extraction tells so
+    elif why is None and asks_for_person(info.text) and not names_a_cited_person(
+            strip_markers(text), passages, [i - 1 for i in markers(text)]):
+        why = "no-person"
+    if why is not None:
+        log.info("%s answer did not hold (%s): answering extractively", llm.name, why)
+        extra = [why] if why not in flags else []
+        return v.noted(extractive(info, passages, retriever, flags + extra + ["fallback-extractive"], base))
+    return v.noted(Answer(text=text, citations=build_citations(text, passages), backend=llm.name, flags=flags, **base))
 
 
 def _off_target(info: QuestionInfo, text: str, passages, retriever) -> bool:
@@ -382,7 +214,7 @@ def _misses(info: QuestionInfo, passages, i: int, start: int, end: int, number, 
 def _messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[dict]:
     blocks = "\n\n".join(
         # markers written inside a document are removed, so any marker in the reply is the model's own
-        prompts.render("passage", settings.prompts_dir, index=i + 1, source=prompts.quote_data(p.source),
+        prompts.render("passage", settings.prompts_dir, index=i + 1, source=prompts.quote_name(p.source),
                        text=prompts.quote_data(strip_markers(p.text)))
         for i, p in enumerate(passages)
     )

@@ -19,8 +19,10 @@ _CAPTION_MAX = 200
 _DATE = r"(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}日"
 _CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早上|晚)?[,，]|▲|△|图为)")
 _STRUCTURAL = re.compile(
-    r"^(?:#{1,6}\s|[-*+>]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$)|\|$"
-)
+    r"^(?:#{1,6}\s|[-*+>•]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$|```"
+    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\$\s)|\|$|\s\|\s.*\s\|\s"
+)  # headings, list items, table rows, rules, code fences, command-line options and shell commands
+_FENCE = re.compile(r"^```.*?(?:^```[^\n]*$|\Z)", re.M | re.S)
 # "错误码: E1023", "级别：严重": a header field, not the start of a wrapped sentence
 _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"]{1,16}\s*[:：]\s*\S")
 _FIELD_MAX = 40
@@ -37,9 +39,25 @@ def clean_text(raw: str) -> str:
     paragraphs, keeps photo captions as their own paragraphs and drops exact repeats.
     """
     text = _normalise_chars(raw)
-    blocks = re.split(r"\n\s*\n", text)
-    pieces = [piece for block in blocks for piece in _join_lines(_block_lines(block))]
+    pieces: list[str] = []
+    for part, code in _fenced(text):
+        if code:  # a fenced code block stays as written, one paragraph
+            pieces.append(part.strip("\n"))
+            continue
+        blocks = re.split(r"\n\s*\n", part)
+        pieces.extend(piece for block in blocks for piece in _join_lines(_block_lines(block)))
     return "\n\n".join(_drop_repeats(_join_paragraphs(pieces)))
+
+
+def _fenced(text: str) -> list[tuple[str, bool]]:
+    """The text cut into Markdown code fences (True) and what lies between them (False)."""
+    parts, cursor = [], 0
+    for match in _FENCE.finditer(text):
+        parts.append((text[cursor:match.start()], False))
+        parts.append((match.group(), True))
+        cursor = match.end()
+    parts.append((text[cursor:], False))
+    return [(part, code) for part, code in parts if part.strip()]
 
 
 def _normalise_chars(raw: str) -> str:
@@ -153,7 +171,7 @@ def _drop_repeats(paragraphs: list[str]) -> list[str]:
     seen: set[str] = set()
     kept = []
     for paragraph in paragraphs:
-        if len(paragraph) >= _MIN_REPEAT and paragraph in seen:
+        if len(paragraph) >= _MIN_REPEAT and paragraph in seen and not paragraph.startswith("```"):
             continue
         seen.add(paragraph)
         kept.append(paragraph)

@@ -223,12 +223,26 @@ def _docx_text(raw: bytes, name: str) -> str:
     try:
         document = docx.Document(io.BytesIO(raw))
         blocks = [
-            _table_text(item) if isinstance(item, Table) else item.text
+            _table_text(item) if isinstance(item, Table) else _paragraph_text(item)
             for item in document.iter_inner_content()
         ]
     except Exception:  # zipfile, lxml and python-docx errors: the file is not a usable .docx
         raise DocumentError(name, "不是有效的 Word（.docx）文件（文件可能已损坏）") from None
     return "\n\n".join(blocks)
+
+
+def _paragraph_text(paragraph) -> str:
+    """A Word paragraph as Markdown keeps its role: "Heading 2" → "## …", a list paragraph → "- …"."""
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    text = paragraph.text
+    level = style.rsplit(" ", 1)[-1]
+    if style.startswith("Heading") and level.isdigit() and text.strip():
+        return f"{'#' * min(int(level), 6)} {text.strip()}"
+    if style.startswith("Title") and text.strip():
+        return f"# {text.strip()}"
+    if style.startswith("List") and text.strip():
+        return f"- {text.strip()}"
+    return text
 
 
 def _table_text(table: Table) -> str:

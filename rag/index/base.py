@@ -104,6 +104,9 @@ class VectorStore(Protocol):
         ingest finds the interrupted documents incomplete and writes them again (Milvus).
         """
 
+    def lacks_tables(self, names: tuple[str, ...]) -> bool:
+        """True when the committed index could hold these derived tables but was written without them."""
+
     def open(self) -> StoreView:
         """The committed index for searching (``IndexDamagedError`` when it cannot be read)."""
 

@@ -1,9 +1,8 @@
-"""The documents' figures as a table: number, unit, what is counted, year, source span, phrase vector.
+"""The documents' figures as a table: number, unit, what is counted, year, source span.
 
-Built at ingest (the phrase vectors are passage-side work) and saved with the index generation as
-``facts.npz``; an index without that file builds the table in memory on first use. Count questions
-match the thing they ask about against each figure's short "what is counted" phrase, which the
-embedding model ranks far better than whole sentences ("文章" → "推送稿件1825条").
+Built at ingest and saved with the index generation as ``facts.npz``; an index without that file
+builds the table in memory on first use. A count question about a year the documents don't cover is
+told the same figure of the year they do (``rag.answering.years``).
 """
 
 from __future__ import annotations
@@ -104,7 +103,7 @@ def _new(found: list[Fact], seen: set) -> list[Fact]:
 
 
 class FactTable:
-    """The figures with one unit vector per "what is counted" phrase (row i belongs to facts[i])."""
+    """The figures (row i belongs to facts[i]); ``vectors`` is empty in tables written now, kept for older ones."""
 
     def __init__(self, facts: Sequence[Fact], vectors: np.ndarray):
         self.facts = list(facts)
@@ -127,15 +126,12 @@ class FactTable:
         return [i for i, f in enumerate(self.facts) if f.source == source and start <= f.start and f.end <= end]
 
 
-def build(chunks: Sequence[Chunk], embedder, previous: FactTable | None = None) -> FactTable:
-    """The table for ``chunks``; phrases already embedded in ``previous`` are not embedded again."""
+def build(chunks: Sequence[Chunk], embedder=None, previous: FactTable | None = None) -> FactTable:
+    """The table for ``chunks`` (the embedder and the previous table are not needed: no phrase is embedded)."""
     facts = extract_facts(chunks)
-    known = {}
-    if previous is not None:
-        known = {f.phrase: previous.vectors[i] for i, f in enumerate(previous.facts)}
-    missing = list(dict.fromkeys(f.phrase for f in facts if f.phrase not in known))
-    if missing:
-        known.update(zip(missing, embedder.embed_passages(missing)))
-    dim = getattr(embedder, "dim", None) or (len(next(iter(known.values()))) if known else 1)
-    vectors = np.stack([known[f.phrase] for f in facts]) if facts else np.zeros((0, dim), np.float32)
-    return FactTable(facts, vectors)
+    return FactTable(facts, np.zeros((len(facts), 0), np.float32))
+
+
+def from_bytes(raw: bytes) -> FactTable:
+    """The table saved at ingest."""
+    return FactTable.from_bytes(raw)

@@ -26,7 +26,7 @@ from rag.types import Chunk
 
 POINTER = generations.POINTER
 LOCK = ".write.lock"
-EXTRA_FILES = ("facts.npz",)  # derived files a generation may hold besides the index itself
+EXTRA_FILES = ("facts.npz", "units.npz")  # derived files a generation may hold besides the index itself
 T = TypeVar("T")
 
 
@@ -103,7 +103,7 @@ def _read_manifest(gen: Path) -> Manifest:
         raise generations.damaged(gen.parent, gen, "manifest.json 无法解析") from None
     if manifest.format_version not in READABLE_VERSIONS:
         raise IndexMismatchError(
-            f"索引格式版本 {manifest.format_version} 与本程序的 {FORMAT_VERSION} 不符，请运行 `rag ingest --rebuild`。"
+            _format_advice(manifest.format_version)
         )
     return manifest
 
@@ -232,3 +232,11 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _format_advice(version: int) -> str:
+    """What to do about an index of another format: a newer one needs a newer program, never a rebuild."""
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        return (f"索引格式版本 {version} 比本程序能读的 {FORMAT_VERSION} 新：它是由更新版本的 rag 写入的。"
+                "请升级 rag 后再用（不要运行 --rebuild，那会丢掉这个索引）。")
+    return f"索引格式版本 {version} 与本程序的 {FORMAT_VERSION} 不符，请运行 `rag ingest --rebuild`。"

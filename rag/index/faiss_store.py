@@ -82,6 +82,10 @@ class FaissStore:
             self._writing[-1] = None  # committed: a second commit in the same session reads it back
         return len(data.chunks)
 
+    def lacks_tables(self, names: tuple[str, ...]) -> bool:
+        gen = files.current_generation(self.folder)
+        return gen is not None and any(not (gen / name).exists() for name in names if name in files.EXTRA_FILES)
+
     def open(self) -> "FaissView":
         data = files.load(self.folder)
         if data is None:

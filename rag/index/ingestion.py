@@ -15,7 +15,7 @@ from rag.documents.chunking import split_document
 from rag.documents.loaders import iter_files, load_document
 from rag.embedding.models import Embedder, get_embedder
 from rag.errors import DocumentError, IndexMismatchError, RagError
-from rag.index import facts, generations
+from rag.index import facts, generations, unit_table
 from rag.index.base import Change
 from rag.index.manifest import DocumentEntry, Manifest, check_compatible, document_id
 from rag.index.stores import open_store
@@ -84,7 +84,9 @@ def ingest(
         have = Counter() if rebuild else store.chunk_counts()
         change = _apply(manifest, have, paths, settings, lazy, report, progress or _no_progress)
         total = sum(have.values()) - sum(have[d] for d in change.drop) + len(change.chunks)
-        if report.changed or rebuild or not store.holds_index():
+        # an index written before a derived table existed gets it now, once (the answer units' vectors)
+        stale = not rebuild and store.holds_index() and store.lacks_tables((facts.FILE_NAME, unit_table.FILE_NAME))
+        if report.changed or rebuild or stale or not store.holds_index():
             manifest.index_type = settings.index_type
             total = store.commit(manifest, change, _tables(lazy), rebuild=rebuild)
         report.total_chunks = total
@@ -93,16 +95,19 @@ def ingest(
 
 
 def _tables(embedder) -> Callable[[list[Chunk], dict[str, bytes]], dict[str, bytes]]:
-    """The derived tables for the chunks being committed: the figures table (phrases embedded before are reused)."""
+    """The derived tables for the chunks being committed: the figures and the answer units (vectors are reused)."""
 
     def build(chunks: list[Chunk], previous: dict[str, bytes]) -> dict[str, bytes]:
-        table = None
-        if facts.FILE_NAME in previous:
-            try:
-                table = facts.FactTable.from_bytes(previous[facts.FILE_NAME])
-            except (ValueError, KeyError, TypeError):
-                table = None  # an unreadable old table is rebuilt, never fatal
-        return {facts.FILE_NAME: facts.build(chunks, embedder, table).to_bytes()}
+        built = {}
+        for module in (facts, unit_table):
+            table = None
+            if module.FILE_NAME in previous:
+                try:
+                    table = module.from_bytes(previous[module.FILE_NAME])
+                except (ValueError, KeyError, TypeError, OSError):
+                    table = None  # an unreadable old table is rebuilt, never fatal
+            built[module.FILE_NAME] = module.build(chunks, embedder, table).to_bytes()
+        return built
 
     return build
 

@@ -20,18 +20,19 @@ _KINDS = (
     ("place", r"哪里|在哪|何地|什么地方|哪个城市|哪个地区|where"),
 )
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|(?!\d))")  # in a question: "2024年" or "in 2024"
-_YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
+YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年?")
 _STOP_TERMS = frozenset(
     "多少 什么 哪些 哪个 哪位 哪里 时候 怎么 怎样 如何 是否 有没有 请问 一共 总共 共有 分别 "
     "形成 开展 举办 召开 进行 提出 达到 多少次 多少个 多少份 多少篇 多少件 多少人 多少条 "
-    "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了 那个 这个 那次 这次 那些 这些 一次".split()
+    "工作 一年 今年 去年 这一年 哪儿 哪里 第几 为了 那个 这个 那次 这次 那些 这些 一次 "
+    "为什么 为何 怎么样 怎么办 什么样 能否 可否 能不能 是不是 可不可以 应该 需要 吗".split()
 )
 _ORDINAL_TERM = re.compile(r"^(第[零〇一二两三四五六七八九十百\d]+)[回次期届批轮场号]$")
 # the words that ask ("几回", "多少钱", "几支") say nothing about where the answer is
 _ASKING_WORD = re.compile(r"^(?:几|多少|哪)")
 MAX_FOREIGN_KEYWORDS = 8  # dictionary candidates past these are mostly other senses of the same words
 _GENERIC_PLACES = frozenset("城市 地区 地方 国家 省份 全国 全区 各地 当地 基层 农村 城乡".split())
-_FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
+FOLLOW_UP = re.compile(r"^(那么?|那在|还有|另外|以及|然后|and|what about|how about)|(呢|呢？|呢\?)$", re.I)
 _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z\-]{1,}")
 
 
@@ -76,6 +77,13 @@ def asks_for_person(question: str) -> bool:
 def question_kind(question: str) -> str:
     """The kind of answer asked for (count, date, list, name, place or other)."""
     lowered = question.lower()
+    if not _CJK_RE.search(question):  # English says what it asks in its first words
+        from rag.question.answer_type import answer_type
+
+        english = {"figure": "count", "date": "date", "person": "name"}.get(answer_type(question))
+        if english:
+            return english
+        return "list" if re.search(r"^(?:which|what) [\w\s]* are\b|^list\b", lowered) else "other"
     for kind, pattern in _KINDS:
         if re.search(pattern, lowered):
             return kind
@@ -191,8 +199,20 @@ def named_entities(question: str) -> tuple[str, ...]:
     found = [
         w.word for w in jieba.posseg.cut(question)
         if w.flag in ("ns", "nr", "nt", "nrt", "eng") and len(w.word) >= 2 and w.word not in _GENERIC_PLACES
+        and _looks_named(w.word, w.flag)
     ]
     return tuple(dict.fromkeys(found))
+
+
+_PLACE_ENDS = "省市县区州旗镇乡村国洲盟"
+
+
+def _looks_named(word: str, flag: str) -> bool:
+    """A two-character "place" is often an ordinary word jieba mistags ("东西", "里加" in "往里加"): a place
+    or organisation must be longer or end like one; people and foreign words are taken as tagged."""
+    if flag in ("ns", "nt") and len(word) < 3:
+        return word[-1] in _PLACE_ENDS
+    return True
 
 
 def stated_numbers(question: str) -> tuple[float, ...]:
@@ -241,7 +261,7 @@ def focus_of(question: str) -> str:
         after = _AFTER_END.split(m.group(1), maxsplit=1)[0]
         if len(after) >= 2:
             return after
-    m = _BEFORE_QUANTITY.search(_YEAR_WORD.sub("", question))
+    m = _BEFORE_QUANTITY.search(YEAR_WORD.sub("", question))
     if m:
         return _before_focus(m.group(1))
     return ""
@@ -253,105 +273,3 @@ def _before_focus(stem: str) -> str:
     stem = _FILLER_TAIL.sub("", re.split(r"[《》“”\"'（）()，,、：:\s]", stem)[-1])
     stem = stem.rsplit("的", 1)[-1]  # "察看的活动": the head noun after the last 的
     return stem[-4:] if len(stem) >= 2 else ""
-
-
-def _follow_up_core(question: str) -> str:
-    """A follow-up without its leading "那…" and trailing "…呢？" ("那2023年呢？" → "2023年")."""
-    core = question.strip()
-    for _ in range(2):  # "那…呢？" carries both a lead and a tail
-        core = _FOLLOW_UP.sub("", core).strip(" ，,？?")
-    return core
-
-
-def follow_up_focus(question: str) -> str:
-    """What a follow-up newly asks about ("阅读量" in "阅读量呢？"), or "" when it only swaps a year."""
-    return _YEAR_WORD.sub("", _follow_up_core(question)).strip()
-
-
-def is_follow_up(question: str) -> bool:
-    """A short question that leans on the previous one ("那2023年呢？", "阅读量呢？")."""
-    q = question.strip()
-    return len(q) <= 20 and bool(_FOLLOW_UP.search(q))
-
-
-def carry_over(question: str, previous: str) -> str:
-    """Make a follow-up standalone without an LLM, by carrying the earlier question's subject over.
-
-    "那2023年呢？" after "2024年形成了多少份协商报告？" → "2023年形成了多少份协商报告？";
-    "阅读量呢？" after "2023年…推送稿件多少条？" → "2023年…阅读量是多少？".
-    """
-    core = _follow_up_core(question)
-    new_years = YEAR_RE.findall(core)
-    old_years = YEAR_RE.findall(previous)
-    swapped = _swap_qualifiers(core, previous)
-    if swapped:
-        return swapped
-    if new_years and old_years and not _YEAR_WORD.sub("", core).strip():
-        return previous.replace(old_years[0], new_years[0])
-    if not core:
-        return previous
-    context = _subject(previous)
-    if new_years:
-        context = YEAR_RE.sub("", context).replace("年", "", 1)
-    return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
-
-
-_ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
-
-
-def _swap_qualifiers(core: str, previous: str) -> str | None:
-    """"第二期" after a question about "第一期" (with or without a year): the same question, swapped."""
-    ordinals = list(_ORDINAL_WORD.finditer(core))
-    if not ordinals or _ORDINAL_WORD.sub("", _YEAR_WORD.sub("", core)).strip():
-        return None
-    out = previous
-    for m in ordinals:
-        old = next((o for o in _ORDINAL_WORD.finditer(out) if o.group(1) == m.group(1)), None)
-        if old is None:
-            return None
-        out = out.replace(old.group(), m.group(), 1)
-    new_years, old_years = YEAR_RE.findall(core), YEAR_RE.findall(out)
-    if new_years and old_years:
-        out = out.replace(old_years[0], new_years[0])
-    return out
-
-
-def _subject(previous: str) -> str:
-    """The part of a question before what it asks about: "2023年自治区政协微信公众号"."""
-    stem = re.split(r"多少|几|什么|哪|谁|是否|有没有|如何|怎么|when|how|what|who|where", previous, maxsplit=1)[0]
-    stem = stem.rstrip("的了有共是累计推送形成开展 ")
-    # keep the subject, drop the verb phrase that asked the previous question
-    return stem[:24]
-
-
-def rewrite_follow_up(question: str, history: list[dict]) -> str:
-    """The standalone form of a follow-up given the chat history (no LLM)."""
-    previous = last_user_question(history)
-    if not previous or not is_follow_up(question):
-        return question
-    return carry_over(question, previous)
-
-
-def last_user_question(history: list[dict]) -> str | None:
-    """The user's latest earlier question in a messages-style history."""
-    for message in reversed(history):
-        if message.get("role") == "user" and str(message.get("content", "")).strip():
-            return str(message["content"]).strip()
-    return None
-
-
-def normalise_history(history) -> list[dict]:
-    """Accept messages (``{"role", "content"}``) or (user, assistant) pairs; return messages."""
-    messages: list[dict] = []
-    for item in history or []:
-        if isinstance(item, dict):
-            content = item.get("content")
-            if isinstance(content, str) and item.get("role") in ("user", "assistant"):
-                messages.append({"role": item["role"], "content": content})
-        elif isinstance(item, (list, tuple)) and len(item) == 2:
-            user, bot = item
-            if user:
-                messages.append({"role": "user", "content": str(user)})
-            if bot:
-                messages.append({"role": "assistant", "content": str(bot)})
-    return messages

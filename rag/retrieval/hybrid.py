@@ -12,7 +12,7 @@ import numpy as np
 from rag.embedding.models import Embedder
 from rag.embedding.query import get_query_embedder
 from rag.errors import RagError
-from rag.index import facts
+from rag.index import facts, unit_table
 from rag.index.base import StoreView
 from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
@@ -68,6 +68,18 @@ class Retriever:
             table = facts.FactTable.from_bytes(raw) if raw else facts.build(self.all_chunks(), self.embedder)
             self._derived["facts"] = table
         return self._derived["facts"]
+
+    def units(self):
+        """The answer units saved with the index (with their vectors), or built now (once) for an index without them."""
+        if "units" not in self._derived:
+            raw = self.view.table(unit_table.FILE_NAME)
+            table = unit_table.from_bytes(raw) if raw else unit_table.build(self.all_chunks(), self.embedder)
+            self._derived["units"] = table
+        return self._derived["units"]
+
+    def question_vector(self, question: str) -> np.ndarray:
+        """The vector the dense search used for ``question`` (cached by the embedder)."""
+        return np.asarray(self.embedder.embed_query(self.search_text(question)), dtype=np.float32)
 
     def document_year(self, source: str) -> str | None:
         """The year a document is about: the one it mentions most (None when it names no year)."""

@@ -1,0 +1,84 @@
+"""The answer built from the chosen unit: the unit itself, the list it leads into, or a procedure's steps.
+
+A sentence that leads into a list or a command ("可以通过下列途径解决：", "执行以下命令：") answers
+with the items that follow it. A "怎么做" question's best unit is often one step: the answer is then
+the lead-in and the run of list items and code blocks around it. Both stay inside the cited passage
+(so every word of the answer is in what it cites), at most ``MAX_STEPS`` items.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from rag.answering.extractive import Evidence
+from rag.types import Passage
+
+MAX_STEPS = 8
+_STEP_KINDS = ("item", "code")
+_LEADS_IN = ("：", ":")
+_LIST_WORDS = re.compile(r"下列|如下|以下|下面|包括|as follows|following")
+_ENDS = ("。", "！", "？", "!", "?", "；", ";", ".", "”", "）", ")")
+
+
+def _leads_in(text: str) -> bool:
+    """A sentence that introduces what follows: it ends in a colon, names a list, or breaks off mid-sentence."""
+    text = text.rstrip()
+    if text.endswith(_LEADS_IN) or not text.endswith(_ENDS):
+        return True
+    return bool(_LIST_WORDS.search(text))
+
+
+def composer(qtype: str, passages: Sequence[Passage], retriever) -> Callable[[Evidence], str]:
+    """How to turn the best unit into the answer for a question of type ``qtype``."""
+    table = retriever.units()
+
+    def steps(ev: Evidence) -> str:
+        chunk = passages[ev.passage].chunk
+        rows = table.within(chunk)
+        spans = [(max(int(table.starts[r]), chunk.start) - chunk.start, r) for r in rows]
+        here = next((k for k, (start, _) in enumerate(spans) if start == ev.start), None)
+        if here is None:
+            return ev.answer_text
+        kinds = [table.kind(r) for _, r in spans]
+        entry = _entry_of(here, spans, kinds, table)
+        if entry is not None:
+            return entry
+        first = here
+        follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
+        if kinds[here] in _STEP_KINDS and qtype == "procedure":
+            while first > 0 and kinds[first - 1] in _STEP_KINDS:
+                first -= 1
+            if first > 0 and _leads_in(table.texts[spans[first - 1][1]]):
+                first -= 1  # the sentence that leads into the list
+        elif kinds[here] in _STEP_KINDS or not (_leads_in(ev.answer_text) or (qtype == "procedure" and follows_code)):
+            return ev.answer_text
+        last = max(first, here)
+        while last + 1 < len(spans) and kinds[last + 1] in _STEP_KINDS and last + 1 - first < MAX_STEPS:
+            last += 1
+        if last == first:
+            return ev.answer_text
+        parts = [table.texts[spans[k][1]].strip().lstrip("-*+•·▪ ") for k in range(first, last + 1)]
+        return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
+
+    return steps
+
+
+def _entry_of(here: int, spans: list, kinds: list[str], table) -> str | None:
+    """A sentence of an option or term's description answers with the whole entry, term first
+    ("默认关闭" → "-v, --verbose 输出更多信息。默认关闭。")."""
+    row = spans[here][1]
+    if kinds[here] != "sentence" or not table.contexts[row]:
+        return None
+    for k in range(here - 1, max(-1, here - 4), -1):
+        if kinds[k] == "option" and table.contexts[row].endswith(_term(table.texts[spans[k][1]])):
+            end_of_entry = int(table.ends[spans[k][1]])
+            rest = [table.texts[spans[j][1]] for j in range(k + 1, here + 1) if int(table.starts[spans[j][1]]) >= end_of_entry]
+            return " ".join([table.texts[spans[k][1]].replace("\n\n", " "), *rest]).strip()
+        if kinds[k] != "sentence":
+            return None
+    return None
+
+
+def _term(entry: str) -> str:
+    return re.sub(r"^[-*+•·▪]\s+", "", entry.split("\n", 1)[0]).strip()

@@ -1,0 +1,128 @@
+"""The answer without an LLM: the selector's best units, cut to what answers, or told as a near miss."""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import replace
+from typing import Sequence
+
+from rag.answering import nearmiss, phrasing, selection
+from rag.answering.citations import build_citations, strip_markers
+from rag.answering.compose import composer
+from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap
+from rag.answering.extractive import Extract, extract_all
+from rag.answering.years import figure_item, other_year
+from rag.question.analysis import QuestionInfo
+from rag.retrieval.hybrid import Retriever
+from rag.types import Answer, Passage
+
+
+def ranked_parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract], list[str]]:
+    """The extractive answer in parts, and flags saying how it was found."""
+    # the units of the passages ranked by the fitted selector (their vectors were saved at ingest)
+    ranker = functools.partial(selection.rank, retriever=retriever)
+    compose = composer(selection.qtype_of(info), passages, retriever)
+    return extract_all(info, passages, ranker, retriever.document_year, compose), []
+
+
+def several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
+             flags, labels: Sequence[str] = ()) -> Answer | None:
+    """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
+    t0 = time.perf_counter()
+    merged: list[Passage] = []
+    position: dict[str, int] = {}
+    texts, quotes, missing = [], {}, 0
+    for k, sub in enumerate(subs):
+        passages = retriever.search(sub, top_k)
+        info = analyse_question(sub, None, retriever)
+        parts, how = ([], []) if evidence_gap(info, passages, retriever) else ranked_parts(info, passages, retriever)
+        if len(parts) == 1 and _miss_reason(info, parts[0], passages) is not None:
+            parts = []  # a related figure is not this part's answer
+        if not parts or any(f"{strip_markers(hit.answer)}[" in t for hit in parts for t in texts):
+            missing += 1  # not found, or the same clause as an earlier part: not this part's own answer
+            continue
+        flags = flags + [f for f in how if f not in flags]
+        for hit in parts:
+            p = passages[hit.evidence.passage]
+            if p.chunk.id not in position:
+                position[p.chunk.id] = len(merged)
+                merged.append(replace(p, rank=len(merged) + 1))
+            n = position[p.chunk.id] + 1
+            label = labels[k] if k < len(labels) else hit.label
+            texts.append(f"{label}{'：' if label else ''}{strip_markers(hit.answer)}[{n}]")
+            quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
+    if missing:
+        return None  # answered as one question instead, which may still find every figure in one sentence
+    timings = {"retrieval": time.perf_counter() - t0}
+    base = dict(question=question, passages=merged, standalone_question=standalone, timings=timings)
+    text = "；".join(texts) + "。"
+    return Answer(text=text, citations=build_citations(text, merged, quotes), backend="extractive",
+                  flags=flags + ["several-facts"], **base)
+
+
+def extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
+    parts, how = ranked_parts(info, passages, retriever)
+    flags = flags + how
+    if not parts:
+        told = other_year_answer(info, passages, retriever, flags, base)
+        if told is not None:
+            return told
+        return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
+    if len(parts) == 1:
+        missed = _near_miss(info, parts[0], passages, flags, base)
+        if missed is not None:
+            return missed
+    return _from_extracts(parts, passages, flags, base, info)
+
+
+def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:
+    text = passages[hit.evidence.passage].text
+    context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
+    return nearmiss.describe(info, hit.answer, context)
+
+
+def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
+    """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
+    found = _miss_reason(info, hit, passages)
+    if found is None:
+        return None
+    reason, related = found
+    n = hit.evidence.passage + 1
+    if not related:
+        return Answer(text=f"{NOT_FOUND}（{reason}）", abstained=True, backend="extractive",
+                      flags=flags + ["near-miss"], **base)
+    said = f"{reason}，只提到：{strip_markers(hit.answer)}[{n}]。"
+    quotes = {n: strip_markers(hit.evidence.text).strip()}
+    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
+                  backend="extractive", flags=flags + ["near-miss"], **base)
+
+
+def other_year_answer(info: QuestionInfo, passages, retriever, flags, base) -> Answer | None:
+    """An abstention that tells the same figure of another year, cited ("…只提到2024年86件重点督办提案[1]")."""
+    found = other_year(info, passages, retriever)
+    if found is None:
+        return None
+    fact, p_i, year = found
+    n = p_i + 1
+    item = strip_markers(figure_item(fact))
+    asked = "、".join(f"{y}年" for y in info.years)
+    said = f"文档没有给出{asked}的{info.focus}，只提到{year}年{item}[{n}]。"
+    quotes = {n: strip_markers(fact.lead + fact.clause).strip()}
+    return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
+                  backend="extractive", flags=flags + ["near-miss", "other-year"], **base)
+
+
+def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionInfo | None = None) -> Answer:
+    texts, quotes = [], {}
+    for hit in parts:
+        n = hit.evidence.passage + 1
+        # a "[3]" or "【来源5】" written in the document is not ours: only the marker added here may cite
+        texts.append(f"{hit.label}{'：' if hit.label else ''}{strip_markers(hit.answer)}[{n}]")
+        quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
+    text = "；".join(texts) + "。"
+    if info is not None and len(parts) == 1 and not parts[0].label:
+        hit = parts[0]
+        text = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
+                                 f"[{hit.evidence.passage + 1}]", hit.evidence.text)
+    return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)

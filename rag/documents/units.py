@@ -1,0 +1,171 @@
+"""Answer units: a cleaned document → the spans an answer can be, following the document's own structure.
+
+Prose becomes sentences; a table row keeps its table's header as context; list items, ``Key: value``
+fields, code blocks and commands, and option or definition entries (man pages, glossaries) are units
+of their own. Headings are not answers: they become the context of what stands under them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KINDS = ("sentence", "row", "item", "field", "code", "option", "heading")
+
+_PARAGRAPH = re.compile(r"```.*?(?:```|\Z)|[^\n]+(?:\n(?!\n)[^\n]*)*", re.S)
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”’」』）)]*|$)|[^\n]+")
+_HEADING_MD = re.compile(r"^(#{1,6})\s+(.*)$")
+_ROW = re.compile(r"^\|.*\|$|^[^|\n]+(?:\s\|\s[^|\n]*){2,}$")
+_SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
+_ITEM = re.compile(r"^(?:[-*+•·▪]\s+|\d{1,3}[.)、．]\s*(?!\d)|[（(][一二三四五六七八九十\d]{1,3}[)）]\s*|[①-⑳]\s*)")
+_OPTION = re.compile(r"^-{1,2}[A-Za-z0-9?][\w-]*(?:[ ,=]|$)")
+_FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"|#`-][^:：，,。；;！？!?“”\"|`]{0,23}\s*[:：]\s*\S")
+_COMMAND = re.compile(r"^(?:\$|#|>>>|C:\\>)\s+\S")
+_FINAL = "。！？；…!?;.：:"
+_HEADING_MAX = 40
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A span of a document's cleaned text that can answer on its own."""
+
+    start: int
+    end: int
+    kind: str  # one of KINDS
+    context: str = ""  # the headings above it; for a table row also its header row
+
+
+def split_units(text: str) -> list[Unit]:
+    """The answer units of ``text`` (a cleaned document), in document order."""
+    units: list[Unit] = []
+    headings: list[tuple[int, str]] = []  # (level, title) of the open sections
+    header = ""  # the header row of the table being read
+    paragraphs = list(_PARAGRAPH.finditer(text))
+    for i, match in enumerate(paragraphs):
+        para, start = match.group(), match.start()
+        stripped = para.strip()
+        if not stripped:
+            continue
+        kind, level = _kind(stripped, paragraphs[i + 1].group() if i + 1 < len(paragraphs) else "")
+        if kind == "heading":
+            title = plain(_HEADING_MD.sub(r"\2", stripped)).strip("*# ")
+            headings = [h for h in headings if h[0] < level] + [(level, title)]
+            header = ""
+            continue
+        context = " › ".join(h[1] for h in headings)
+        if kind == "row":
+            if _SEPARATOR_ROW.match(stripped):
+                continue
+            if not header:
+                header = stripped  # the first row of a table: its header, the context of every row below
+                continue
+            units.append(Unit(start, match.end(), "row", _join(context, header)))
+            continue
+        header = ""
+        if kind == "sentence":
+            term = _term_before(units, text, start)
+            units.extend(_sentences(para, start, _join(context, term)))
+            continue
+        units.append(Unit(start, match.end(), kind, context))
+    return [u for u in units if len(plain(text[u.start:u.end])) >= 2]
+
+
+def _term_before(units: list[Unit], text: str, start: int) -> str:
+    """The term a description paragraph explains: the short option line or list item right above it.
+
+    ("-9 --best" then "压缩得最好", "- foo.dsc" then "这是一个……"): the entry becomes one unit, term and
+    first sentence, and the description's sentences carry the term as context.
+    """
+    if not units or units[-1].kind not in ("option", "item") or text[units[-1].end:start].count("\n") > 2:
+        return ""
+    term = units[-1]
+    name = _BULLET.sub("", plain(text[term.start:term.end]))
+    if len(name) > 60 or name[-1:] in _FINAL + "，,":
+        return ""
+    first = _SENTENCE.match(text, start)
+    end = first.end() if first else start
+    units[-1] = Unit(term.start, end, "option", term.context)
+    return name
+
+
+def _kind(para: str, following: str) -> tuple[str, int]:
+    """What a paragraph is, and for a heading its level (1 = top)."""
+    md = _HEADING_MD.match(para)
+    if md and "\n" not in para:
+        return "heading", len(md.group(1))
+    if para.startswith("```"):
+        return "code", 0
+    first = para.split("\n", 1)[0]
+    if _ROW.match(first) and "\n" not in para:
+        return "row", 0
+    if _COMMAND.match(first):
+        return "code", 0
+    if _OPTION.match(first):
+        return "option", 0
+    if _ITEM.match(first):
+        return "item", 0
+    if _FIELD.match(first) and len(first) <= 80 and "。" not in first.rstrip("。"):
+        return "field", 0
+    if _plain_heading(para, following):
+        return "heading", 9  # a heading without markup: below every marked-up level
+    return "sentence", 0
+
+
+def _plain_heading(para: str, following: str) -> bool:
+    """A short line without a final mark, followed by a longer paragraph: "第三章 安装", "OPTIONS"."""
+    text = para.strip().strip("*")
+    if "\n" in text or not text or len(text) > _HEADING_MAX or text[-1] in _FINAL + "，,、":
+        return False
+    return len(following.strip()) > len(text)
+
+
+def _sentences(para: str, start: int, context: str) -> list[Unit]:
+    found = []
+    for m in _SENTENCE.finditer(para):
+        s, e = m.span()
+        while s < e and para[s] in " \u3000\t\n":
+            s += 1
+        while e > s and para[e - 1] in " \u3000\t\n":
+            e -= 1
+        if e - s >= 2:
+            found.append(Unit(start + s, start + e, "sentence", context))
+    return found
+
+
+def _join(*parts: str) -> str:
+    return " › ".join(p for p in parts if p)
+
+
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MARKUP = re.compile(r"\*\*|__|`+|^#{1,6}\s+|^>\s?", re.M)
+_NOTE = re.compile(r"\s*\[\^?\(?\\?\[?\d+\\?\]?\)?\]\(#[^)]*\)")
+
+
+def row_cells(row: str) -> list[str]:
+    """The cells of a table row written as ``| a | b |`` or ``a | b | c``."""
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def display(text: str, unit: Unit) -> str:
+    """A unit as an answer shows it: a table row as "header: cell" pairs, everything without markup."""
+    body = text[unit.start:unit.end]
+    if unit.kind == "row":
+        header = row_cells(unit.context.rsplit(" › ", 1)[-1])
+        cells = row_cells(body)
+        if len(header) == len(cells):
+            return "；".join(f"{plain(h)}：{plain(c)}" for h, c in zip(header, cells) if plain(c))
+        return "；".join(plain(c) for c in cells if plain(c))
+    if unit.kind == "item":
+        return _BULLET.sub("", plain(body))
+    return plain(body)
+
+
+_BULLET = re.compile(r"^[-*+•·▪]\s+")
+
+
+def plain(text: str) -> str:
+    """A unit's text without Markdown markup: link text stays, targets, emphasis marks and fences go."""
+    text = _NOTE.sub("", text)
+    text = re.sub(r"^```[^\n]*\n?|\n?```$", "", text.strip())
+    text = _LINK.sub(r"\1", text)
+    return _MARKUP.sub("", text).strip()

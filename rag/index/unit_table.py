@@ -1,0 +1,147 @@
+"""The answer units of every document, with their vectors: built at ingest, saved with the index as ``units.npz``.
+
+Each document is put back together from its chunks and split into units (``rag.documents.units``);
+a unit keeps its span in the document, its kind and its context (headings, a table's header). Its
+vector embeds the context and the unit as a passage, so at question time only the question is
+embedded and the units of the retrieved passages are ranked by the saved vectors. Vectors of
+units seen before (same context and text) are reused: an incremental ingest embeds only new units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from rag.documents.units import KINDS, Unit, display, split_units
+from rag.types import Chunk
+
+FILE_NAME = "units.npz"
+MAX_EMBED_CHARS = 400  # a long unit is embedded by its start; the model reads 512 tokens at most
+EMBED_BATCH = 256  # units per call to the model, as chunks are embedded
+
+
+@dataclass
+class UnitTable:
+    """Units of all documents: parallel arrays, row ``i`` of ``vectors`` belonging to unit ``i``."""
+
+    doc_ids: list[str]
+    starts: np.ndarray  # span in the document's cleaned text
+    ends: np.ndarray
+    kinds: np.ndarray  # index into KINDS
+    contexts: list[str]
+    texts: list[str]  # as shown in an answer (``display``)
+    vectors: np.ndarray  # float16, unit length
+
+    def __post_init__(self) -> None:
+        self._by_doc: dict[str, list[int]] = defaultdict(list)
+        for i, doc in enumerate(self.doc_ids):
+            self._by_doc[doc].append(i)  # in document order: units were made in order
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def within(self, chunk: Chunk) -> list[int]:
+        """The units of ``chunk``'s document that lie inside the chunk (at least half of each)."""
+        rows = self._by_doc.get(chunk.doc_id or chunk.source, [])
+        starts = [int(self.starts[i]) for i in rows]
+        found = []
+        for i in rows[max(0, bisect_left(starts, chunk.start) - 1):]:
+            s, e = int(self.starts[i]), int(self.ends[i])
+            if s >= chunk.end:
+                break
+            if min(e, chunk.end) - max(s, chunk.start) >= (e - s) / 2:
+                found.append(i)
+        return found
+
+    def neighbours(self, row: int) -> list[int]:
+        """The units of the same document, in order (for a list's or a procedure's other steps)."""
+        return self._by_doc.get(self.doc_ids[row], [])
+
+    def kind(self, row: int) -> str:
+        return KINDS[int(self.kinds[row])]
+
+    def to_bytes(self) -> bytes:
+        meta = {"doc_ids": self.doc_ids, "contexts": self.contexts, "texts": self.texts}
+        buffer = io.BytesIO()
+        np.savez(buffer, starts=self.starts, ends=self.ends, kinds=self.kinds, vectors=self.vectors,
+                 meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "UnitTable":
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+            return cls(meta["doc_ids"], data["starts"], data["ends"], data["kinds"], meta["contexts"],
+                       meta["texts"], data["vectors"])
+
+
+def embed_text(context: str, text: str) -> str:
+    """What the model reads for a unit: its context first, so "默认值：3" is about the option above it."""
+    body = text[:MAX_EMBED_CHARS]
+    return f"{context}：{body}" if context else body
+
+
+def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) -> UnitTable:
+    """The unit table of ``chunks``' documents; vectors of units ``previous`` already holds are reused."""
+    doc_ids, starts, ends, kinds, contexts, texts = [], [], [], [], [], []
+    for doc_id, text in _documents(chunks).items():
+        for unit in split_units(text):
+            doc_ids.append(doc_id)
+            starts.append(unit.start)
+            ends.append(unit.end)
+            kinds.append(KINDS.index(unit.kind))
+            contexts.append(unit.context)
+            texts.append(display(text, unit))
+    keys = [_key(c, t) for c, t in zip(contexts, texts)]
+    known = {}
+    if previous is not None and len(previous):
+        known = {_key(c, t): previous.vectors[i] for i, (c, t) in enumerate(zip(previous.contexts, previous.texts))}
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
+    dim = previous.vectors.shape[1] if previous is not None and len(previous) else None
+    for start in range(0, len(todo), EMBED_BATCH):  # bounded batches: a huge file holds one batch at a time
+        rows = todo[start:start + EMBED_BATCH]
+        fresh = np.asarray(embedder.embed_passages([embed_text(contexts[i], texts[i]) for i in rows]), dtype=np.float32)
+        known.update({keys[i]: fresh[j].astype(np.float16) for j, i in enumerate(rows)})
+        dim = fresh.shape[1]
+    vectors = np.stack([known[k] for k in keys]).astype(np.float16) if keys else np.zeros((0, dim or 1), np.float16)
+    return UnitTable(doc_ids, np.asarray(starts, np.int64), np.asarray(ends, np.int64), np.asarray(kinds, np.int8),
+                     contexts, texts, vectors)
+
+
+def _key(context: str, text: str) -> str:
+    return hashlib.blake2b(f"{context}\x00{text}".encode("utf-8"), digest_size=12).hexdigest()
+
+
+def _documents(chunks: Sequence[Chunk]) -> dict[str, str]:
+    """Each document's cleaned text, put back together from its chunks (the gaps between them are blank lines)."""
+    spans: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        spans[chunk.doc_id or chunk.source].append(chunk)
+    texts = {}
+    for doc, parts in spans.items():
+        pieces, cursor = [], 0
+        for c in sorted(parts, key=lambda c: c.start):
+            if c.start > cursor:
+                pieces.append("\n" * (c.start - cursor))
+            if c.end > cursor:
+                pieces.append(c.text[max(0, cursor - c.start):])
+                cursor = c.end
+        texts[doc] = "".join(pieces)
+    return texts
+
+
+def unit_of(table: UnitTable, row: int) -> Unit:
+    """The ``Unit`` record of one row."""
+    return Unit(int(table.starts[row]), int(table.ends[row]), table.kind(row), table.contexts[row])
+
+
+def from_bytes(raw: bytes) -> UnitTable:
+    """The table saved at ingest."""
+    return UnitTable.from_bytes(raw)

@@ -1,0 +1,54 @@
+"""What kind of answer a question wants: a figure, a date, a person, a command, a reason, steps, yes/no, a definition.
+
+The answer selector weighs each unit's fit to this type (a reason clause for "为什么", a list or a
+code block for "怎么做", an option entry for "哪个选项"); the words are the question's, never a corpus's.
+"""
+
+from __future__ import annotations
+
+import re
+
+TYPES = ("figure", "date", "person", "command", "reason", "procedure", "yesno", "definition", "other")
+
+_PATTERNS = (
+    ("reason", r"为什么|为何|原因|(?<!无)理由|目的|用意|何以|怎么会|凭什么|\bwhy\b|what for|purpose|reason"),
+    ("procedure", r"如何|怎么(?!会|样的)|怎样(?!的)|步骤|流程|方法|办法|操作|做法|\bhow (?:do|does|can|to|should|is|are)\b|"
+                  r"\bhow\b(?! (?:many|much|long|often|old))|steps?\b|procedure"),
+    ("command", r"命令|指令|选项|参数|开关|哪个程序|用什么工具|什么工具|\bcommand\b|\boption\b|\bflag\b|\bswitch\b|"
+                r"\bparameter\b|\bargument\b|which (?:tool|program)"),
+    ("figure", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋岁]|数量|人数|次数|比例|"
+               r"百分之|金额|税率|how many|how much|number of|percentage|rate\b"),
+    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|期限|多久|多长时间|之日起|when\b|what date|"
+             r"which year|how long|deadline"),
+    ("person", r"谁|哪位|什么人|叫什么名字|姓名|\bwho\b|whom|whose"),
+    ("definition", r"是什么|什么是|指什么|是指|的含义|什么意思|何谓|定义|\bwhat (?:is|are|does)\b|\bmean(?:s|ing)?\b"),
+    ("yesno", r"是否|能否|可否|可不可以|能不能|会不会|有没有|是不是|[吗嘛][？?]?$|^(?:is|are|can|does|do|should|will|"
+              r"must|may)\b"),
+)
+_COMPILED = tuple((name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# An English question says what it asks in its first words ("what is … when …" asks a "what", not a "when").
+_ENGLISH = (
+    ("reason", r"why\b|what for\b|for what reason"),
+    ("procedure", r"how (?:do|does|can|could|should|would|to|is|are)\b|what (?:are )?the steps"),
+    ("figure", r"how (?:many|much)\b|what (?:is |was )?(?:the )?(?:number|percentage|rate|amount|price|cost)\b"),
+    ("date", r"when\b|what (?:date|year|day|time)\b|which (?:date|year|day)\b|how long\b|by when\b"),
+    ("person", r"who(?:m|se)?\b"),
+    ("command", r"(?:what|which) (?:command|option|flag|tool|program|switch|parameter|argument)s?\b"),
+    ("definition", r"what (?:is|are|does)\b"),
+    ("yesno", r"(?:is|are|can|does|do|should|will|must|may|was|were|has|have)\b"),
+)
+_ENGLISH_COMPILED = tuple((name, re.compile(r"^(?:\W*(?:in|on|under|for|according to|at)\b[^,?]*,\s*)?" + p, re.I))
+                          for name, p in _ENGLISH)
+
+
+def answer_type(question: str) -> str:
+    """The first type whose wording the question uses, in the order that resolves overlaps
+    ("为什么要用这个命令" asks a reason; "多少天内" asks a figure before a date)."""
+    text = question.strip()
+    if not _CJK.search(text):
+        return next((name for name, pattern in _ENGLISH_COMPILED if pattern.search(text)), "other")
+    for name, pattern in _COMPILED:
+        if pattern.search(text):
+            return name
+    return "other"

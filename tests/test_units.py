@@ -1,0 +1,103 @@
+"""Answer units follow the document's structure: sentences, table rows with their header, list items, fields,
+code blocks and commands, option and definition entries; headings become context."""
+
+from __future__ import annotations
+
+from rag.documents.cleaning import clean_text
+from rag.documents.units import display, plain, split_units
+from rag.index.unit_table import build
+from rag.types import Chunk
+from tests.fakes import FakeEmbedder
+
+MANUAL = """# 第 3 章 安装
+
+## 3.1 硬件要求
+
+安装前请确认机器满足下表。
+
+| 项目 | 最低 | 推荐 |
+|---|---|---|
+| 内存 | 512 MB | 2 GB |
+| 硬盘 | 4 GB | 10 GB |
+
+## 3.2 步骤
+
+按以下步骤安装：
+
+1. 下载安装镜像。
+2. 写入 U 盘。
+3. 从 U 盘启动。
+
+然后在终端中执行：
+
+```
+$ sudo apt install foo
+$ foo --init
+```
+
+版本: 2.1
+维护者: 张三
+
+-v, --verbose
+    输出更多信息。默认关闭。
+
+因为旧版本不再维护，所以建议升级。
+"""
+
+
+def _units(text: str):
+    cleaned = clean_text(text)
+    return cleaned, split_units(cleaned)
+
+
+def test_each_structure_is_a_unit_of_its_kind():
+    text, units = _units(MANUAL)
+    kinds = [(u.kind, plain(text[u.start:u.end])) for u in units]
+    assert ("sentence", "安装前请确认机器满足下表。") in kinds
+    assert ("item", "1. 下载安装镜像。") in kinds and ("item", "3. 从 U 盘启动。") in kinds
+    assert ("field", "版本: 2.1") in kinds and ("field", "维护者: 张三") in kinds
+    code = [t for k, t in kinds if k == "code"]
+    assert code == ["$ sudo apt install foo\n$ foo --init"]
+    option = [t for k, t in kinds if k == "option"]
+    assert option and option[0].startswith("-v, --verbose") and "输出更多信息" in option[0]
+    assert ("sentence", "因为旧版本不再维护，所以建议升级。") in kinds
+    assert not any(k == "heading" for k, _ in kinds)  # headings are context, not answers
+
+
+def test_a_table_row_carries_its_header_and_its_heading():
+    text, units = _units(MANUAL)
+    rows = [u for u in units if u.kind == "row"]
+    assert len(rows) == 2  # the header and the separator are not answers
+    assert display(text, rows[0]) == "项目：内存；最低：512 MB；推荐：2 GB"
+    assert rows[0].context.startswith("第 3 章 安装 › 3.1 硬件要求")
+
+
+def test_headings_give_context_and_a_code_block_survives_cleaning():
+    text, units = _units(MANUAL)
+    item = next(u for u in units if u.kind == "item")
+    assert item.context == "第 3 章 安装 › 3.2 步骤"
+    assert "```\n$ sudo apt install foo\n$ foo --init\n```" in text
+
+
+def test_units_are_spans_of_the_text_and_news_prose_stays_sentences():
+    text, units = _units("2024年，自治区政协形成了18份协商报告。会议共收到提案1000件！\n\n图为会场。")
+    assert [plain(text[u.start:u.end]) for u in units] == ["2024年，自治区政协形成了18份协商报告。", "会议共收到提案1000件！",
+                                                          "图为会场。"]
+    assert all(u.kind == "sentence" for u in units)
+
+
+def test_the_unit_table_maps_units_to_chunks_and_reuses_vectors():
+    text, _ = _units(MANUAL)
+    half = len(text) // 2
+    chunks = [Chunk("m.md", text[:half + 40], 0, half + 40, 0, doc_id="d"),
+              Chunk("m.md", text[half - 40:], half - 40, len(text), 1, doc_id="d")]
+    embedder = FakeEmbedder()
+    table = build(chunks, embedder)
+    assert len(table) == len(split_units(text)) and table.vectors.shape == (len(table), embedder.dim)
+    first, second = table.within(chunks[0]), table.within(chunks[1])
+    assert set(first) | set(second) == set(range(len(table)))
+    calls = embedder.calls
+    again = build(chunks, embedder, previous=table)
+    assert embedder.calls == calls and (again.vectors == table.vectors).all()
+    restored = type(table).from_bytes(table.to_bytes())
+    assert restored.texts == table.texts and (restored.vectors == table.vectors).all()
