@@ -8,8 +8,6 @@ through the real ``openai`` client. Greedy, short replies, a handful of calls: w
 
 from __future__ import annotations
 
-import gc
-
 import pytest
 from pydantic import SecretStr
 
@@ -17,6 +15,7 @@ from rag import answer
 from rag.answering import support
 from rag.answering.citations import markers, unsupported_numbers
 from rag.llm.bounds import TEMPLATE_STOPS
+from tests.llama_server import llama_server as serve_llama
 
 pytestmark = pytest.mark.slow
 KEY = "sk-real-model-3b8e"
@@ -31,26 +30,15 @@ QUESTIONS = (
 
 @pytest.fixture(scope="module")
 def qwen_server(sample_index):
-    xllamacpp = pytest.importorskip("xllamacpp")
+    pytest.importorskip("xllamacpp")
     from eval.small_model import SmallModelMissing, small_model_path
 
     try:
         path = small_model_path(sample_index.cache_dir)
     except SmallModelMissing as e:
         pytest.skip(str(e))
-    params = xllamacpp.CommonParams()
-    params.model.path = str(path)
-    params.model_alias = {ALIAS}
-    params.n_ctx = 4096
-    params.n_parallel = 1
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
-    params.verbosity = -1
-    params.api_keys = [KEY]
-    server = xllamacpp.Server(params)
-    yield server.listening_address + "/v1"
-    del server
-    gc.collect()  # frees the port and the model
+    with serve_llama(path, ALIAS, KEY) as url:
+        yield url
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

@@ -9,7 +9,6 @@ response through the same client.
 
 from __future__ import annotations
 
-import gc
 import logging
 import socket
 import time
@@ -23,6 +22,7 @@ from rag.errors import LLMUnavailable
 from rag.llm import OpenAILLM, auto_llm, default_model_path, get_llm, openai_ready
 from rag.llm.ollama_server import serve_ollama
 from rag.types import Answer
+from tests.llama_server import llama_server as serve_llama
 from tests.test_llm import QUESTION, REPLY_PIECES, FakeLLM
 
 pytestmark = pytest.mark.slow
@@ -41,21 +41,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server(sample_index):
     """llama.cpp's OpenAI-compatible server on 127.0.0.1:<free port>, requiring ``KEY``."""
-    import xllamacpp
-
-    params = xllamacpp.CommonParams()
-    params.model.path = str(default_model_path(sample_index.cache_dir))
-    params.model_alias = {ALIAS}
-    params.n_ctx = 4096
-    params.n_parallel = 1
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
-    params.verbosity = -1
-    params.api_keys = [KEY]
-    server = xllamacpp.Server(params)
-    yield server.listening_address + "/v1"
-    del server
-    gc.collect()  # frees the port and the model
+    with serve_llama(default_model_path(sample_index.cache_dir), ALIAS, KEY) as url:
+        yield url
 
 
 def openai_settings(base, url: str, key: str | None = KEY, model: str = "", **extra):
