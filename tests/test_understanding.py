@@ -218,3 +218,14 @@ def test_a_share_of_another_whole_does_not_answer():
 def test_a_year_by_year_question_keeps_words_that_merely_start_with_each():
     assert split_years("2023年和2024年各类协商会议各开了几次？") == [
         ("2023年", "2023年各类协商会议开了几次？"), ("2024年", "2024年各类协商会议开了几次？")]
+
+
+@pytest.mark.parametrize("previous, follow_up, standalone", [
+    ("stable/main 目录里放的是什么软件包？", "那 contrib 目录呢？", "contrib 目录里放的是什么软件包？"),
+    ("车辆购置税的税率是多少？", "那它是一次性交的吗？", "那车辆购置税是一次性交的吗？"),
+    ("网上买的东西几天内可以无理由退货？", "那商家收到退货以后多久要退款？", "商家收到退货以后多久要退款？"),
+    ("sudo 是做什么用的？", "用它的时候需要输入谁的密码？", "用sudo的时候需要输入谁的密码？"),
+])
+def test_a_follow_up_becomes_one_question_never_two_spliced(previous, follow_up, standalone):
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
+    assert rewrite_follow_up(follow_up, history) == standalone

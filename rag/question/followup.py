@@ -54,10 +54,34 @@ def carry_over(question: str, previous: str) -> str:
         return previous.replace(old_years[0], new_years[0])
     if not core:
         return previous
+    if _ASKS.search(core) and len(core) >= _COMPLETE:
+        return core + ("" if core.endswith(("？", "?")) else "？")  # already a whole question: nothing to splice
+    parallel = _in_place_of_its_like(core, previous)
+    if parallel:
+        return parallel
     context = _subject(previous)
     if new_years:
         context = YEAR_RE.sub("", context).replace("年", "", 1)
     return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
+
+
+_ASKS = re.compile(r"多少|多久|多长|几|什么|哪|怎么|怎样|如何|谁|是否|吗|为什么|为何")
+_COMPLETE = 8  # a follow-up this long that asks by itself is a question of its own
+_ASCII_TERM = re.compile(r"[A-Za-z][\w.+/-]*")
+
+
+def _in_place_of_its_like(core: str, previous: str) -> str | None:
+    """"那 contrib 目录呢？" after "stable/main 目录里放的是什么？": the new thing takes the place of the thing of the
+    same kind in the earlier question (same head word, or a name in Latin letters for one in Latin letters)."""
+    head = re.search(r"[\u4e00-\u9fff]{2}$", core)
+    if head:
+        m = re.search(rf"(?:[A-Za-z][\w.+/-]*\s*|[\u4e00-\u9fff]{{1,4}}){re.escape(head.group())}", previous)
+        if m and m.group() != core:
+            return previous[:m.start()] + core + previous[m.end():]
+    new, old = _ASCII_TERM.findall(core), _ASCII_TERM.findall(previous)
+    if len(new) == 1 and old and _ASCII_TERM.fullmatch(core.strip()):
+        return previous.replace(old[0], new[0], 1)
+    return None
 
 
 _ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
@@ -116,7 +140,8 @@ def referent(previous: str) -> str:
     names = _ASCII_SUBJECT.findall(previous) or quoted_names(previous) or list(named_entities(previous))
     if names:
         return names[0]
-    return focus_of(previous)
+    owner = re.match(r"^(?:(?:19|20)\d{2}年)?([\u4e00-\u9fff]{2,12}?)的", previous)  # "车辆购置税的税率…" → 车辆购置税
+    return owner.group(1) if owner else focus_of(previous)
 
 
 def last_user_question(history: list[dict]) -> str | None:
