@@ -62,3 +62,20 @@ def test_a_full_disk_is_one_line_saying_the_index_is_unchanged():
                 OSError(errno.EFBIG, "File too large")):
         line = _one_line(exc)
         assert "磁盘空间不足" in line and "requested" not in line and "\n" not in line
+
+
+@pytest.mark.parametrize("command", [["-m", "rag.cli", "ui"], ["-m", "ui"]])
+def test_a_taken_port_is_one_chinese_line_naming_another_port(tmp_path, command):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "vs"), "HF_HUB_OFFLINE": "1"}
+        out = subprocess.run([sys.executable, *command, "--port", str(port)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode != 0 and len(lines) == 1, out.stderr
+    assert f"端口 {port} 已被占用" in lines[0] and f"--port {port + 1}" in lines[0] and "GRADIO" not in lines[0]
+    assert not (tmp_path / "vs").exists()  # refused before any index was built

@@ -17,9 +17,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
     args = parser.parse_args(argv)
 
+    from rag.errors import RagError
     from ui.app import launch  # gradio is heavy: import it only once the arguments are valid
 
-    launch(args.host, args.port, open_browser=args.open)
+    try:
+        launch(args.host, args.port, open_browser=args.open)
+    except RagError as exc:  # one line naming the fix, as the rag command prints it
+        raise SystemExit(f"错误：{' '.join(str(exc).split())}") from None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from functools import partial
 import gradio as gr
 from starlette.middleware import Middleware
 
+from rag.errors import RagError
 from rag.settings import Settings, get_settings
 from ui import actions, hosts, limits, render, theme, uploads
 
@@ -236,6 +237,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
 
     install_log_filter()  # no secret (RAG_OPENAI_API_KEY, RAG_MILVUS_TOKEN) in any log line
     settings = get_settings()
+    check_port_free(host, port)  # before the index is built: a taken port is known at once
     allowed = hosts.allowed_hosts(host, settings.allowed_hosts)
     _warn_if_exposed(host, settings.allowed_hosts)
     actions.prepare_index(settings)
@@ -258,6 +260,20 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
         css=theme.CSS,
         js=theme.JS,
     )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line naming the fix, a port another program already listens on."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no owner
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise RagError(f"端口 {port} 已被占用（可能是另一个聊天页面还开着）：请换一个端口启动，"
+                           f"例如 `./run.sh chat --port {port + 1}` 或 `rag ui --port {port + 1}`。") from None
 
 
 def _warn_if_exposed(host: str, configured: str) -> None:
