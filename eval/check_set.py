@@ -162,6 +162,15 @@ def check_item(item: dict, corpus: dict[str, str]) -> list[str]:
     return problems
 
 
+def duplicates(items: list[dict], prefix: str = "") -> list[str]:
+    """Ids or questions used twice (a follow-up's short question may recur with another history)."""
+    problems = []
+    for key in ("id", "question"):
+        values = Counter(_identity(i, key) for i in items)
+        problems += [f"{prefix}duplicate {key} {value[0]!r}" for value, n in values.items() if n > 1]
+    return problems
+
+
 def check_set(items: list[dict], corpus: dict[str, str], others: dict[str, dict[str, str]] | None = None) -> list[str]:
     """Problems across the whole set: per item, duplicate ids/questions and minimum counts.
 
@@ -170,10 +179,7 @@ def check_set(items: list[dict], corpus: dict[str, str], others: dict[str, dict[
     """
     corpora = {"sample": corpus, **(others or {})}
     problems = []
-    for key in ("id", "question"):
-        # a follow-up's short question ("那2023年呢？") may recur with another history
-        values = Counter(_identity(i, key) for i in items)
-        problems += [f"duplicate {key} {value[0]!r}" for value, n in values.items() if n > 1]
+    problems += duplicates(items)
     for item in items:
         name = item_corpus(item)
         if name not in corpora and name in CORPORA:
@@ -214,9 +220,7 @@ def set_problems(name: str, items: list[dict], corpora: dict[str, dict[str, str]
     """
     corpora = dict(corpora or {})
     problems = []
-    for key in ("id", "question"):
-        values = Counter(_identity(i, key) for i in items)
-        problems += [f"{name}: duplicate {key} {value[0]!r}" for value, n in values.items() if n > 1]
+    problems += duplicates(items, f"{name}: ")
     for item in items:
         corpus = item_corpus(item)
         if corpus != name:

@@ -22,7 +22,7 @@ from rag.answering.extractive import Evidence
 from rag.documents.units import KINDS
 from rag.index.unit_table import UnitTable
 from rag.question.analysis import QuestionInfo
-from rag.question.answer_type import TYPES
+from rag.question.answer_type import TYPES, answer_type
 from rag.text.numbers import extract_numbers
 from rag.text.tokens import YEAR_IN_TEXT, bigrams
 from rag.types import Passage
@@ -190,8 +190,6 @@ def load_selector(path: Path = WEIGHTS) -> Selector:
 
 def qtype_of(info: QuestionInfo) -> str:
     """The answer type, one of ``TYPES``."""
-    from rag.question.answer_type import answer_type
-
     kind = answer_type(info.text)
     return kind if kind in TYPES else "other"
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.documents.units import KINDS, Unit, display, split_units
+from rag.documents.units import KINDS, display, split_units
 from rag.types import Chunk
 
 FILE_NAME = "units.npz"
@@ -59,10 +59,6 @@ class UnitTable:
             if min(e, chunk.end) - max(s, chunk.start) >= (e - s) / 2:
                 found.append(i)
         return found
-
-    def neighbours(self, row: int) -> list[int]:
-        """The units of the same document, in order (for a list's or a procedure's other steps)."""
-        return self._by_doc.get(self.doc_ids[row], [])
 
     def kind(self, row: int) -> str:
         return KINDS[int(self.kinds[row])]
@@ -135,11 +131,6 @@ def _documents(chunks: Sequence[Chunk]) -> dict[str, str]:
                 cursor = c.end
         texts[doc] = "".join(pieces)
     return texts
-
-
-def unit_of(table: UnitTable, row: int) -> Unit:
-    """The ``Unit`` record of one row."""
-    return Unit(int(table.starts[row]), int(table.ends[row]), table.kind(row), table.contexts[row])
 
 
 def from_bytes(raw: bytes) -> UnitTable:
