@@ -3,10 +3,17 @@
     python -m eval.fit_selector            # writes rag/answering/selector.json and prints the validation
 
 Each dev item is retrieved as ``rag.answer`` retrieves it; every unit of its passages becomes one row
-(features from ``rag.answering.selection``), labelled 1 when it holds the item's evidence and its
-answer pattern. A logistic regression (scikit-learn, only here: the query path applies the weights
-with numpy) is validated leave-one-corpus-out, then fitted on all of them. Holdout items and the
-corpora held out whole are never read.
+(features from ``rag.answering.unit_features``), labelled 1 when it holds the item's evidence and its
+answer pattern. Two models, each validated leave-one-corpus-out and then fitted on every dev corpus:
+
+- the ranker: a conditional logit (the answer units against the other units of the same question, by
+  L-BFGS in scipy), each corpus weighted equally so the largest set does not decide what answers look like;
+- the answerability model: a logistic regression (scikit-learn) over the best unit's ``QUESTION_FEATURES``,
+  answerable items against the near-miss traps, with the threshold that wrongly abstains on at most 1%
+  (out of domain it tells traps from answerable questions little better than chance: the near-miss checks
+  do most of that work).
+
+The query path applies both with numpy. Holdout items and the corpora held out whole are never read.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from eval.dataset import CORPORA, DEFAULT_SET, EVAL_DIR, extra_sets, item_corpus
 
 OUT = Path(__file__).resolve().parent.parent / "rag" / "answering" / "selector.json"
 CACHE = EVAL_DIR / "results" / "selector-index"
-MAX_WRONG_ABSTENTIONS = 0.05
+MAX_WRONG_ABSTENTIONS = 0.01
 
 
 def dev_items() -> list[dict]:
@@ -38,7 +45,8 @@ def rows_for(item: dict, settings) -> tuple[np.ndarray, np.ndarray] | None:
     """Features and labels of the units of one item's passages (None when retrieval gives nothing)."""
     from rag.answering.evidence import analyse_question
     from rag.answering.pipeline import _standalone
-    from rag.answering.selection import candidates, features, qtype_of
+    from rag.answering.selection import qtype_of
+    from rag.answering.unit_features import candidates, features
     from rag.retrieval.hybrid import get_retriever
     from rag.text import lexicon
 
@@ -106,57 +114,92 @@ def collect() -> dict[str, list[tuple[dict, np.ndarray, np.ndarray]]]:
     return out
 
 
-def fit(rows: list) -> tuple[np.ndarray, float]:
+L2 = 3.0  # the ranker's ridge penalty
+CLOSE = 0.25  # a runner-up with a quarter of the best unit's share joins the answer (at most two of them)
+PLAUSIBLE_SHARE = 0.04  # a unit may give an asked figure down to this share of the best unit's
+
+
+def _corpus_weights(rows: list) -> np.ndarray:
+    """One weight per row's item so that every corpus weighs the same in total."""
+    counts: dict[str, int] = {}
+    for item, _, _ in rows:
+        counts[item_corpus(item)] = counts.get(item_corpus(item), 0) + 1
+    weights = np.asarray([1.0 / counts[item_corpus(item)] for item, _, _ in rows])
+    return weights * len(rows) / weights.sum()
+
+
+def fit_ranker(rows: list, l2: float = L2) -> np.ndarray:
+    """Weights maximising each answerable item's share on its answer units (corpora weighted equally)."""
+    from scipy.optimize import minimize
+
+    weights = _corpus_weights(rows)
+    groups = [(x.astype(np.float64), y.astype(bool), w) for (_, x, y), w in zip(rows, weights) if y.any()]
+    total = sum(w for _, _, w in groups) or 1.0
+
+    def loss(coef: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = 0.5 * l2 * coef @ coef, l2 * coef
+        for x, y, w in groups:
+            s = x @ coef
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            on_answer = p[y].sum()
+            scale = w * len(groups) / total
+            value -= scale * np.log(on_answer + 1e-12)
+            grad += scale * (p @ x - (p[y] @ x[y]) / on_answer)
+        return value, grad
+
+    found = minimize(loss, np.zeros(rows[0][1].shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return found.x
+
+
+def fit_answerable(rows: list, coef: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The answerability model over the best unit's features, and its threshold."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.vstack([r[1] for r in rows])
-    y = np.concatenate([r[2] for r in rows])
+    from rag.answering.selection import question_features
+
+    x = np.vstack([question_features(xs, xs @ coef) for _, xs, _ in rows])
+    y = np.asarray([bool(item.get("answerable")) for item, _, _ in rows])
     model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
-    model.fit(x, y)
-    return model.coef_[0].astype(float), float(model.intercept_[0])
+    model.fit(x, y, sample_weight=_corpus_weights(rows))
+    p = model.predict_proba(x)[:, 1]
+    threshold = float(np.quantile(p[y], MAX_WRONG_ABSTENTIONS)) if y.any() else 0.5
+    return model.coef_[0].astype(float), float(model.intercept_[0]), threshold
 
 
-def _probabilities(coef, intercept, x):
-    return 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
+def outcomes(rows: list, coef, answer) -> list[tuple[bool, bool, bool, float]]:
+    """Per item: answerable, whether the best unit is an answer unit, whether one of the answer's units is,
+    and the answerability."""
+    from rag.answering.selection import question_features, shares
 
-
-def outcomes(rows: list, coef, intercept) -> list[tuple[bool, bool, float]]:
-    """Per item: answerable, whether the best unit is an answer unit, and its probability."""
+    a_coef, a_intercept, _ = answer
     found = []
     for item, x, y in rows:
-        p = _probabilities(coef, intercept, x)
-        best = int(np.argmax(p))
-        found.append((bool(item.get("answerable")), bool(y[best]), float(p[best])))
+        scores = x @ coef
+        share = shares(scores)
+        order = np.argsort(-share)
+        kept = [i for i in order[:3] if share[i] >= CLOSE * share[order[0]]]
+        z = float(question_features(x, scores) @ a_coef + a_intercept)
+        found.append((bool(item.get("answerable")), bool(y[order[0]]), bool(y[kept].any()), 1 / (1 + np.exp(-z))))
     return found
 
 
-def threshold_for(found: list[tuple[bool, bool, float]]) -> float:
-    """The abstention threshold that answers most items right, wrongly abstaining on at most 5% of answerable ones."""
-    answerable = sum(a for a, _, _ in found) or 1
-    best_t, best_score = 0.0, -1.0
-    for t in sorted({p for _, _, p in found} | {0.0}):
-        wrong_abstain = sum(a and p < t for a, _, p in found) / answerable
-        if wrong_abstain > MAX_WRONG_ABSTENTIONS:
-            break
-        score = sum((a and c and p >= t) or (not a and p < t) for a, c, p in found)
-        if score > best_score:
-            best_t, best_score = t, score
-    return best_t
-
-
-def summary(found: list[tuple[bool, bool, float]], t: float) -> dict:
+def summary(found: list[tuple[bool, bool, bool, float]], t: float) -> dict:
     ans = [f for f in found if f[0]]
     traps = [f for f in found if not f[0]]
+    n = max(len(ans), 1)
     return {
-        "answerable": len(ans), "top1": round(sum(c for _, c, _ in ans) / max(len(ans), 1), 3),
-        "answered_right": round(sum(c and p >= t for _, c, p in ans) / max(len(ans), 1), 3),
-        "wrong_abstentions": round(sum(p < t for _, _, p in ans) / max(len(ans), 1), 3),
-        "traps": len(traps), "traps_abstained": round(sum(p < t for _, _, p in traps) / max(len(traps), 1), 3),
+        "answerable": len(ans), "top1": round(sum(f[1] for f in ans) / n, 3),
+        "in_answer": round(sum(f[2] for f in ans) / n, 3),
+        "answered_right": round(sum(f[2] and f[3] >= t for f in ans) / n, 3),
+        "wrong_abstentions": round(sum(f[3] < t for f in ans) / n, 3),
+        "traps": len(traps), "traps_abstained": round(sum(f[3] < t for f in traps) / max(len(traps), 1), 3),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.answering.selection import FEATURES
+    from rag.answering.selection import QUESTION_FEATURES
+    from rag.answering.unit_features import FEATURES
 
     parser = argparse.ArgumentParser(prog="python -m eval.fit_selector", description=__doc__)
     parser.add_argument("--out", default=str(OUT), help="where to write the weights")
@@ -166,19 +209,22 @@ def main(argv: list[str] | None = None) -> int:
     validation = {}
     for held in data:
         train = [r for c, rows in data.items() if c != held for r in rows]
-        coef, intercept = fit(train)
-        t = threshold_for(outcomes(train, coef, intercept))
-        validation[held] = summary(outcomes(data[held], coef, intercept), t)
+        coef = fit_ranker(train)
+        answer = fit_answerable(train, coef)
+        validation[held] = summary(outcomes(data[held], coef, answer), answer[2])
     everything = [r for rows in data.values() for r in rows]
-    coef, intercept = fit(everything)
-    t = threshold_for(outcomes(everything, coef, intercept))
+    coef = fit_ranker(everything)
+    answer = fit_answerable(everything, coef)
     weights = {
-        "features": list(FEATURES), "coef": [round(c, 6) for c in coef], "intercept": round(intercept, 6),
-        "threshold": round(t, 6), "trained_on": {c: len(r) for c, r in data.items()},
-        "fit": summary(outcomes(everything, coef, intercept), t), "leave_one_corpus_out": validation,
+        "features": list(FEATURES), "coef": [round(c, 6) for c in coef],
+        "close": CLOSE, "plausible": PLAUSIBLE_SHARE,
+        "answerable": {"features": list(QUESTION_FEATURES), "coef": [round(c, 6) for c in answer[0]],
+                       "intercept": round(answer[1], 6), "threshold": round(answer[2], 6)},
+        "trained_on": {c: len(r) for c, r in data.items()},
+        "fit": summary(outcomes(everything, coef, answer), answer[2]), "leave_one_corpus_out": validation,
     }
     Path(args.out).write_text(json.dumps(weights, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: weights[k] for k in ("threshold", "fit", "leave_one_corpus_out")}, ensure_ascii=False, indent=1))
+    print(json.dumps({k: weights[k] for k in ("fit", "leave_one_corpus_out")}, ensure_ascii=False, indent=1))
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 

@@ -84,3 +84,57 @@ def test_last_year_is_resolved_and_said(sample_index):
     assert f"{last}年" in a.standalone_question
     if last not in (2023, 2024):  # the documents cover 2023 and 2024
         assert a.abstained and f"{last}年" in a.text
+
+
+def test_an_exit_status_is_answered_by_its_definition_entry(tmp_path):
+    from rag.settings import Settings
+    from tests.test_units import MAN_PAGE
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "tool.1.md").write_text(MAN_PAGE, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
+    ingest([tmp_path / "docs"], settings=settings)
+    got = ask(settings, "退出状态 16 是什么意思？")
+    assert not got.abstained and "至少有一个页面不存在或不匹配" in got.text
+    assert got.citations and got.citations[0].source.endswith("tool.1.md")
+
+
+def test_runners_up_close_to_the_best_unit_are_shown_after_it_each_once():
+    from rag.answering.extractive import Evidence, runners_up
+
+    def unit(text, passage=0, supported=True):
+        return Evidence(passage, 0, len(text), text, 0.3, supported=supported)
+
+    best = unit("有以下的辅助目录：tools：DOS 工具。")
+    ranked = [best, unit("doc：基本的文档。", 1), unit("doc：基本的文档。", 2), unit("indices：索引文件。", 0, False),
+              unit("DOS 工具。")]
+    also = runners_up(ranked, best.answer_text)
+    assert [ev.answer_text for ev in also] == ["doc：基本的文档。"]  # once; an unrated unit and a repeat are left out
+    assert also[0].passage == 1
+
+
+def test_a_command_is_shown_with_the_sentence_that_leads_into_it(manual):
+    got = ask(manual, "在终端里要执行什么命令？")
+    assert "sudo apt install foo" in got.text
+    assert "在终端中执行" in got.text  # where the command goes, said before it
+
+
+def test_a_mis_cut_phrase_is_not_taken_for_a_name_the_passages_lack(manual):
+    from rag.question.analysis import named_entities
+
+    assert named_entities("稳定版发出来以后还会往里加新功能吗？") == ()
+    assert named_entities("郭玉广是谁？") == ("郭玉广",)
+
+
+def test_a_which_ones_question_gets_every_entry_of_the_list(tmp_path):
+    from rag.settings import Settings
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "mirror.md").write_text(
+        "# 镜像站\n\n镜像站的软件包放在 pool 目录里，发布版本的索引放在 dists 目录里。\n\n## 辅助目录\n\n"
+        "- tools：用于创建引导磁盘的 DOS 工具。\n- doc：基本的文档和常见问题。\n- indices：站点的各种索引文件。\n"
+        "- project：给开发者的资料。\n- misc：其他杂项文件。\n\n# 更新\n\n镜像站每天更新四次。\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
+    ingest([tmp_path / "docs"], settings=settings)
+    got = ask(settings, "镜像站上还有哪些辅助目录？")
+    assert all(name in got.text for name in ("tools", "doc", "indices", "project", "misc")), got.text

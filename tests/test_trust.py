@@ -182,3 +182,16 @@ def test_a_persons_name_asked_in_other_words_needs_a_person(town, question):
     assert a.abstained and "成立于" not in a.text
     b = answer(question.replace("绿洲镇", "青草乡"), settings=town, backend="extractive")
     assert "李水山" in b.text and not b.abstained
+
+
+def test_a_year_after_the_documents_is_told_with_the_figure_of_the_year_they_give(tmp_path):
+    from rag.index.ingestion import ingest
+    from rag.settings import Settings
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "report-2025.txt").write_text(
+        "2025年工作回顾\n\n2025年建设社区书屋12家，全年开展读书活动40场。\n\n各街道的书屋由街道办事处管理。\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
+    ingest([tmp_path / "docs"], settings=settings)
+    a = answer("2026年建设了多少家社区书屋？", settings=settings, backend="extractive")
+    assert a.abstained and "文档没有给出2026年" in a.text and "只提到2025年" in a.text and "12" in a.text

@@ -101,3 +101,43 @@ def test_the_unit_table_maps_units_to_chunks_and_reuses_vectors():
     assert embedder.calls == calls and (again.vectors == table.vectors).all()
     restored = type(table).from_bytes(table.to_bytes())
     assert restored.texts == table.texts and (restored.vectors == table.vectors).all()
+
+
+MAN_PAGE = """# 退出状态
+
+**0**  
+程序成功执行。
+
+**16**  
+至少有一个页面不存在或不匹配。
+
+# 消息
+
+| 英文 | 中文 |
+|---|---|
+| next: [ view \\| skip (Ctrl-D) ] | 下一页: [ 查看 \\| 跳过 (Ctrl-D) ] |
+
+将 *bash* 的手册页送至打印机：**man -t** *bash* \\| lpr
+"""
+
+
+def test_a_bold_term_line_and_its_description_are_one_definition_entry():
+    text, units = _units(MAN_PAGE)
+    entries = [display(text, u) for u in units if u.kind == "option"]
+    assert "16：至少有一个页面不存在或不匹配。" in entries
+    assert "0：程序成功执行。" in entries
+
+
+def test_an_escaped_pipe_stays_inside_its_cell_and_markdown_escapes_are_not_shown():
+    text, units = _units(MAN_PAGE)
+    row = next(u for u in units if u.kind == "row")
+    assert display(text, row) == "英文：next: [ view | skip (Ctrl-D) ]；中文：下一页: [ 查看 | 跳过 (Ctrl-D) ]"
+    last = next(u for u in units if "打印机" in text[u.start:u.end])
+    assert display(text, last) == "将 bash 的手册页送至打印机：man -t bash | lpr"
+
+
+def test_what_a_link_split_across_sentences_leaves_is_not_shown():
+    text, units = _units('请阅读[第 6.1 节 “有多少种发布版本？”](faq.html#dists "6.1. 有多少种发布版本？")以获得更多信息。\n')
+    shown = [display(text, u) for u in units]
+    assert all("](" not in s and "faq.html" not in s for s in shown)
+    assert any("以获得更多信息" in s for s in shown)

@@ -29,9 +29,13 @@ def _leads_in(text: str) -> bool:
     return bool(_LIST_WORDS.search(text))
 
 
-def composer(qtype: str, passages: Sequence[Passage], retriever) -> Callable[[Evidence], str]:
-    """How to turn the best unit into the answer for a question of type ``qtype``."""
+_ENTRY_KINDS = ("item", "field", "row", "option")  # the members of a list a "哪些" question asks for
+
+
+def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool = False) -> Callable[[Evidence], str]:
+    """How to turn the best unit into the answer for a question of type ``qtype`` (``listing``: it asks "哪些")."""
     table = retriever.units()
+    run_kinds = _ENTRY_KINDS if listing else _STEP_KINDS
 
     def steps(ev: Evidence) -> str:
         chunk = passages[ev.passage].chunk
@@ -46,15 +50,19 @@ def composer(qtype: str, passages: Sequence[Passage], retriever) -> Callable[[Ev
             return entry
         first = here
         follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
-        if kinds[here] in _STEP_KINDS and qtype == "procedure":
-            while first > 0 and kinds[first - 1] in _STEP_KINDS:
+        if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in _ENTRY_KINDS):
+            while first > 0 and kinds[first - 1] in run_kinds and here - first + 1 < MAX_STEPS:
                 first -= 1
             if first > 0 and _leads_in(table.texts[spans[first - 1][1]]):
                 first -= 1  # the sentence that leads into the list
         elif kinds[here] in _STEP_KINDS or not (_leads_in(ev.answer_text) or (qtype == "procedure" and follows_code)):
+            if kinds[here] == "code" and here > 0 and kinds[here - 1] == "sentence":
+                lead = table.texts[spans[here - 1][1]].strip()
+                if lead.endswith(_LEADS_IN):  # "只要照着下边在 ~/.devscripts 中的内容：" says where the code goes
+                    return f"{lead}{ev.answer_text}"
             return ev.answer_text
         last = max(first, here)
-        while last + 1 < len(spans) and kinds[last + 1] in _STEP_KINDS and last + 1 - first < MAX_STEPS:
+        while last + 1 < len(spans) and kinds[last + 1] in run_kinds and last + 1 - first < MAX_STEPS:
             last += 1
         if last == first:
             return ev.answer_text
@@ -81,4 +89,5 @@ def _entry_of(here: int, spans: list, kinds: list[str], table) -> str | None:
 
 
 def _term(entry: str) -> str:
-    return re.sub(r"^[-*+•·▪]\s+", "", entry.split("\n", 1)[0]).strip()
+    """The term of an entry shown as "term：description" (or with the description on the next line)."""
+    return re.sub(r"^[-*+•·▪]\s+", "", entry.split("\n", 1)[0].split("：", 1)[0]).strip()

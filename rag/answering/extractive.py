@@ -24,7 +24,7 @@ from rag.types import Passage
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)")
 _CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
 _DATE_RE = re.compile(r"(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}日)?|(?:19|20)\d{2}年(?:\d{1,2}月)?")
-_TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
+TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
 
 @dataclass(frozen=True)
 class Evidence:
@@ -56,6 +56,7 @@ class Extract:
     answer: str
     evidence: Evidence
     label: str = ""  # e.g. "2023年" when a comparison is answered one year at a time
+    also: tuple[Evidence, ...] = ()  # runners-up the selector rates close to the best: shown after it, each cited
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -126,7 +127,7 @@ def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool
 
     ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
     """
-    clauses = [c.strip(_TRIM) for c in _CLAUSE_SPLIT.split(sentence)]
+    clauses = [c.strip(TRIM) for c in _CLAUSE_SPLIT.split(sentence)]
     best, best_score = None, -1.0
     for i, clause in enumerate(clauses):
         if not clause or not wanted(clause):
@@ -200,22 +201,38 @@ def extract(
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
         best = ranked[0]
-        text = (compose(best) if compose else best.answer_text).strip(_TRIM)
-        second = _second_fact(info, ranked)
-        if second is not None and second.answer_text.strip(_TRIM) not in text:
-            text = f"{text}；{second.answer_text.strip(_TRIM)}"
-        return Extract(text, best)
+        text = (compose(best) if compose else best.answer_text).strip(TRIM)
+        return Extract(text, best, also=runners_up(ranked, text))
     return None
 
 
-_SEVERAL = re.compile(r"分别|各(?:是|有|为|自)|(?:多少|几|哪|什么|谁|何).*[，,又还和及].*(?:多少|几|哪|什么|谁|何)")
+MAX_ALSO_CHARS = 200  # a runner-up longer than this is left to its citation
+MAX_ANSWER_CHARS = 400
 
 
-def _second_fact(info: QuestionInfo, ranked: list[Evidence]) -> Evidence | None:
-    """For a question that asks two things at once, the next supported unit of the same passage."""
-    if not _SEVERAL.search(info.text) or ranked[0].supported is None:
-        return None
-    return next((ev for ev in ranked[1:_NEAR_TOP] if ev.supported and ev.passage == ranked[0].passage), None)
+def _repeats(one: str, other: str) -> bool:
+    """One says what the other says: contained in it either way, or the same after an entry's "term：" prefix."""
+    one, other = (t.split("：", 1)[-1] if len(t.split("：", 1)[0]) <= 30 else t for t in (one, other))
+    return one in other or other in one
+
+
+def runners_up(ranked: list[Evidence], text: str) -> tuple[Evidence, ...]:
+    """The next units the selector rates close to the best (at most two), when it has a verdict on them.
+
+    A question often has its answer split over units (two list items, a rule and its exception), or the
+    selector cannot tell two units apart: both are shown, each cited, briefly and never repeating the best.
+    """
+    found: list[Evidence] = []
+    size = len(text)
+    for ev in ranked[1:_NEAR_TOP]:
+        shown = ev.answer_text.strip(TRIM)
+        if not ev.supported or not shown or len(shown) > MAX_ALSO_CHARS or size + len(shown) > MAX_ANSWER_CHARS:
+            continue
+        if any(_repeats(shown, other) for other in [text, *(f.answer_text.strip(TRIM) for f in found)]):
+            continue
+        found.append(ev)
+        size += len(shown)
+    return tuple(found)
 
 
 def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]) -> Extract | None:
@@ -231,7 +248,7 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
         return None
     for ev in ranked[:3]:
         if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
-            return Extract(ev.answer_text.strip(_TRIM), ev)
+            return Extract(ev.answer_text.strip(TRIM), ev)
     return None
 
 
@@ -260,7 +277,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
             break
         clause = _best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
-            return Extract(ev.answer_text.strip(_TRIM) if whole else clause, ev)
+            return Extract(ev.answer_text.strip(TRIM) if whole else clause, ev)
     return None
 
 
@@ -279,7 +296,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
             continue
         clause = _best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
-            return Extract(ev.answer_text.strip(_TRIM) if whole else clause, ev)
+            return Extract(ev.answer_text.strip(TRIM) if whole else clause, ev)
     best = ranked[0]
     if counts_another_thing(info, best.answer_text):
         return None
@@ -287,7 +304,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
                if info.kind == "count" else _DATE_RE.findall(text))
     if best.plausible and figures:
-        return Extract(best.answer_text.strip(_TRIM), best)  # a figure written another way ("百分之十")
+        return Extract(best.answer_text.strip(TRIM), best)  # a figure written another way ("百分之十")
     return None
 
 
@@ -305,8 +322,9 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
     if any(name not in context for name in quoted_names(info.text)):
         return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
-        present = {n.value for n in extract_numbers(ev.text)}
-        if not all(v in present for v in info.numbers):
+        # "退出状态 16": the number may be the entry's term just above the unit; "1、2、3 分别" asks for each
+        present = {n.value for n in extract_numbers(context)}
+        if not any(v in present for v in info.numbers):
             return False
     return True
 

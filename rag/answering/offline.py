@@ -11,7 +11,7 @@ from rag.answering import nearmiss, phrasing, selection
 from rag.answering.citations import build_citations, strip_markers
 from rag.answering.compose import composer
 from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap
-from rag.answering.extractive import Extract, extract_all
+from rag.answering.extractive import TRIM, Extract, extract_all
 from rag.answering.years import figure_item, other_year
 from rag.question.analysis import QuestionInfo
 from rag.retrieval.hybrid import Retriever
@@ -22,7 +22,7 @@ def ranked_parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract]
     """The extractive answer in parts, and flags saying how it was found."""
     # the units of the passages ranked by the fitted selector (their vectors were saved at ingest)
     ranker = functools.partial(selection.rank, retriever=retriever)
-    compose = composer(selection.qtype_of(info), passages, retriever)
+    compose = composer(selection.qtype_of(info), passages, retriever, listing=info.kind == "list")
     return extract_all(info, passages, ranker, retriever.document_year, compose), []
 
 
@@ -107,7 +107,8 @@ def other_year_answer(info: QuestionInfo, passages, retriever, flags, base) -> A
     n = p_i + 1
     item = strip_markers(figure_item(fact))
     asked = "、".join(f"{y}年" for y in info.years)
-    said = f"文档没有给出{asked}的{info.focus}，只提到{year}年{item}[{n}]。"
+    told = item if item.startswith(f"{year}年") else f"{year}年{item}"  # the item may say its year itself
+    said = f"文档没有给出{asked}的{info.focus}，只提到{told}[{n}]。"
     quotes = {n: strip_markers(fact.lead + fact.clause).strip()}
     return Answer(text=said, citations=build_citations(said, passages, quotes), abstained=True,
                   backend="extractive", flags=flags + ["near-miss", "other-year"], **base)
@@ -120,9 +121,14 @@ def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionIn
         # a "[3]" or "【来源5】" written in the document is not ours: only the marker added here may cite
         texts.append(f"{hit.label}{'：' if hit.label else ''}{strip_markers(hit.answer)}[{n}]")
         quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
-    text = "；".join(texts) + "。"
     if info is not None and len(parts) == 1 and not parts[0].label:
         hit = parts[0]
-        text = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
-                                 f"[{hit.evidence.passage + 1}]", hit.evidence.text)
+        texts[0] = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
+                                     f"[{hit.evidence.passage + 1}]", hit.evidence.text).rstrip("。")
+    for hit in parts:
+        for ev in hit.also:
+            n = ev.passage + 1
+            texts.append(f"{strip_markers(ev.answer_text).strip(TRIM)}[{n}]")
+            quotes.setdefault(n, strip_markers(ev.text).strip())
+    text = "；".join(texts) + "。"
     return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)

@@ -1,16 +1,16 @@
-"""The answer selector: every unit of the retrieved passages, scored by one fitted model.
+"""The answer selector: every unit of the retrieved passages, ranked by one fitted model, and a verdict on answering.
 
-Features never name a corpus: the embedding similarity of question and unit (unit vectors are saved
-at ingest), lexical and translated-term overlap, the fit of the unit to the answer type the question
-asks for, the unit's structure and its passage's rank. The weights and the abstention threshold are
-data (``selector.json``), fitted on a cross-domain dev set by ``eval/fit_selector.py``.
+A ranker scores each unit (``unit_features.FEATURES``, weights fitted listwise: the answer unit against the
+other units of the same question); its scores, as shares of the question's units, order the evidence and
+say which runners-up are close enough to the best to join the answer. A second model, over what the best
+unit looks like (``QUESTION_FEATURES``), judges whether the passages answer the question at all. Weights and
+thresholds are data (``selector.json``), fitted on a cross-domain dev set by ``eval/fit_selector.py`` and
+validated leave-one-corpus-out.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -19,173 +19,67 @@ from typing import Sequence
 import numpy as np
 
 from rag.answering.extractive import Evidence
-from rag.documents.units import KINDS
-from rag.index.unit_table import UnitTable
+from rag.answering.unit_features import FEATURES, REASON, candidates, features
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import TYPES, answer_type
-from rag.text.numbers import extract_numbers
-from rag.text.tokens import YEAR_IN_TEXT, bigrams
 from rag.types import Passage
 
 WEIGHTS = Path(__file__).with_name("selector.json")
-# once the best unit says the question is answerable, a unit at this share of the threshold may give the figure
-PLAUSIBLE = 0.5
-_ASCII_TERM = re.compile(r"[A-Za-z0-9][\w./+-]*[\w+]|[A-Za-z0-9]")
-_DATE = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}|\d{1,2}月|[一二三四五六七八九十]+月")
-REASON = re.compile(r"因为|由于|为了|以便|以免|以防|以阻止|以避免|以确保|目的|所以|因此|从而|是为|旨在|否则|原因|"
-                    r"为保证|为保护|为维护|为规范|为保障|会导致|导致|可能会|风险|危险|because|so that|in order|to avoid|"
-                    r"since|therefore|otherwise|prevent")
-_DEFINITION = re.compile(r"是指|指的是|是一[个种类套款]|称为|即|也就是|定义|means|is an?\b|refers to")
-_STEP_WORDS = re.compile(r"首先|然后|接着|最后|第[一二三四五六七八九十\d]+步|运行|执行|输入|安装|打开|点击|选择|使用|run|install|type|enter")
-_EN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+# what the answerability model sees: the ranker's verdict on the best unit and that unit's overlap with the question
+QUESTION_FEATURES = ("top_score", "top_margin", "top_sim", "top_lex", "top_lex_text", "top_focus", "top_terms_in_unit",
+                     "terms_in_passages", "top_ascii_terms", "top_translated", "top_year_fit", "top_names_term",
+                     "max_sim")
+_TOP = ("sim", "lex", "lex_text", "focus", "terms_in_unit", "terms_in_passages", "ascii_terms", "translated",
+        "year_fit", "names_term")
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One unit inside one retrieved passage."""
-
-    passage: int  # index into the passages
-    row: int  # row of the unit table
-    start: int  # span inside the passage text
-    end: int
-    kind: str
-    text: str  # as an answer shows it
-    context: str
-
-
-FEATURES = (
-    "sim", "sim_rank", "sim_margin", "lex", "lex_text", "focus", "ascii_terms", "translated",
-    "lex_rank", "lex_margin", "focus_margin", "combined_rank",
-    "passage_rank", "passage_score", "log_len", "year_fit", "terms_in_unit", "terms_in_passages",
-    *(f"kind_{k}" for k in KINDS),
-    "number_for_figure", "date_for_date", "reason_for_reason", "steps_for_procedure", "code_for_command",
-    "definition_for_definition", "row_or_field_for_fact", "heading_only",
-)
-
-
-_RELATIVE = ("lex_rank", "lex_margin", "focus_margin", "combined_rank")
-
-
-def candidates(passages: Sequence[Passage], table: UnitTable) -> list[Candidate]:
-    """Every unit of the passages (a unit in two overlapping passages counts once, in the better one)."""
-    seen: set[int] = set()
-    found = []
-    for p_i, passage in enumerate(passages):
-        chunk = passage.chunk
-        for row in table.within(chunk):
-            if row in seen:
-                continue
-            seen.add(row)
-            start = max(int(table.starts[row]), chunk.start) - chunk.start
-            end = min(int(table.ends[row]), chunk.end) - chunk.start
-            found.append(Candidate(p_i, row, start, end, table.kind(row), table.texts[row], table.contexts[row]))
-    return found
-
-
-def features(info: QuestionInfo, qtype: str, question_vector: np.ndarray, cands: Sequence[Candidate],
-             passages: Sequence[Passage], table: UnitTable, translated: Sequence[str] = ()) -> np.ndarray:
-    """One row of ``FEATURES`` per candidate."""
-    if not cands:
-        return np.zeros((0, len(FEATURES)), dtype=np.float32)
-    vectors = table.vectors[[c.row for c in cands]].astype(np.float32)
-    sims = vectors @ np.asarray(question_vector, dtype=np.float32)
-    rank = _ranks(sims)
-    top_score = max(p.score for p in passages) or 1.0
-    question_grams = set(bigrams(" ".join(info.terms))) or set(bigrams(info.text))
-    focus = {g for part in info.focus.split("的") for g in bigrams(part)} if info.focus else set()
-    ascii_terms = {t.lower() for t in _ASCII_TERM.findall(info.text) if not t.isdigit() or len(t) > 2}
-    ascii_terms -= {w.lower() for w in _EN_WORD.findall(info.text)} if not info.is_chinese else set()
-    terms = [t.lower() for t in info.terms if len(t) >= 2]
-    joined = "\n".join(p.text for p in passages).lower()
-    in_passages = sum(t in joined for t in terms) / len(terms) if terms else 1.0
-    rows = []
-    for c, sim, r in zip(cands, sims, rank):
-        full = f"{c.context} {c.text}"
-        grams = set(bigrams(full))
-        text_grams = set(bigrams(c.text))
-        lowered = full.lower()
-        rows.append([
-            float(sim), 1.0 / (1.0 + r), float(sim - sims.max()),
-            _share(question_grams, grams), _share(question_grams, text_grams), _share(focus, grams),
-            sum(t in lowered for t in ascii_terms) / len(ascii_terms) if ascii_terms else 0.0,
-            sum(t in full for t in translated) / len(translated) if translated else 0.0,
-            1.0 / (1 + c.passage), passages[c.passage].score / top_score, math.log1p(len(c.text)) / 6,
-            _year_fit(info, full),
-            sum(t in lowered for t in terms) / len(terms) if terms else 1.0, in_passages,
-            *(float(c.kind == k) for k in KINDS),
-            float(qtype == "figure" and _has_figure(c.text, info)),
-            float(qtype == "date" and bool(_DATE.search(c.text))),
-            float(qtype == "reason" and bool(REASON.search(c.text))),
-            float(qtype == "procedure" and (c.kind in ("item", "code") or bool(_STEP_WORDS.search(c.text)))),
-            float(qtype == "command" and (c.kind in ("code", "option") or bool(_ASCII_TERM.search(c.text)))),
-            float(qtype == "definition" and (c.kind in ("option", "field") or bool(_DEFINITION.search(c.text)))),
-            float(qtype in ("other", "definition", "person") and c.kind in ("row", "field", "option")),
-            float(c.kind == "heading"),
-        ])
-    x = np.asarray(rows, dtype=np.float32)
-    return _with_relative(x)
-
-
-def _with_relative(x: np.ndarray) -> np.ndarray:
-    """Insert the features that compare a unit with the other units of the same question."""
-    base = [n for n in FEATURES if n not in _RELATIVE]
-    lex, focus, sim = x[:, base.index("lex_text")], x[:, base.index("focus")], x[:, base.index("sim")]
-    combined = sim + 0.5 * lex + 0.5 * focus
-    relative = {
-        "lex_rank": 1.0 / (1.0 + _ranks(lex)), "lex_margin": lex - lex.max(), "focus_margin": focus - focus.max(),
-        "combined_rank": 1.0 / (1.0 + _ranks(combined)),
-    }
-    out = np.empty((len(x), len(FEATURES)), dtype=np.float32)
-    for i, name in enumerate(FEATURES):
-        out[:, i] = relative[name] if name in relative else x[:, base.index(name)]
-    return out
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values))
-    return ranks
-
-
-def _share(wanted: set[str], found: set[str]) -> float:
-    return len(wanted & found) / len(wanted) if wanted else 0.0
-
-
-def _year_fit(info: QuestionInfo, text: str) -> float:
-    if not info.years:
-        return 0.0
-    mentioned = set(YEAR_IN_TEXT.findall(text))
-    if set(info.years) & mentioned:
-        return 1.0
-    return -1.0 if mentioned else 0.0
-
-
-def _has_figure(text: str, info: QuestionInfo) -> bool:
-    return any(n.text not in info.years for n in extract_numbers(text))
+def question_features(x: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """One row of ``QUESTION_FEATURES`` for a question whose units have features ``x`` and ranker ``scores``."""
+    order = np.argsort(-scores, kind="stable")
+    best = int(order[0])
+    margin = float(scores[best] - scores[order[1]]) if len(order) > 1 else 5.0
+    top = [float(x[best, FEATURES.index(name)]) for name in _TOP]
+    return np.asarray([float(scores[best]), margin, *top, float(x[:, FEATURES.index("sim")].max())], dtype=np.float32)
 
 
 @dataclass(frozen=True)
 class Selector:
-    """A logistic model over ``FEATURES``: the probability that a unit is the answer."""
+    """The ranker over ``FEATURES`` and the answerability model over ``QUESTION_FEATURES``."""
 
-    coef: np.ndarray
-    intercept: float
-    threshold: float  # below this the best unit is not an answer: abstain
+    coef: np.ndarray  # a unit's score; its share is the softmax of the scores over the question's units
+    answer_coef: np.ndarray
+    answer_intercept: float
+    threshold: float  # below this answerability the passages do not answer: abstain
+    close: float  # a runner-up with at least this share of the best unit's joins the answer
+    plausible: float  # a unit with at least this share of the best unit's may give an asked figure
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.coef if len(x) else np.zeros(0)
+
+    def answerable(self, x: np.ndarray, scores: np.ndarray) -> float:
         if not len(x):
-            return np.zeros(0)
-        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+            return 0.0
+        z = float(question_features(x, scores) @ self.answer_coef + self.answer_intercept)
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def shares(scores: np.ndarray) -> np.ndarray:
+    """The scores as a distribution over the question's units."""
+    e = np.exp(scores - scores.max())
+    return e / e.sum()
 
 
 @lru_cache(maxsize=1)
 def load_selector(path: Path = WEIGHTS) -> Selector:
     """The fitted weights shipped with the package."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["features"]) != FEATURES:
+    answering = data["answerable"]
+    if tuple(data["features"]) != FEATURES or tuple(answering["features"]) != QUESTION_FEATURES:
         raise ValueError(f"{path.name} was fitted for other features; rerun eval/fit_selector.py")
-    return Selector(np.asarray(data["coef"], dtype=np.float32), float(data["intercept"]), float(data["threshold"]))
+    return Selector(np.asarray(data["coef"], dtype=np.float32), np.asarray(answering["coef"], dtype=np.float32),
+                    float(answering["intercept"]), float(answering["threshold"]), float(data["close"]),
+                    float(data["plausible"]))
 
 
 def qtype_of(info: QuestionInfo) -> str:
@@ -211,12 +105,15 @@ def rank(info: QuestionInfo, passages: Sequence[Passage], retriever, selector: S
         except Exception:  # noqa: BLE001 - without the dictionary the translated-term feature stays 0
             translated = ()
     x = features(info, qtype_of(info), retriever.question_vector(info.text), cands, passages, table, translated)
-    probs = selector.probabilities(x)
+    scores = selector.scores(x)
+    share = shares(scores)
+    answerable = selector.answerable(x, scores) >= selector.threshold
+    best = float(share.max())
     found = [
         Evidence(c.passage, c.start, c.end, passages[c.passage].text[c.start:c.end], float(p), shown=c.text,
-                 kind=c.kind, supported=bool(p >= selector.threshold),
-                 plausible=bool(p >= PLAUSIBLE * selector.threshold))
-        for c, p in zip(cands, probs)
+                 kind=c.kind, supported=bool(answerable and p >= selector.close * best),
+                 plausible=bool(answerable and p >= selector.plausible * best))
+        for c, p in zip(cands, share)
     ]
     found.sort(key=lambda ev: (-ev.score, ev.passage, ev.start))
     return reason_first(found) if qtype_of(info) == "reason" else found

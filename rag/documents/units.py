@@ -20,6 +20,8 @@ _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 _ITEM = re.compile(r"^(?:[-*+•·▪]\s+|\d{1,3}[.)、．]\s*(?!\d)|[（(][一二三四五六七八九十\d]{1,3}[)）]\s*|[①-⑳]\s*)")
 _OPTION = re.compile(r"^-{1,2}[A-Za-z0-9?][\w-]*(?:[ ,=]|$)")
 _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"|#`-][^:：，,。；;！？!?“”\"|`]{0,23}\s*[:：]\s*\S")
+# a line that is only a bold or code term: "**-a**, **--and**", "**16**", "`timeout`" (man pages, glossaries)
+_TERM_LINE = re.compile(r"^(?:\*\*[^*\n]{1,40}\*\*|`[^`\n]{1,40}`)(?:\s*[,，/]\s*(?:\*\*[^*\n]{1,40}\*\*|`[^`\n]{1,40}`))*\s*$")
 _COMMAND = re.compile(r"^(?:\$|#|>>>|C:\\>)\s+\S")
 _FINAL = "。！？；…!?;.：:"
 _HEADING_MAX = 40
@@ -100,7 +102,7 @@ def _kind(para: str, following: str) -> tuple[str, int]:
         return "row", 0
     if _COMMAND.match(first):
         return "code", 0
-    if _OPTION.match(first):
+    if _OPTION.match(first) or (_TERM_LINE.match(para.strip()) and following.strip()):
         return "option", 0
     if _ITEM.match(first):
         return "item", 0
@@ -138,12 +140,22 @@ def _join(*parts: str) -> str:
 
 _LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 _MARKUP = re.compile(r"\*\*|__|`+|^#{1,6}\s+|^>\s?", re.M)
+_EMPHASIS = re.compile(r"(?<![\w*\\])\*(?=\S)([^*\n]{1,80}?)(?<=\S)\*(?![\w*])")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~\"'])")
+# what a link split across units leaves: "](page.html#id "title")" after its text, "[" before it
+_LINK_REST = re.compile(r'^\]\([^)\s]*(?:\s+"[^"]*"?)?\)?|\]\([^)\s]*(?:\s+"[^"]*")?\)|^\[(?=[^\]]*$)')
 _NOTE = re.compile(r"\s*\[\^?\(?\\?\[?\d+\\?\]?\)?\]\(#[^)]*\)")
 
 
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+
+
 def row_cells(row: str) -> list[str]:
-    """The cells of a table row written as ``| a | b |`` or ``a | b | c``."""
-    return [c.strip() for c in row.strip().strip("|").split("|")]
+    """The cells of a table row written as ``| a | b |`` or ``a | b | c`` (a ``\\|`` is a pipe inside a cell)."""
+    body = row.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [c.strip().replace("\\|", "|") for c in _CELL_BORDER.split(body)]
 
 
 def display(text: str, unit: Unit) -> str:
@@ -157,6 +169,9 @@ def display(text: str, unit: Unit) -> str:
         return "；".join(plain(c) for c in cells if plain(c))
     if unit.kind == "item":
         return _BULLET.sub("", plain(body))
+    if unit.kind == "option":
+        term, _, rest = plain(body).partition("\n\n")
+        return f"{term.strip()}：{rest.strip()}" if rest.strip() else term.strip()
     return plain(body)
 
 
@@ -167,5 +182,6 @@ def plain(text: str) -> str:
     """A unit's text without Markdown markup: link text stays, targets, emphasis marks and fences go."""
     text = _NOTE.sub("", text)
     text = re.sub(r"^```[^\n]*\n?|\n?```$", "", text.strip())
-    text = _LINK.sub(r"\1", text)
-    return _MARKUP.sub("", text).strip()
+    text = _LINK_REST.sub("", _LINK.sub(r"\1", text))
+    text = _EMPHASIS.sub(r"\1", _MARKUP.sub("", text))
+    return _ESCAPE.sub(r"\1", text).strip()

@@ -208,10 +208,12 @@ _PLACE_ENDS = "省市县区州旗镇乡村国洲盟"
 
 
 def _looks_named(word: str, flag: str) -> bool:
-    """A two-character "place" is often an ordinary word jieba mistags ("东西", "里加" in "往里加"): a place
+    """A two-character "place" is often an ordinary word jieba mistags ("东西"): a place
     or organisation must be longer or end like one; people and foreign words are taken as tagged."""
     if flag in ("ns", "nt") and len(word) < 3:
         return word[-1] in _PLACE_ENDS
+    if flag == "nrt" and len(word) < 3 and not word.isascii():
+        return False  # a two-character "transliterated name" is mostly a mis-cut phrase ("里加" in "往里加")
     return True
 
 
