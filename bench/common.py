@@ -16,7 +16,7 @@ QUESTIONS = ROOT / "eval" / "questions.jsonl"
 DOCS_PAGE = ROOT / "docs" / "performance.md"  # its bench block is rewritten by --write-docs
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 SEED = 20241127
-PACKAGES = ("torch", "faiss-cpu", "sentence-transformers", "transformers", "numpy", "bm25s",
+PACKAGES = ("torch", "onnxruntime", "faiss-cpu", "sentence-transformers", "transformers", "numpy", "bm25s",
             "langchain-core", "langchain-community", "langchain-huggingface", "langchain-text-splitters")
 WARM_UP = "2022年自治区政协召开了几次常委会会议？"  # not in the eval set
 _SENTENCE_END = re.compile(r"(?<=[。！？；])")

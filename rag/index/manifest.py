@@ -43,6 +43,10 @@ class Manifest:
     chunk_overlap: int
     index_type: str
     origin: str = ""
+    # the arithmetic that made the vectors ("fp32" or "int8"; "" before it was recorded: fp32) and the engine
+    # that ran it ("onnxruntime", "sentence-transformers"); questions are embedded at the same precision
+    precision: str = ""
+    engine: str = ""
     documents: dict[str, DocumentEntry] = field(default_factory=dict)  # key: document path
     format_version: int = FORMAT_VERSION
     updated_at: float = 0.0
@@ -58,6 +62,21 @@ class Manifest:
             entry.doc_id = entry.doc_id or document_id(key)
         return cls(documents=docs, **data)
 
+
+
+def index_precision(manifest: Manifest) -> str:
+    """The precision the index's vectors were made at (indexes from before it was recorded: fp32)."""
+    return manifest.precision or "fp32"
+
+
+def check_precision(manifest: Manifest, precision: str) -> None:
+    """Refuse to add vectors of another precision to an index (int8 and fp32 vectors differ a little)."""
+    built = index_precision(manifest)
+    if built != precision:
+        raise IndexMismatchError(
+            f"索引的向量是 {built} 精度，而当前设置 RAG_EMBED_PRECISION={precision}；两种向量不能混在一个索引里。"
+            f"请运行 `rag ingest --rebuild` 按 {precision} 重建索引，或把 RAG_EMBED_PRECISION 改回 {built}。"
+        )
 
 
 def check_compatible(manifest: Manifest, model_id: str, dim: int | None = None) -> None:

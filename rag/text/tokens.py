@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 from rag.errors import RagError
+from rag.text import jieba_tables
+
+# jieba's dictionary and part-of-speech tables load bucket by bucket from a cache, not whole at the first cut.
+jieba_tables.install()
 
 YEAR_IN_TEXT = re.compile(r"(?<!\d)((?:19|20)\d{2})年")  # in document text only "2024年" is a year
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
