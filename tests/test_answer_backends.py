@@ -1,8 +1,8 @@
 """answer() over the LLM backends: the pipeline's guarantees on markers, numbers, abstention and follow-ups.
 
-A scripted model behind our Ollama-compatible server exercises each guarantee deterministically through
-the real ``ollama`` client; the real Gemma 3 270M (llama.cpp, and behind the Ollama API) shows they hold
-for a model whose wording nobody controls.
+A scripted model behind the test model server (``tests/fake_llm_server.py``) exercises each guarantee
+deterministically through the real ``ollama`` client; the real Gemma 3 270M (llama.cpp, and behind the
+Ollama API) shows they hold for a model whose wording nobody controls.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rag import answer
 from rag.answering.citations import markers, unsupported_numbers
 from rag.errors import LLMUnavailable
 from rag.llm import estimate_prompt_tokens
-from rag.llm.ollama_server import serve_ollama
+from tests.fake_llm_server import serve_llm
 from tests.conftest import DOC_2024
 
 pytestmark = pytest.mark.slow
@@ -58,7 +58,7 @@ def _index_of(passages: dict[int, str], pattern: str) -> int:
 
 def _answer_with(sample_index, reply, question=QUESTION, history=None, **kw):
     llm = ScriptedLLM(reply)
-    with serve_ollama(llm, model_name=MODEL) as server:
+    with serve_llm(llm, MODEL) as server:
         settings = sample_index.model_copy(update={"ollama_host": server.url, "ollama_model": MODEL})
         result = answer(question, history, backend=kw.pop("backend", "ollama"), settings=settings, **kw)
         return result, llm, server
@@ -153,7 +153,7 @@ def test_ollama_down_is_a_clear_error_and_auto_falls_back(sample_index):
 
 def test_missing_ollama_model_names_the_pull_command(sample_index):
     llm = ScriptedLLM(lambda passages, prompt: "")
-    with serve_ollama(llm, model_name=MODEL) as server:
+    with serve_llm(llm, MODEL) as server:
         settings = sample_index.model_copy(update={"ollama_host": server.url, "ollama_model": "qwen2.5:7b-instruct"})
         with pytest.raises(LLMUnavailable, match="ollama pull qwen2.5:7b-instruct"):
             answer(QUESTION, backend="ollama", settings=settings)
@@ -180,7 +180,7 @@ def test_llamacpp_gemma_answer_keeps_the_guarantees(gemma_settings):
 def test_gemma_behind_the_ollama_api_keeps_the_guarantees(gemma_settings):
     from rag.llm import LlamaCppLLM
 
-    with serve_ollama(LlamaCppLLM(gemma_settings), model_name="gemma3:270m") as server:
+    with serve_llm(LlamaCppLLM(gemma_settings), "gemma3:270m") as server:
         settings = gemma_settings.model_copy(update={"ollama_host": server.url, "ollama_model": "gemma3:270m"})
         a = answer(QUESTION, backend="ollama", settings=settings)
     _assert_guarantees(a)

@@ -20,7 +20,7 @@ def test_import_contracts_hold():
 
 
 def test_no_module_is_over_400_lines():
-    long = {str(p.relative_to(ROOT)): n for d in ("rag", "ui", "eval", "bench") for p in (ROOT / d).rglob("*.py")
+    long = {str(p.relative_to(ROOT)): n for d in ("rag", "ui", "eval", "bench", "api") for p in (ROOT / d).rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert not long, long
 

@@ -1,15 +1,14 @@
-"""LLM backends: the real ollama client against our Ollama-compatible server, and llama.cpp with Gemma 3 270M."""
+"""LLM backends: the real ollama client against a test model server (``tests/fake_llm_server.py``), and llama.cpp
+with Gemma 3 270M."""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from rag.errors import LLMUnavailable
@@ -28,7 +27,7 @@ from rag.llm import (
     ollama_ready,
     render_plain_prompt,
 )
-from rag.llm.ollama_server import serve_ollama
+from tests.fake_llm_server import serve_llm
 from rag.settings import Settings
 from tests.conftest import ROOT
 
@@ -73,7 +72,7 @@ def fake_llm():
 
 @pytest.fixture
 def server(fake_llm):
-    with serve_ollama(fake_llm, model_name=MODEL) as srv:
+    with serve_llm(fake_llm, MODEL) as srv:
         yield srv
 
 
@@ -100,7 +99,7 @@ def test_num_ctx_rounds_up_to_1024_with_a_floor_and_a_cap():
         num_ctx_for([{"role": "user", "content": "政" * NUM_CTX_MAX}], 512)
 
 
-# --- the real ollama client against serve_ollama (fast, fake LLM) ---
+# --- the real ollama client against the test model server (fast, fake LLM) ---
 
 
 def test_chat_streams_pieces_through_the_ollama_client(server, fake_llm, settings):
@@ -137,7 +136,7 @@ def test_ready_check_and_model_list(server, settings):
 
 
 def test_untagged_model_name_means_latest(fake_llm, settings):
-    with serve_ollama(fake_llm, model_name="qwen2.5:latest") as srv:
+    with serve_llm(fake_llm, "qwen2.5:latest") as srv:
         OllamaLLM(ollama_settings(settings, srv.url, "qwen2.5")).check()
         assert list(OllamaLLM(ollama_settings(settings, srv.url, "qwen2.5")).chat(QUESTION)) == REPLY_PIECES
 
@@ -169,61 +168,16 @@ def test_missing_model_names_ollama_pull(server, settings):
 
 
 def test_error_mid_stream_becomes_llm_unavailable(settings):
-    with serve_ollama(FakeLLM(fail_after=2), model_name=MODEL) as srv:
+    with serve_llm(FakeLLM(fail_after=2), MODEL) as srv:
         with pytest.raises(LLMUnavailable, match="fake model crashed"):
             list(OllamaLLM(ollama_settings(settings, srv.url)).chat(QUESTION))
 
 
 def test_stream_cut_without_final_message_is_reported(settings):
     # A crash (not an LLMUnavailable) closes the connection with no "done" line, like a dropped link.
-    with serve_ollama(FakeLLM(fail_after=2, error=RuntimeError("segfault")), model_name=MODEL) as srv:
+    with serve_llm(FakeLLM(fail_after=2, error=RuntimeError("segfault")), model_name=MODEL) as srv:
         with pytest.raises(LLMUnavailable, match="ollama serve"):
             list(OllamaLLM(ollama_settings(settings, srv.url)).chat(QUESTION))
-
-
-# --- the server's API, spoken raw ---
-
-
-def test_unknown_model_is_404_like_ollama(server):
-    for route in ("/api/chat", "/api/generate", "/api/show"):
-        r = httpx.post(server.url + route, json={"model": "nope", "messages": [], "prompt": ""})
-        assert r.status_code == 404 and r.json() == {"error": "model 'nope' not found"}
-
-
-def test_chat_streams_ndjson_with_a_final_done_message(server):
-    body = {"model": MODEL, "messages": QUESTION, "options": {"num_ctx": 4096}}
-    with httpx.stream("POST", server.url + "/api/chat", json=body) as r:
-        lines = [json.loads(line) for line in r.iter_lines() if line]
-    assert [ln["message"]["content"] for ln in lines[:-1]] == REPLY_PIECES
-    assert not any(ln["done"] for ln in lines[:-1])
-    final = lines[-1]
-    assert final["done"] is True and final["done_reason"] == "stop"
-    assert final["eval_count"] == len(REPLY_PIECES) and final["prompt_eval_count"] > 0
-    assert server.last_request["options"]["num_ctx"] == 4096
-
-
-def test_chat_without_stream_returns_one_object(server):
-    r = httpx.post(server.url + "/api/chat", json={"model": MODEL, "messages": QUESTION, "stream": False})
-    data = r.json()
-    assert data["message"] == {"role": "assistant", "content": "".join(REPLY_PIECES)}
-    assert data["done"] is True and data["eval_count"] == len(REPLY_PIECES)
-
-
-def test_generate_version_tags_and_show(server):
-    import ollama
-
-    client = ollama.Client(host=server.url)
-    assert client.generate(model=MODEL, prompt="问题", stream=False).response == "".join(REPLY_PIECES)
-    assert [m.model for m in client.list().models] == [MODEL]
-    assert client.show(MODEL).capabilities == ["completion"]
-    assert httpx.get(server.url + "/api/version").json()["version"]
-
-
-def test_server_binds_loopback_only(fake_llm):
-    with pytest.raises(ValueError):
-        serve_ollama(fake_llm, host="0.0.0.0")
-    with serve_ollama(fake_llm) as srv:
-        assert srv.url.startswith("http://127.0.0.1:")
 
 
 # --- registry and llama.cpp without loading a model ---
@@ -346,7 +300,7 @@ def test_exit_during_a_generation_is_clean():
 @pytest.mark.slow
 def test_gemma_behind_the_ollama_api(gemma, settings):
     recording = Recording(gemma)
-    with serve_ollama(recording, model_name="gemma3:270m") as srv:
+    with serve_llm(recording, "gemma3:270m") as srv:
         llm = OllamaLLM(ollama_settings(settings, srv.url, "gemma3:270m"))
         llm.check()
         pieces = list(llm.chat(RAG_QUESTION, max_tokens=32, temperature=0.0))

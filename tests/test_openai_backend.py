@@ -2,9 +2,10 @@
 
 ``xllamacpp.Server`` is llama.cpp's HTTP server (the one behind ``llama-server``): it listens on a free
 loopback port, serves the OpenAI routes and checks an API key, here with the bundled Gemma 3 270M.
-A real 404 comes from the project's Ollama-compatible server's ``/v1`` routes (llama.cpp serves one model
-under any name); no server that installs here answers 429, so that mapping is checked on a recorded
-response through the same client.
+A 404 for an unknown model, a stream cut short and an error event come from the test model server
+(``tests/fake_llm_server.py``; llama.cpp serves one model under any name and never crashes on cue); no
+server that installs here answers 429, so that mapping is checked on a recorded response through the
+same client.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rag import stream_answer
 from rag.answering.citations import markers, unsupported_numbers
 from rag.errors import LLMUnavailable
 from rag.llm import OpenAILLM, auto_llm, default_model_path, get_llm, openai_ready
-from rag.llm.ollama_server import serve_ollama
+from tests.fake_llm_server import serve_llm
 from rag.types import Answer
 from tests.llama_server import llama_server as serve_llama
 from tests.test_llm import QUESTION, REPLY_PIECES, FakeLLM
@@ -108,7 +109,7 @@ def test_unknown_model_names_the_setting_and_lists_the_served_ones(llama_server,
 
 
 def test_a_404_from_the_server_names_the_model_setting(sample_index):
-    with serve_ollama(FakeLLM(), model_name="fake:1b") as server:
+    with serve_llm(FakeLLM(), "fake:1b") as server:
         s = openai_settings(sample_index, server.url + "/v1", key=None)
         assert list(OpenAILLM(s, model="fake:1b").chat(QUESTION)) == REPLY_PIECES
         with pytest.raises(LLMUnavailable, match="没有模型 qwen-72b.*RAG_OPENAI_MODEL"):
@@ -117,11 +118,11 @@ def test_a_404_from_the_server_names_the_model_setting(sample_index):
 
 def test_a_stream_cut_short_or_an_error_event_is_reported(sample_index):
     s = openai_settings(sample_index, "", key=None)
-    with serve_ollama(FakeLLM(fail_after=2, error=RuntimeError("segfault")), model_name="fake:1b") as server:
+    with serve_llm(FakeLLM(fail_after=2, error=RuntimeError("segfault")), model_name="fake:1b") as server:
         s = s.model_copy(update={"openai_base_url": server.url + "/v1"})
         with pytest.raises(LLMUnavailable, match="中途断开"):
             list(OpenAILLM(s, model="fake:1b").chat(QUESTION))
-    with serve_ollama(FakeLLM(fail_after=0), model_name="fake:1b") as server:
+    with serve_llm(FakeLLM(fail_after=0), "fake:1b") as server:
         s = s.model_copy(update={"openai_base_url": server.url + "/v1"})
         with pytest.raises(LLMUnavailable, match="返回错误 500.*fake model crashed"):
             list(OpenAILLM(s, model="fake:1b").chat(QUESTION))
@@ -145,7 +146,7 @@ def test_unset_base_url_is_a_clear_error(sample_index):
 
 
 def test_auto_order_openai_then_ollama_then_extractive(llama_server, sample_index):
-    with serve_ollama(FakeLLM(), model_name="fake:1b") as ollama:
+    with serve_llm(FakeLLM(), "fake:1b") as ollama:
         up = {"ollama_host": ollama.url, "ollama_model": "fake:1b"}
         assert auto_llm(openai_settings(sample_index, llama_server, **up))[0].name == "openai"
         down = openai_settings(sample_index, f"http://127.0.0.1:{free_port()}/v1", **up)

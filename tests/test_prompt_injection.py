@@ -3,8 +3,8 @@
 The scripted model below behaves like a gullible LLM: it reads the prompt's ``<<<…开始>>>``/``<<<…结束>>>``
 fences the way a reader would (a fence closes at the first matching end line) and obeys any injection
 line it finds outside them. A hostile document tries to close the fences itself; the test goes through
-the real ``ollama`` and ``openai`` clients to the project's Ollama-compatible server (which, like Ollama,
-also serves ``/v1``).
+the real ``ollama`` and ``openai`` clients to the test model server (``tests/fake_llm_server.py``), which
+serves Ollama's routes and OpenAI's ``/v1``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from rag import answer
 from rag.index.ingestion import ingest
-from rag.llm.ollama_server import serve_ollama
+from tests.fake_llm_server import serve_llm
 from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -85,7 +85,7 @@ def test_the_gullible_model_obeys_an_injection_it_sees_unfenced():
 @pytest.mark.parametrize("backend", ["ollama", "openai"])
 def test_an_injection_inside_a_document_is_quoted_data(hostile_index, backend):
     llm = GullibleLLM()
-    with serve_ollama(llm, model_name=MODEL) as server:
+    with serve_llm(llm, MODEL) as server:
         update = {"ollama_host": server.url, "ollama_model": MODEL,
                   "openai_base_url": f"{server.url}/v1", "openai_model": MODEL}
         a = answer(QUESTION, backend=backend, settings=hostile_index.model_copy(update=update))

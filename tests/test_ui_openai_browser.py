@@ -1,7 +1,8 @@
 """The chat page with an OpenAI-compatible server configured, in a real headless chromium.
 
-The page runs as ``python -m ui`` in a subprocess; its server is the project's Ollama-compatible one,
-which also speaks the OpenAI routes (``/v1/models``, streamed ``/v1/chat/completions``) like Ollama does.
+The page runs as ``python -m ui`` in a subprocess; its server is the test model server
+(``tests/fake_llm_server.py``) with a scripted model behind the OpenAI routes (``/v1/models``, streamed
+``/v1/chat/completions``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.llm.ollama_server import serve_ollama
+from tests.fake_llm_server import serve_llm
 from tests.test_answer_backends import ScriptedLLM, _index_of
 from tests.test_ui_browser import CHROMIUM_ARGS, _chromium, ask, running_ui
 
@@ -30,7 +31,7 @@ def openai_page(sample_index, tmp_path_factory):
 
     executable = _chromium()
     base = tmp_path_factory.mktemp("ui-openai")
-    with serve_ollama(ScriptedLLM(reply), model_name=MODEL) as llm_server:
+    with serve_llm(ScriptedLLM(reply), MODEL) as llm_server:
         env = {
             "RAG_INDEX_DIR": str(sample_index.index_dir),  # read only: the page finds the index built
             "RAG_BACKEND": "auto",

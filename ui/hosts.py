@@ -9,11 +9,14 @@ site's page straight to 127.0.0.1 (an upload, say) is refused the same way.
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from rag.errors import RagError
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 ANY_ADDRESS = frozenset({"", "0.0.0.0", "::"})  # binding these is not a name anyone types
@@ -63,6 +66,17 @@ def refusal(host: str) -> str:
     )
 
 
+def verdict(host: str, origin: str | None, allowed: frozenset[str] | None) -> tuple[int, str] | None:
+    """None when a request for ``host`` (sent by a page of ``origin``, if any) may pass; else its status and text."""
+    if allowed is None:
+        return None
+    if host_name(host) not in allowed:
+        return 400, refusal(host)
+    if origin is not None and origin_host(origin) not in allowed:
+        return 403, f"拒绝访问：来自其他网站（{origin[:MAX_SHOWN]}）的请求。请直接在本页面操作。\n"
+    return None
+
+
 class HostCheck:
     """ASGI middleware: answer 400 (403 for another site's page) to any HTTP request for a host not allowed.
 
@@ -78,15 +92,27 @@ class HostCheck:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        host, origin = headers.get("host", ""), headers.get("origin")
-        if host_name(host) not in self.allowed:
-            status, text = 400, refusal(host)
-        elif origin is not None and origin_host(origin) not in self.allowed:
-            status, text = 403, f"拒绝访问：来自其他网站（{origin[:MAX_SHOWN]}）的请求。请直接在本页面操作。\n"
-        else:
+        refused = verdict(headers.get("host", ""), headers.get("origin"), self.allowed)
+        if refused is None:
             await self.app(scope, receive, send)
             return
+        status, text = refused
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # policy violation, before accepting
         else:
             await PlainTextResponse(text, status_code=status)(scope, receive, send)
+
+
+def check_port_free(host: str, port: int, command: str | None = None) -> None:
+    """Refuse, in one line naming the fix, a port another program already listens on.
+
+    ``command`` is how to start on another port (``{port}`` is filled in); the page's by default.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no owner
+        try:
+            probe.bind((host, port))
+        except OSError:
+            how = (command or "./run.sh chat --port {port}` 或 `rag ui --port {port}").format(port=port + 1)
+            raise RagError(f"端口 {port} 已被占用（可能是另一个服务还开着）：请换一个端口启动，例如 `{how}`。") from None

@@ -1,7 +1,6 @@
 """LLM backends: chat messages → streamed text, behind one small protocol, chosen by name.
 
-Ollama, any OpenAI-compatible server, or llama.cpp in-process (``base`` is what they share);
-``ollama_server`` serves any of them under the Ollama API for tests and the embedded model.
+Ollama, any OpenAI-compatible server, or llama.cpp in-process (``base`` is what they share).
 """
 
 from __future__ import annotations

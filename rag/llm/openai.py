@@ -183,3 +183,18 @@ def openai_ready(settings: Settings) -> tuple[bool, str]:
     except LLMUnavailable as e:
         return False, str(e)
     return True, f"OpenAI 兼容服务 ({llm.base_url}) 已就绪，模型 {llm.model}"
+
+
+def skipped_server_note(settings: Settings, requested: str | None, answered_by: str, flags=()) -> str | None:
+    """When ``auto`` passed over the configured OpenAI-compatible server: one line saying so and what answered.
+
+    None when no server is configured, another backend was asked for, or the server itself answered
+    (its answer replaced by an extract after checking counts as answered: ``fallback-extractive``).
+    """
+    if (requested or settings.backend or "auto") != "auto" or not openai_configured(settings):
+        return None
+    if answered_by == "openai" or "fallback-extractive" in flags:
+        return None
+    instead = "Ollama" if answered_by == "ollama" else "直接从原文摘录"
+    url = settings.openai_base_url.strip().rstrip("/")
+    return f"已配置的 OpenAI 兼容服务（{url}）没有应答或没有所选模型，本次改用{instead}作答。"

@@ -12,7 +12,7 @@ import re
 
 MASK = "***"
 # Names of the settings that hold secrets (as environment variables).
-SECRET_VARIABLES = ("RAG_OPENAI_API_KEY", "RAG_MILVUS_TOKEN")
+SECRET_VARIABLES = ("RAG_OPENAI_API_KEY", "RAG_MILVUS_TOKEN", "RAG_API_KEY")
 _SHAPES = re.compile(
     r"(?i)(?:\b(?:bearer|basic|token)\s+|\b(?:authorization|api[-_]?key|x-api-key|token)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)"
     r"[A-Za-z0-9._~+/=:-]{6,}"
@@ -26,7 +26,7 @@ def _configured_secrets(extra=()) -> list[str]:
         from rag.settings import get_settings
 
         s = get_settings()
-        for secret in (s.openai_api_key, s.milvus_token):
+        for secret in (s.openai_api_key, s.milvus_token, s.api_key):
             if secret is not None:
                 values.append(secret.get_secret_value())
     except Exception:  # an invalid setting must not stop an error message from being shown
