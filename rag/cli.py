@@ -30,9 +30,12 @@ class _ProgressBar:
         self.bar.set_postfix_str(message[:50], refresh=False)
         self.bar.refresh()
 
-    def close(self) -> None:
+    def close(self, finished: bool = False) -> None:
         if self.bar is not None:
+            if finished:  # the last step (saving) reports below 100%: the bar ends full
+                self(1.0, "完成")
             self.bar.close()
+            self.bar = None
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -43,11 +46,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"跳过：{p}（不存在）", file=sys.stderr)
     paths = [Path(p) for p in args.paths if Path(p).exists()]
     if not paths:
-        print("没有可导入的文件。", file=sys.stderr)
+        print("没有可导入的文件：给出的路径都不存在。请写出要导入的文件或目录，例如 `rag ingest data/sample`。",
+              file=sys.stderr)
         return 1
     bar = _ProgressBar()
     try:
         report = ingest(paths, rebuild=args.rebuild, progress=bar)
+        bar.close(finished=True)
     except KeyboardInterrupt:
         bar.close()
         print("已中断：索引保持导入前的样子，没有写入任何改动。", file=sys.stderr)
@@ -113,10 +118,12 @@ def cmd_index_rollback(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.answering.pipeline import answer
 
-    try:
-        args.question.encode("utf-8")
-    except UnicodeEncodeError:  # argv bytes that were not UTF-8 arrive as lone surrogates
-        raise RagError("问题里有不是 UTF-8 编码的字节；请把终端设为 UTF-8 编码后重新输入问题。") from None
+    from rag.question.analysis import validate
+    from rag.settings import get_settings
+
+    _check_utf8(args.question)
+    validate(args.question, get_settings().max_question_chars)  # an empty question is said before any index work
+    _ensure_index()
     result = answer(args.question, backend=args.backend, top_k=args.top_k)
     if args.json:
         print(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
@@ -124,12 +131,134 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(result.text)
     print(f"\n（回答：{result.backend}；检索 {result.timings.get('retrieval', 0):.2f} 秒，"
           f"生成 {result.timings.get('generation', 0):.2f} 秒）")
+    _print_citations(result)
+    _note_skipped_server(result, args.backend)
+    return 0
+
+
+def _ensure_index() -> None:
+    """The first question without an index builds one from the sample documents: said first, with a progress bar."""
+    from rag.index.ingestion import ensure_index
+    from rag.index.stores import open_store
+    from rag.settings import get_settings
+
+    settings = get_settings()
+    if open_store(settings).holds_index():
+        return
+    print(f"还没有索引：先用示例文档（{settings.corpus_dir}）建立，首次约需半分钟；"
+          "自己的文档请用 `rag ingest 文件或目录` 导入。", file=sys.stderr, flush=True)
+    bar = _ProgressBar()
+    try:
+        ensure_index(settings, progress=bar)
+        bar.close(finished=True)
+    finally:
+        bar.close()
+
+
+def _check_utf8(question: str) -> None:
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:  # argv bytes that were not UTF-8 arrive as lone surrogates
+        raise RagError("问题里有不是 UTF-8 编码的字节；请把终端设为 UTF-8 编码后重新输入问题。") from None
+
+
+def _print_citations(result) -> None:
     if result.citations:
         print("\n出处：")
         for c in result.citations:
             print(f"  [{c.index}] {c.source} 字符 {c.start}-{c.end}")
             print(f"      “{c.quote or c.text[:120]}”")
-    return 0
+
+
+def _note_skipped_server(result, requested: str | None) -> bool:
+    """On stderr: ``auto`` answered without the configured OpenAI-compatible server (True when said)."""
+    from rag.llm.openai import skipped_server_note
+    from rag.settings import get_settings
+
+    note = skipped_server_note(get_settings(), requested, result.backend, result.flags)
+    if note:
+        print(f"提示：{note}请检查 RAG_OPENAI_BASE_URL 和该服务；加 --backend openai 提问可看到具体原因。",
+              file=sys.stderr)
+    return bool(note)
+
+
+CHAT_HELP = "输入问题后按回车；可以接着追问（例如“那2023年呢？”）。/new 开始新对话，/quit 或 Ctrl-D 退出。"
+NEW_CHAT, QUIT = {"/new", "/reset", "新对话"}, {"/quit", "/exit", "exit", "quit", "退出"}
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: each question goes to the library with the turns before it."""
+    from rag.answering.pipeline import warm_up
+    from rag.index.ingestion import list_documents
+    from rag.settings import get_settings
+
+    settings = get_settings()
+    tty = sys.stdin.isatty()
+    _ensure_index()
+    if tty:
+        try:
+            import readline  # noqa: F401  (line editing and ↑ for earlier questions)
+        except ImportError:
+            pass
+        print("正在加载索引和模型…", file=sys.stderr, flush=True)
+    warm_up(settings)  # an index that is missing or damaged is one line naming the fix, before any question
+    docs = list_documents(settings)
+    print(f"知识库：{len(docs)} 篇文档，{sum(d.chunks for d in docs)} 个文本块。{CHAT_HELP}")
+    history: list[dict] = []
+    noted = False
+    while True:
+        try:
+            question = input("问> " if tty else "").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            continue
+        if question.lower() in QUIT:
+            return 0
+        if question.lower() in NEW_CHAT:
+            history = []
+            print("（已开始新对话）")
+            continue
+        try:
+            result = _chat_turn(question, history, args)
+        except KeyboardInterrupt:
+            print("\n（已停止）")
+            continue
+        except RagError as exc:  # one line naming the fix; the conversation goes on
+            print(f"错误：{_one_line(exc)}", file=sys.stderr)
+            continue
+        if not noted:  # once per conversation, as the page does
+            noted = _note_skipped_server(result, args.backend)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": result.text}]
+
+
+def _chat_turn(question: str, history: list[dict], args: argparse.Namespace):
+    """Stream one answer to the terminal, then the verified answer (when checking changed it) and its sources."""
+    from rag.answering.pipeline import stream_answer
+    from rag.types import Answer
+
+    _check_utf8(question)
+    streamed, result = "", None
+    for piece in stream_answer(question, history, backend=args.backend, top_k=args.top_k):
+        if isinstance(piece, Answer):
+            result = piece
+            break
+        streamed += piece
+        print(piece, end="", flush=True)
+    if result is None:
+        raise RagError("没有得到回答，请再问一次。")
+    if streamed:
+        print()
+    understood = result.standalone_question.strip()
+    if understood and understood != question:  # a follow-up, rewritten with the turns before it
+        print(f"（理解为：{understood}）")
+    if streamed.strip() != result.text.strip():  # nothing streamed (extractive), or checking changed it
+        print(("核对原文后的回答：\n" if streamed else "") + result.text)
+    _print_citations(result)
+    print(f"（{result.backend}；检索 {result.timings.get('retrieval', 0):.2f} 秒，"
+          f"生成 {result.timings.get('generation', 0):.2f} 秒）\n")
+    return result
 
 
 def plugin_commands() -> dict:
@@ -157,12 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rag.llm import BACKEND_NAMES
 
-    p = sub.add_parser("ask", help="提问")
+    p = sub.add_parser("ask", help="提一个问题（连续对话、追问请用 rag chat）")
     p.add_argument("question")
     p.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="回答后端（默认取设置，auto）")
     p.add_argument("--top-k", type=_positive_int, default=None, help="引用的段落数（正整数）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出完整的 Answer")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="在终端里连续对话：可以追问，和网页一样结合前面的问答理解问题")
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="回答后端（默认取设置，auto）")
+    p.add_argument("--top-k", type=_positive_int, default=None, help="引用的段落数（正整数）")
+    p.set_defaults(func=cmd_chat)
 
     for name, entry in plugin_commands().items():
         command = entry.load()

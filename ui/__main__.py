@@ -17,13 +17,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
     args = parser.parse_args(argv)
 
+    from ui.command import STARTING
+
+    print(STARTING, flush=True)  # said before the heavy imports: the first start never sits silent
     from rag.errors import RagError
+    from rag.settings import settings_error
     from ui.app import launch  # gradio is heavy: import it only once the arguments are valid
 
     try:
         launch(args.host, args.port, open_browser=args.open)
     except RagError as exc:  # one line naming the fix, as the rag command prints it
         raise SystemExit(f"错误：{' '.join(str(exc).split())}") from None
+    except Exception as exc:
+        friendly = settings_error(exc)  # e.g. RAG_BACKEND=bogus: the setting, its allowed values, where to fix it
+        if friendly is None:
+            raise
+        raise SystemExit(f"错误：{friendly}") from None
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from rag import delete_document, ensure_index, ingest, list_documents, stream_answer, warm_up
+from rag import delete_document, list_documents, stream_answer, warm_up
 from rag.errors import IndexBusyError, LLMUnavailable, QuestionError, RagError
 from rag.settings import Settings
 from rag.types import Answer
-from ui import render
+from ui import render, worker
+
+# Index writes run in a child process (ui.worker): the full embedding model never stays in the page's memory.
+ingest = worker.ingest
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +136,26 @@ def ask(
         return
     model = chosen_model(backend, model, settings)
     seen = notes_seen if notes_seen is not None else set()
-    chat = _replace_last(chat, render.format_answer(answer, turn, model, hide=seen))
+    notes = [] if SKIPPED_SERVER in seen else _skipped_server(answer, backend, settings)
+    hide = seen | (render.SESSION_NOTES if notes else set())  # it says why no model answered, more exactly
+    chat = _replace_last(chat, render.format_answer(answer, turn, model, hide=hide, notes=notes))
     seen.update(render.SESSION_NOTES.intersection(answer.flags))
+    if notes:
+        seen.add(SKIPPED_SERVER)
     history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
     yield chat, history, render.format_status(answer, model)
+
+
+SKIPPED_SERVER = "skipped-openai-server"  # in notes_seen: the note below was shown in this session
+
+
+def _skipped_server(answer: Answer, backend: str | None, settings: Settings) -> list[str]:
+    """The note for an ``auto`` answer given without the configured OpenAI-compatible server (none otherwise)."""
+    from rag.llm.openai import skipped_server_note
+
+    note = skipped_server_note(settings, backend, answer.backend, answer.flags)
+    return [f"{note}请检查 RAG_OPENAI_BASE_URL 和该服务；在右侧「回答方式」选「OpenAI 兼容服务」再问一次，可以看到具体原因。"
+            ] if note else []
 
 
 def _replace_last(chat: list[Message], content: str) -> list[Message]:
@@ -171,15 +190,25 @@ def message_text(message: Message) -> str:
 
 
 def prepare_index(settings: Settings) -> None:
-    """Build the index from the sample corpus on first start, so the page opens with something to ask."""
+    """Build the index from the sample corpus on first start (in a child process), then load the query path,
+    saying what it does at each step, so the page opens with something to ask."""
+    from rag.index.stores import open_store
+
     try:
-        report = ensure_index(settings, progress=_print_progress)
-    except RagError as exc:  # the page still opens; a damaged index is named with its fix on every question
-        print(f"\n{exc}", flush=True)
-        log.warning("index not ready: %s", exc)
-        return
-    if report is not None:
-        print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
+        missing = not open_store(settings).holds_index()
+    except RagError:
+        missing = True  # ensure_index names the problem and its fix
+    if missing:
+        print("首次启动：正在从示例文档建立索引（约需半分钟，只有这一次）…", flush=True)
+        try:
+            report = worker.ensure_index(settings, progress=_print_progress)
+        except RagError as exc:  # the page still opens; a damaged index is named with its fix on every question
+            print(f"\n{exc}", flush=True)
+            log.warning("index not ready: %s", exc)
+            return
+        if report is not None:
+            print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
+    print("正在加载嵌入模型和索引…", flush=True)
     try:
         warm_up(settings)  # the model and tokenizers load now, not on the first user's question
     except RagError as exc:  # e.g. an index built with another model: the page says so when asked
@@ -187,7 +216,7 @@ def prepare_index(settings: Settings) -> None:
 
 
 def _print_progress(fraction: float, message: str) -> None:
-    print(f"\r首次启动，正在建立索引 {fraction:4.0%} {message[:40]}", end="", flush=True)
+    print(f"\r  {fraction:4.0%} {message[:40]:<40}", end="", flush=True)
 
 
 def documents_view(settings: Settings) -> tuple[list[list], list[str], str]:
@@ -210,11 +239,11 @@ def handle_upload(
     try:
         report = ingest([target for target, _ in staged], settings=settings, progress=progress)
     except Exception as exc:  # nothing was added: put the uploads folder back as it was
-        _unstage(staged, {target.name for target, _ in staged})
+        unstage(staged, {target.name for target, _ in staged})
         message = error_text(exc)
         warn(message)
         return render.format_error(message), documents_view(settings)[0]
-    _unstage(staged, {name for name, _ in report.skipped})
+    unstage(staged, {name for name, _ in report.skipped})
     if report.skipped:
         warn("；".join(f"{name} 未添加：{reason}" for name, reason in report.skipped))
     return render.format_report(report), documents_view(settings)[0]
@@ -235,8 +264,8 @@ def _stage(paths: Sequence[Path], uploads: Path) -> list[tuple[Path, Path | None
     return staged
 
 
-def _unstage(staged: Sequence[tuple[Path, Path | None]], rejected: set[str]) -> None:
-    """Put back what a rejected upload replaced (or remove it), and drop the backups."""
+def unstage(staged: Sequence[tuple[Path, Path | None]], rejected: set[str]) -> None:
+    """Put back what a rejected upload replaced (or remove it), and drop the backups (the page's and the API's)."""
     for target, backup in staged:
         if target.name in rejected:
             if backup is not None:
@@ -273,13 +302,46 @@ def list_models(settings: Settings, backend: str | None = None) -> list[str]:
 
     Just the configured model when the server is down: a missing server must never break the page.
     """
+    return _default_first(chosen_model(backend, None, settings), server_models(settings, backend))
+
+
+def _default_first(default: str, models: list[str]) -> list[str]:
+    return [m for m in [default, *(m for m in models if m != default)] if m]
+
+
+def server_models(settings: Settings, backend: str | None = None) -> list[str]:
+    """The models the server the model box picks for lists: none when it is down (or has no model yet)."""
     kind = model_backend(backend, settings) or "ollama"
     try:
         from rag.llm import OllamaLLM, OpenAILLM
 
-        models = (OpenAILLM if kind == "openai" else OllamaLLM)(settings).list_models()
+        return list((OpenAILLM if kind == "openai" else OllamaLLM)(settings).list_models())
     except Exception:
         log.info("could not list %s models", kind, exc_info=True)
-        models = []
-    default = chosen_model(backend, None, settings)
-    return [m for m in [default, *(m for m in models if m != default)] if m]
+        return []
+
+
+def model_box(backend: str | None, settings: Settings) -> tuple[str | None, list[str], str]:
+    """What the side panel shows for ``backend``: the model box's server (None: no box), its models, and a note.
+
+    ``auto`` with no server answering offers no model to choose, only a note saying how it will answer;
+    a server chosen by name keeps its box (a model name can still be typed) with a note on starting it.
+    """
+    kind = model_backend(backend, settings)
+    if kind is None:
+        return None, [], ""
+    found = server_models(settings, backend)
+    if found:
+        return kind, _default_first(chosen_model(backend, None, settings), found), ""
+    if kind == "openai":
+        url = settings.openai_base_url.strip()
+        note = f"已配置的 OpenAI 兼容服务（{url}）连不上，或没有列出任何模型。"
+        note += "「自动选择」会改用 Ollama 或直接从原文摘录作答；" if backend == "auto" else ""
+        note += "请检查 RAG_OPENAI_BASE_URL，并确认该服务正在运行。"
+    elif backend == "auto":
+        note = ("没有找到可用的 Ollama 服务（没有运行，或还没有拉取模型），「自动选择」会直接从原文摘录作答。"
+                f"想用大模型回答：安装 Ollama 后运行 `ollama serve` 和 `ollama pull {settings.ollama_model}`，再刷新本页。")
+    else:
+        note = (f"没有从 Ollama 服务（{settings.ollama_host}）取得模型：请先运行 `ollama serve` "
+                f"和 `ollama pull {settings.ollama_model}`，或换一种回答方式。")
+    return (None if backend == "auto" else kind), [chosen_model(backend, None, settings)], note

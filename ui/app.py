@@ -7,9 +7,9 @@ from functools import partial
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag.errors import RagError
+from rag.documents.loaders import SUPPORTED_SUFFIXES
 from rag.settings import Settings, get_settings
-from ui import actions, hosts, limits, render, theme, uploads
+from ui import actions, hosts, limits, locale, render, theme, uploads
 
 TITLE = "中文文档问答"
 DESCRIPTION = "基于本地文档回答问题，结论都标注出处：点击 [1] 即可查看原文和高亮的依据句。"
@@ -41,6 +41,9 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             with gr.Tab("文档管理", id="documents"):
                 docs = _documents_tab(settings, app)
         _wire_index_views(app, settings, chat, docs)
+    # Gradio's own texts (the upload box, menus) in Chinese whatever the browser's language; mounting the
+    # page elsewhere keeps it, and launch() passes it again (it would reset it).
+    app.i18n_instance = locale.make_i18n()
     return app
 
 
@@ -78,12 +81,13 @@ def _chat_tab(settings: Settings) -> dict:
             new_chat = gr.Button("开始新对话", size="sm", elem_id="rag-new-chat")
             summary = gr.Markdown(elem_id="rag-index-summary")
     state = {"history": history, "notes_seen": notes_seen}
-    _wire_chat(settings, question, pending, chatbot, state, backend, model, status, new_chat)
+    _wire_chat(settings, question, pending, chatbot, state, backend, model["box"], status, new_chat)
     return {"model": model, "summary": summary}
 
 
-def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
-    """Which backend answers, and which model of its server (listed by the server; free text allowed)."""
+def _backend_panel(settings: Settings) -> tuple[gr.Radio, dict]:
+    """Which backend answers, which model of its server (listed by the server; free text allowed), and a note
+    when that server is not found (then ``auto`` offers no model: it answers from the documents)."""
     from rag.llm import BACKEND_NAMES
 
     default = _default_backend(settings)
@@ -98,12 +102,14 @@ def _backend_panel(settings: Settings) -> tuple[gr.Radio, gr.Dropdown]:
         [actions.chosen_model(default, None, settings)],
         value=actions.chosen_model(default, None, settings),
         allow_custom_value=True,
-        visible=actions.model_backend(default, settings) is not None,
+        visible=False,  # shown on page load once its server answered (_model_panel)
         elem_id="rag-model",
         **_model_box_text(actions.model_backend(default, settings)),
     )
-    backend.change(partial(_model_box, settings=settings), backend, model, queue=False)
-    return backend, model
+    note = gr.Markdown(visible=False, elem_id="rag-backend-note")
+    panel = {"box": model, "note": note}
+    backend.change(partial(_model_panel, settings=settings), backend, [model, note], queue=False)
+    return backend, panel
 
 
 def _default_backend(settings: Settings) -> str:
@@ -118,13 +124,19 @@ def _model_box_text(kind: str | None) -> dict:
     return {"label": "Ollama 模型", "info": "列表来自 Ollama 服务，也可直接输入模型名。"}
 
 
-def _model_box(backend: str, *, settings: Settings) -> dict:
-    """The model box for a newly chosen backend: that server's models, or hidden when it needs none."""
-    kind = actions.model_backend(backend, settings)
+def _model_panel(backend: str, *, settings: Settings) -> tuple[dict, dict]:
+    """The model box and the note for a newly chosen backend: that server's models, or no box when it needs none
+    (or, for ``auto``, when no server answers: the note says how it answers instead)."""
+    kind, models, note = actions.model_box(backend, settings)
+    shown = gr.update(value=note, visible=bool(note))
     if kind is None:
-        return gr.update(visible=False)
-    models = actions.list_models(settings, backend)
-    return gr.update(visible=True, choices=models, value=models[0] if models else None, **_model_box_text(kind))
+        return gr.update(visible=False), shown
+    return gr.update(visible=True, choices=models, value=models[0] if models else None, **_model_box_text(kind)), shown
+
+
+def _model_box(backend: str, *, settings: Settings) -> dict:
+    """The model box alone for ``backend`` (see ``_model_panel``)."""
+    return _model_panel(backend, settings=settings)[0]
 
 
 def _wire_chat(settings, question, pending, chatbot, state, backend, model, status, new_chat) -> None:
@@ -174,14 +186,17 @@ def _stopped(chat: list) -> tuple:
 
 
 def _documents_tab(settings: Settings, app: gr.Blocks) -> dict:
-    """Upload on the left, the indexed documents (and delete) on the right."""
+    """Upload on the left, the indexed documents (and delete, once confirmed) on the right."""
+    kinds = sorted(SUPPORTED_SUFFIXES)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             gr.Markdown(
-                f"### 添加文档\n支持 .txt、.md、.pdf、.docx，单个文件不超过 {settings.max_file_mb:g} MB。"
+                f"### 添加文档\n支持 {'、'.join(kinds)}，单个文件不超过 {settings.max_file_mb:g} MB。"
                 "上传后自动加入知识库，只处理新增或改动过的文件。"
             )
-            files = gr.File(label="上传文件", file_count="multiple", type="filepath", elem_id="rag-upload")
+            # file_types: the file picker offers only the kinds ingest reads
+            files = gr.File(label="上传文件", file_count="multiple", type="filepath", file_types=kinds,
+                            elem_id="rag-upload")
             upload_result = gr.Markdown(elem_id="rag-upload-result")
         with gr.Column(scale=3, min_width=420):
             gr.Markdown("### 已收录的文档")
@@ -192,19 +207,39 @@ def _documents_tab(settings: Settings, app: gr.Blocks) -> dict:
                 wrap=True,
                 elem_id="rag-docs",
                 column_widths=["46%", "14%", "14%", "26%"],
+                buttons=[],  # no copy / fullscreen icons (their tooltips are English)
             )
             with gr.Row(equal_height=False, elem_id="rag-delete-row"):
                 pick = gr.Dropdown([], label="选择要删除的文档", scale=4, elem_id="rag-delete-pick")
                 delete = gr.Button("删除", variant="stop", scale=1, min_width=80, elem_id="rag-delete")
+            with gr.Column(visible=False, variant="panel", elem_id="rag-delete-confirm") as confirm_box:
+                confirm_text = gr.Markdown(elem_id="rag-delete-question")
+                with gr.Row():
+                    confirm = gr.Button("确认删除", variant="stop", size="sm", elem_id="rag-delete-yes")
+                    cancel = gr.Button("取消", size="sm", elem_id="rag-delete-no")
             delete_result = gr.Markdown(elem_id="rag-delete-result")
     # Index writes take a lock that fails fast, so they run one at a time.
     serial = {"concurrency_limit": 1, "concurrency_id": "index"}
     upload = partial(_upload, settings=settings, app=app)
     upload_event = files.upload(upload, files, [upload_result, table, files], **serial)
-    delete_event = delete.click(
+    asking = [confirm_box, confirm_text, delete_result]
+    delete.click(_ask_to_delete, pick, asking, queue=False)
+    pick.input(lambda: (gr.update(visible=False), "", ""), None, asking, queue=False)  # a new choice asks again
+    cancel.click(lambda: (gr.update(visible=False), "", "已取消，没有删除任何文档。"), None, asking, queue=False)
+    confirmed = confirm.click(lambda: gr.update(visible=False), None, confirm_box, queue=False)
+    delete_event = confirmed.then(
         partial(actions.handle_delete, settings=settings), pick, [delete_result, table], **serial
     )
     return {"table": table, "pick": pick, "events": [upload_event, delete_event]}
+
+
+def _ask_to_delete(source: str | None) -> tuple:
+    """Deleting asks first, naming the document and what goes with it; nothing chosen is a hint instead."""
+    if not source:
+        return gr.update(visible=False), "", "请先在列表中选择要删除的文档。"
+    question = (f"确定要从知识库删除 **{render.escape_md(source)}** 吗？"
+                "删除后不能再就它提问；通过本页面上传的文件也会一并删除。")
+    return gr.update(visible=True), question, ""
 
 
 def _upload(files, *, settings: Settings, app: gr.Blocks, progress=gr.Progress()) -> tuple:
@@ -228,16 +263,20 @@ def _wire_index_views(app: gr.Blocks, settings: Settings, chat: dict, docs: dict
     for event in docs["events"]:
         event.then(refresh, None, views)
     app.load(refresh, None, views)
-    app.load(lambda: _model_box(_default_backend(settings), settings=settings), None, chat["model"])
+    model = chat["model"]
+    app.load(lambda: _model_panel(_default_backend(settings), settings=settings), None, [model["box"], model["note"]])
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = False) -> None:
-    """Serve the page (blocking) on ``host:port``; never a public share link, only the allowed host names."""
+    """Serve the page (blocking) on ``host:port``; never a public share link, only the allowed host names.
+
+    Every step that takes time is said first, in Chinese; Gradio's own English start-up lines are not printed.
+    """
     from rag.llm.redact import install_log_filter
 
     install_log_filter()  # no secret (RAG_OPENAI_API_KEY, RAG_MILVUS_TOKEN) in any log line
     settings = get_settings()
-    check_port_free(host, port)  # before the index is built: a taken port is known at once
+    hosts.check_port_free(host, port)  # before the index is built: a taken port is known at once
     allowed = hosts.allowed_hosts(host, settings.allowed_hosts)
     _warn_if_exposed(host, settings.allowed_hosts)
     actions.prepare_index(settings)
@@ -248,6 +287,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
         server_port=port,
         share=False,
         inbrowser=open_browser,
+        quiet=True,  # no "Running on local URL" / "To create a public link, set share=True": said below
+        prevent_thread_lock=True,
         show_error=False,
         app_kwargs={"middleware": [Middleware(hosts.HostCheck, allowed=allowed),
                                    Middleware(limits.TooLarge, limit_mb=UPLOAD_CAP_FACTOR * settings.max_file_mb)]},
@@ -259,21 +300,30 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, open_browser: bool = Fa
         theme=theme.make_theme(),
         css=theme.CSS,
         js=theme.JS,
+        i18n=app.i18n_instance,
     )
+    print(f"聊天页面已就绪：{page_url(host, port)} （按 Ctrl+C 停止）", flush=True)
+    _serve_until_stopped(app)
 
 
-def check_port_free(host: str, port: int) -> None:
-    """Refuse, in one line naming the fix, a port another program already listens on."""
-    import socket
+def page_url(host: str, port: int) -> str:
+    """The address to open in a browser for a server bound to ``host``."""
+    name = hosts.host_name(host)
+    if name in hosts.ANY_ADDRESS:
+        name = "127.0.0.1"
+    return f"http://{f'[{name}]' if ':' in name else name}:{port}"
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no owner
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise RagError(f"端口 {port} 已被占用（可能是另一个聊天页面还开着）：请换一个端口启动，"
-                           f"例如 `./run.sh chat --port {port + 1}` 或 `rag ui --port {port + 1}`。") from None
+
+def _serve_until_stopped(app: gr.Blocks) -> None:
+    import time
+
+    try:
+        while app.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("\n已停止聊天页面。", flush=True)
+    finally:
+        app.close()
 
 
 def _warn_if_exposed(host: str, configured: str) -> None:

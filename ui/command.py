@@ -13,7 +13,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=7860)
 
 
+STARTING = "正在启动聊天页面…"
+
+
 def run(args: argparse.Namespace) -> int:
+    print(STARTING, flush=True)  # said before the heavy imports: the first start never sits silent
     from ui.app import launch  # gradio is heavy: imported only when the page is asked for
 
     launch(host=args.host, port=args.port)

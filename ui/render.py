@@ -33,6 +33,14 @@ FLAG_NOTES = {
 _IMPLIED = {"unsupported-number": "fallback-extractive", "unsupported-claim": "fallback-extractive"}
 # Notes about the session rather than about one answer: a reader needs them once, under the first answer.
 SESSION_NOTES = frozenset({"auto-extractive"})
+# What kind of answer it was, for the side panel (the first flag found); other flags are for developers only.
+STATUS_NOTES = (
+    ("other-year", "文档里没有所问年份的这个数字，回答给出的是另一年份的，供参考。"),
+    ("near-miss", "文档里没有所问的那个数字，回答给出的是最接近的相关数字，供参考。"),
+    ("several-facts", "问题里问了几件事，已分别查找，各自标注出处。"),
+    ("evidence-gap", "资料里没有找到能回答这个问题的内容。"),
+    ("no-evidence", "资料里没有找到能回答这个问题的内容。"),
+)
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -54,11 +62,6 @@ def format_seconds(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds:.2f}\u00a0秒"
     return f"{seconds:.1f}\u00a0秒" if seconds < 10 else f"{seconds:.0f}\u00a0秒"
-
-
-def format_score(score: float) -> str:
-    """A relevance score with enough digits to tell small fused scores apart."""
-    return f"{score:.3f}" if abs(score) >= 0.01 else f"{score:.2g}"
 
 
 def format_timings(answer: Answer) -> str:
@@ -118,30 +121,20 @@ def passage_for(citation: Citation, passages: Sequence[Passage]) -> Passage | No
     return next((p for p in same_file if citation.text in p.text or p.text in citation.text), None)
 
 
-def score_details(passage: Passage) -> str:
-    """The tooltip behind a score: what it fuses."""
-    parts = ["混合检索得分，越高越相关"]
-    if passage.dense_score is not None:
-        parts.append(f"向量相似度 {passage.dense_score:.3f}")
-    if passage.bm25_score is not None:
-        parts.append(f"关键词得分 {passage.bm25_score:.2f}")
-    return html.escape("；".join(parts))
-
-
 def format_source(citation: Citation, passage: Passage | None, turn: int) -> str:
-    """One source card: a ``<details>`` block labelled ``[n]`` with file, score, quote and full passage."""
-    score = ""
-    if passage is not None:
-        score = (
-            f'<span class="rag-score" title="{score_details(passage)}">'
-            f"得分 {format_score(passage.score)} · 第 {passage.rank} 名</span>"
+    """One source card: a ``<details>`` block labelled ``[n]`` with file, relevance rank, quote and full passage."""
+    rank = ""
+    if passage is not None:  # a rank a reader can use; the fused score itself means nothing to a reader
+        rank = (
+            f'<span class="rag-rank" title="为这个问题找到的段落按相关度排序，这一段排第 {passage.rank}">'
+            f"相关度第 {passage.rank}</span>"
         )
     quote = citation.quote.strip()
     preview = f'<span class="rag-quote">{_html_lines(quote)}</span>' if quote else ""
     return (
         f'<details class="rag-source" id="{source_anchor(turn, citation.index)}">'
         f'<summary><span class="rag-head"><span class="rag-marker">[{citation.index}]</span>'
-        f'<span class="rag-file">{html.escape(citation.source)}</span>{score}</span>{preview}</summary>'
+        f'<span class="rag-file">{html.escape(citation.source)}</span>{rank}</span>{preview}</summary>'
         f'<div class="rag-passage">{highlight(citation.text, quote)}</div></details>'
     )
 
@@ -164,21 +157,23 @@ def format_meta(answer: Answer, model: str = "") -> str:
     return f'<div class="rag-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
 
 
-def format_notes(answer: Answer, hide: Iterable[str] = ()) -> str:
-    """Warnings the reader should see next to the answer (known flags only, except those in ``hide``)."""
+def format_notes(answer: Answer, hide: Iterable[str] = (), extra: Iterable[str] = ()) -> str:
+    """Warnings the reader should see next to the answer: ``extra`` first, then known flags' (except ``hide``)."""
     flags, hide = set(answer.flags), set(hide)
-    notes = dict.fromkeys(
+    notes = dict.fromkeys([*extra, *(
         FLAG_NOTES[f]
         for f in answer.flags
         if FLAG_NOTES.get(f) and _IMPLIED.get(f) not in flags and f not in hide
-    )
+    )])
     return "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in notes)
 
 
-def format_answer(answer: Answer, turn: int = 0, model: str = "", hide: Iterable[str] = ()) -> str:
-    """The whole chat message for a finished answer: text with linked markers, notes (but ``hide``), sources, meta."""
+def format_answer(answer: Answer, turn: int = 0, model: str = "", hide: Iterable[str] = (),
+                  notes: Iterable[str] = ()) -> str:
+    """The whole chat message for a finished answer: text with linked markers, ``notes`` and the flags' notes
+    (but ``hide``), sources, meta."""
     text = link_markers(answer.text.strip(), (c.index for c in answer.citations), turn)
-    extras = format_notes(answer, hide) + format_sources(answer, turn) + format_meta(answer, model)
+    extras = format_notes(answer, hide, notes) + format_sources(answer, turn) + format_meta(answer, model)
     body = answer_block(text) if text else "（没有生成回答）"
     # The blank line separates the Markdown answer from the single-line HTML block after it.
     return f"{body}\n\n{extras}" if extras else body
@@ -213,9 +208,9 @@ def format_status(answer: Answer, model: str = "") -> str:
     standalone = answer.standalone_question.strip()
     if standalone and standalone != answer.question.strip():
         lines.append(f"**检索时理解为：** {escape_md(standalone)}")
-    other = [flag for flag in answer.flags if flag not in FLAG_NOTES]
-    if other:
-        lines.append(f"**其他标记：** {escape_md('、'.join(other))}")
+    said = next((note for flag, note in STATUS_NOTES if flag in answer.flags), None)
+    if said:
+        lines.append(f"**说明：** {said}")
     return "\n\n".join(lines)
 
 

@@ -41,7 +41,9 @@ CSS = """
                       padding: var(--block-label-padding); }
 #rag-delete-row { align-items: flex-end; }
 #rag-delete { height: 42px; margin-bottom: 10px; color: #b91c1c; border-color: #fecaca; }
-#rag-delete:hover { background: #fef2f2; }
+#rag-delete:hover, #rag-delete-yes:hover { background: #fef2f2; }
+#rag-delete-yes { color: #b91c1c; border-color: #fecaca; }
+#rag-backend-note { font-size: 0.85rem; color: var(--body-text-color-subdued); padding: 0 4px; }
 
 /* the empty chat: a greeting and example questions as cards */
 #rag-chat .placeholder-content { padding: 8px 24px; }
@@ -68,7 +70,7 @@ details[open] .rag-head::after { content: "收起"; }
 .rag-marker { background: var(--color-accent); color: white; border-radius: 6px; padding: 0 6px;
               font-size: 0.78rem; font-weight: 600; line-height: 1.6; }
 .rag-file { font-weight: 600; font-size: 0.88rem; word-break: break-all; }
-.rag-score { font-size: 0.76rem; color: var(--body-text-color-subdued); background: var(--background-fill-primary);
+.rag-rank { font-size: 0.76rem; color: var(--body-text-color-subdued); background: var(--background-fill-primary);
              border: 1px solid var(--border-color-primary); border-radius: 999px; padding: 0 8px; }
 .rag-quote { display: block; margin-top: 6px; padding-left: 10px; border-left: 3px solid #f5c542;
              font-size: 0.9rem; line-height: 1.65; }
@@ -101,8 +103,52 @@ details.rag-flash { animation: rag-flash 1.6s ease-out; }
 """
 
 # Clicking a marker [n] opens its source card and scrolls to it (the card may sit in a scrolled chat).
+# The file picker's own refusal of a file type ("Invalid file type: a.exe. Only .md, .txt allowed.") is
+# written by Gradio's frontend in English, whatever the language: it is said in Chinese instead, and
+# Gradio's English labels for screen readers and toast titles get Chinese ones.
 JS = """
 () => {
+  const refused = /^Invalid file types?: (.+?)(?: and (\\d+) more)?\\. Only (.+) allowed\\.$/;
+  const inChinese = (node) => {
+    const m = refused.exec(node.textContent.trim());
+    if (!m) return;
+    const names = m[1].split(", ").join("、") + (m[2] ? ` 等 ${m[1].split(", ").length + Number(m[2])} 个文件` : "");
+    node.textContent = `未添加：${names} 的文件类型不支持，只能上传 ${m[3].split(", ").join("、")} 文件。`;
+    // the toast says why; the upload box itself goes back to ready instead of staying marked as failed
+    const clear = document.querySelector("#rag-upload .clear-status button");
+    if (clear) clear.click();
+  };
+  // Gradio's English labels for screen readers (no i18n key of their own)
+  const labels = { "Click to upload or drop files": "点击选择文件或把文件拖到这里", "chatbot conversation": "对话",
+                   "Table actions": "表格操作", "Dataframe": "表格" };
+  const example = /^Select example (\\d+): /;
+  const messages = [[/^user's message: /, "提问："], [/^bot's message: /, "回答："]];  // Gradio puts the HTML in
+  const relabel = (node) => {
+    const label = node.getAttribute("aria-label");
+    let said = labels[label] || (example.test(label) ? label.replace(example, "示例问题 $1：") : null);
+    for (const [english, chinese] of messages) {
+      if (!said && english.test(label)) said = chinese + node.textContent.replace(/\\s+/g, " ").trim().slice(0, 500);
+    }
+    if (said) node.setAttribute("aria-label", said);
+  };
+  const titles = { Error: "出错了", Warning: "提示", Info: "提示", Success: "完成" };
+  const toastTitle = (node) => {  // the CSS above shows a Chinese title; this is what a screen reader reads
+    const text = node.firstChild;
+    if (text && text.nodeType === Node.TEXT_NODE && titles[text.textContent.trim()]) {
+      text.textContent = titles[text.textContent.trim()];
+    }
+  };
+  let pending = false;
+  new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {  // one pass per frame however many nodes changed (e.g. a streaming answer)
+      pending = false;
+      document.querySelectorAll("[data-testid=toast-text]").forEach(inChinese);
+      document.querySelectorAll(".toast-title").forEach(toastTitle);
+      document.querySelectorAll("[aria-label]").forEach(relabel);
+    });
+  }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest("a.rag-cite");
     if (!link) return;

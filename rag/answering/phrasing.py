@@ -1,6 +1,7 @@
 """Answers that read like answers: one Chinese sentence that restates what was asked, with the figure.
 
-"2024年自治区政协形成了多少份协商报告？" + evidence "18篇协商报告" → "2024年自治区政协形成了18份协商报告".
+"2024年自治区政协形成了多少篇协商报告？" + evidence "18份协商报告" → "2024年自治区政协形成了18份协商报告"
+(the figure in the document's own words, measure word included).
 The question is restated only when its numbers (years, ordinals) and the figure are all in the cited
 passage and the evidence names what the question counts; otherwise the evidence itself is the answer,
 with the year it is about put in front when the passage says so.
@@ -47,11 +48,9 @@ def restate(info: QuestionInfo, clause: str, passage: str, evidence: str = "") -
     if len(asks) != 1 or figure is None:
         return None
     m = asks[0]
-    number = figure.rstrip(CLASSIFIERS + "%")
-    unit = figure[len(number):]
-    asked_unit = m.group(1)
-    said = number + (asked_unit or unit) if asked_unit in ("", unit) or len(unit) == 1 else figure
-    text = (info.text[: m.start()] + said + info.text[m.end() :]).rstrip("？?。 ")
+    # The figure keeps the document's own measure word ("多少份…信息" + "1140余篇…信息" → "1140余篇"),
+    # as the cited quote and every other answer about it say it.
+    text = (info.text[: m.start()] + figure + info.text[m.end() :]).rstrip("？?。 ")
     text = re.sub(r"(?:是|为|有|达到?)?(?:多少|几)$", "", text)
     if numbers_supported(text, passage):
         return None  # a year or ordinal the passage does not state

@@ -17,7 +17,7 @@ from rag.embedding.models import Embedder, get_embedder
 from rag.errors import DocumentError, IndexMismatchError, RagError
 from rag.index import facts, generations, unit_table
 from rag.index.base import Change
-from rag.index.manifest import DocumentEntry, Manifest, check_compatible, document_id
+from rag.index.manifest import DocumentEntry, Manifest, check_compatible, check_precision, document_id
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
 from rag.types import Chunk
@@ -59,30 +59,26 @@ class DocumentInfo:
     doc_id: str = ""
 
 
-def ingest(
-    paths: Iterable[Path | str],
-    *,
-    rebuild: bool = False,
-    settings: Settings | None = None,
-    progress: Progress | None = None,
-    embedder: Embedder | None = None,
-) -> IngestReport:
+def ingest(paths: Iterable[Path | str], *, rebuild: bool = False, settings: Settings | None = None,
+           progress: Progress | None = None, embedder: Embedder | None = None) -> IngestReport:
     """Add, update or remove documents so the index matches ``paths`` (files or folders)."""
     settings = settings or get_settings()
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     report = IngestReport()
     store = open_store(settings)
+    progress = progress or _no_progress
     with store.writing():
         manifest = None if rebuild else store.read_manifest()
         if manifest is None:
-            embedder = embedder or get_embedder(settings)
+            embedder = embedder or _load_embedder(settings, progress)
             manifest = _empty(settings, embedder)
         _check_settings(manifest, settings, embedder.model_id if embedder else settings.embedding_model)
+        check_precision(manifest, getattr(embedder, "precision", None) or settings.embed_precision)
         # The model loads only when a document actually needs embedding.
-        lazy = _LazyEmbedder(settings, embedder)
+        lazy = _LazyEmbedder(settings, embedder, progress)
         have = Counter() if rebuild else store.chunk_counts()
-        change = _apply(manifest, have, paths, settings, lazy, report, progress or _no_progress)
+        change = _apply(manifest, have, paths, settings, lazy, report, progress)
         total = sum(have.values()) - sum(have[d] for d in change.drop) + len(change.chunks)
         # an index written before a derived table existed gets it now, once (the answer units' vectors)
         stale = not rebuild and store.holds_index() and store.lacks_tables((facts.FILE_NAME, unit_table.FILE_NAME))
@@ -116,27 +112,27 @@ def _no_progress(fraction: float, message: str) -> None:
     pass
 
 
+def _load_embedder(settings: Settings, progress: Progress) -> Embedder:
+    progress(0.0, "正在加载嵌入模型…")  # the longest silent step of a first ingest: say it
+    return get_embedder(settings)
+
+
 def _empty(settings: Settings, embedder: Embedder) -> Manifest:
-    return Manifest(
-        model_id=embedder.model_id,
-        dim=embedder.dim,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        index_type=settings.index_type,
-        origin=getattr(embedder, "origin", ""),
-    )
+    return Manifest(model_id=embedder.model_id, dim=embedder.dim, chunk_size=settings.chunk_size,
+                    chunk_overlap=settings.chunk_overlap, index_type=settings.index_type,
+                    origin=getattr(embedder, "origin", ""), engine=getattr(embedder, "engine", ""),
+                    precision=getattr(embedder, "precision", None) or settings.embed_precision)
 
 
 class _LazyEmbedder:
     """Loads the embedding model on first use and checks it against the manifest then."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None):
-        self._settings = settings
-        self._embedder = embedder
+    def __init__(self, settings: Settings, embedder: Embedder | None, progress: Progress = _no_progress):
+        self._settings, self._embedder, self._progress = settings, embedder, progress
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if self._embedder is None:
-            self._embedder = get_embedder(self._settings)
+            self._embedder = _load_embedder(self._settings, self._progress)
         return self._embedder.embed_passages(texts)
 
 
@@ -171,13 +167,18 @@ class _Pending:
 
 
 class _Meter:
-    """Progress in chunks: chunks embedded over the chunks this run will embed (unread files estimated by size)."""
+    """Progress in chunks embedded of the chunks to embed (unread files estimated by size). It never goes back:
+    the fraction only grows, and the chunk total is named once known (files read of all files until then)."""
 
     def __init__(self, progress: Progress, files: list[Path]):
         self.progress = progress
         self.unread = sum(_size(f) for f in files)
-        self.known = self.done = 0
-        self.bytes_chunked = self.chunks_seen = 0
+        self.files, self.opened, self.fraction = len(files), 0, 0.0
+        self.known = self.done = self.bytes_chunked = self.chunks_seen = 0
+
+    def opening(self, name: str) -> None:
+        self.opened += 1
+        self.show(name)
 
     def read(self, path: Path, chunks: int) -> None:
         size = _size(path)
@@ -194,7 +195,11 @@ class _Meter:
     def show(self, name: str) -> None:
         per_chunk = self.bytes_chunked / self.chunks_seen if self.chunks_seen else _BYTES_PER_CHUNK
         total = max(self.known + round(max(self.unread, 0) / per_chunk), self.done, 1)
-        self.progress(self.done / total * 0.95, f"{self.done}/{total} 块 · {name}")
+        self.fraction = max(self.fraction, self.done / total * 0.95)
+        if self.opened < self.files or self.unread > 0:  # files still to read: the chunk total is a guess
+            embedded = f" · 已嵌入 {self.done} 块" if self.done else ""
+            return self.progress(self.fraction, f"读取文件 {self.opened}/{self.files}{embedded} · {name}")
+        self.progress(self.fraction, f"{self.done}/{max(self.known, self.done)} 块 · {name}")
 
 
 def _size(path: Path) -> int:
@@ -218,7 +223,7 @@ def _apply(manifest: Manifest, have: Counter, paths, settings, embedder, report,
     pending: list[_Pending] = []
     waiting = 0  # chunks in pending
     for path in files:
-        meter.show(path.name)
+        meter.opening(path.name)
         item = _prepare_or_skip(manifest, path, seen, max_bytes, names, have, report)
         meter.read(path, len(item.chunks) if item else 0)
         if item is not None:
@@ -232,7 +237,7 @@ def _apply(manifest: Manifest, have: Counter, paths, settings, embedder, report,
         entry = manifest.documents.pop(missing)
         changes.drop.add(entry.doc_id)
         report.removed.append(entry.source)
-    progress(1.0, "完成")
+    progress(0.97, "正在保存索引…")
     return changes
 
 
