@@ -15,7 +15,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_rag_eval_meets_the_floors(sample_index, tmp_path):
-    env = {**os.environ, "RAG_INDEX_DIR": str(sample_index.index_dir), "HF_HUB_OFFLINE": "1"}
+    # its own cache folder: `rag eval` keeps its sample index there, and one left by another version of rag
+    # in the user's cache would be scored instead of what this code builds
+    env = {**os.environ, "RAG_INDEX_DIR": str(sample_index.index_dir), "HF_HUB_OFFLINE": "1",
+           "RAG_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run(
         [sys.executable, "-m", "rag.cli", "eval", "--backend", "extractive", "--check-floors", "--out", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
