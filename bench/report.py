@@ -128,6 +128,10 @@ def _targets_md(r: dict) -> str:
     int8 = next((c for c in r["ingest"]["corpora"] if c["name"] == "sample-int8"), None)
     if int8 and "versus_raw" in int8:
         rows.append(_target("int8 导入 ÷ 裸 fp32 SentenceTransformer.encode（同样的块）", int8["versus_raw"], 2.5, True))
+    for x in (r.get("engines") or {}).get("ingest", []):
+        if x["precision"] == "int8" and x["unit_vectors"] == "pooled":
+            rows.append(_target("int8 导入、池化回答单元向量（`RAG_UNIT_VECTORS=pooled`）÷ 裸 fp32 encode", x["versus_raw"],
+                                2.5, True))
     cli = r.get("cold_cli")
     if cli:
         rows.append(_target("冷 `rag ask` ÷ `import sentence_transformers`", cli["ratio"], 0.2, False))

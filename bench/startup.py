@@ -1,5 +1,5 @@
-"""Side-by-side figures for the benchmark: a cold `rag ask` against importing sentence-transformers, and
-ingestion against the raw fp32 sentence-transformers encode rate of the same chunks."""
+"""Side-by-side figures for the benchmark: a cold `rag ask` against importing sentence-transformers (the raw fp32
+encode rate ingestion is held against is ``bench.engines.raw_encode_rate``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 
 def timed_process(argv: list[str], env: dict) -> tuple[float, float]:
@@ -40,32 +39,6 @@ def cold_cli(index_dir: str, question: str, repeats: int, env: dict, log) -> dic
     out["ratio"] = out["ask_s"] / out["import_st_s"]
     log(f"cold rag ask {out['ask_s']:.2f} s / import sentence_transformers {out['import_st_s']:.2f} s")
     return out
-
-
-def raw_encode_rate(index_dir: Path) -> float:
-    """Chunks per second of a bare fp32 ``SentenceTransformer.encode`` over the chunks of an index (batches of 8)."""
-    from rag.index import faiss_files as store
-
-    texts = [c.text for c in store.load(index_dir).chunks]
-    model = _sentence_transformer()
-    started = time.perf_counter()
-    model.encode(texts, prompt="passage: ", batch_size=8, convert_to_numpy=True, show_progress_bar=False)
-    return len(texts) / (time.perf_counter() - started)
-
-
-_models: list = []
-
-
-def _sentence_transformer():
-    """The library's model folder in sentence-transformers (torch, fp32), loaded once per process."""
-    if not _models:
-        from bench.engines import load_engine
-        from rag.settings import Settings
-
-        embedder = load_engine("torch-fp32", Settings().cache_dir)
-        embedder._model.encode(["预热"], show_progress_bar=False)
-        _models.append(embedder._model)
-    return _models[0]
 
 
 def cold_md(c: dict) -> str:

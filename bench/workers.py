@@ -89,7 +89,7 @@ def ingest_scaled(corpus: dict, embedder, rate: float, budget: float) -> dict:
 def _versus_raw(record: dict, index_dir: Path) -> dict:
     """The ingest's chunks/s (everything included) against a bare fp32 SentenceTransformer.encode of the same
     chunks, run right after."""
-    from bench.startup import raw_encode_rate
+    from bench.engines import raw_encode_rate
 
     ingest_rate = record["chunks"] / record["seconds"]
     raw = raw_encode_rate(index_dir)

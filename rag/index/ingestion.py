@@ -17,7 +17,9 @@ from rag.embedding.models import Embedder, get_embedder
 from rag.errors import DocumentError, IndexMismatchError, RagError
 from rag.index import facts, generations, unit_table
 from rag.index.base import Change
-from rag.index.manifest import DocumentEntry, Manifest, check_compatible, check_precision, document_id
+from rag.index.ingest_embedder import IngestEmbedder
+from rag.index.manifest import (DocumentEntry, Manifest, check_compatible, check_precision, check_unit_vectors,
+                                document_id)
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
 from rag.types import Chunk
@@ -75,8 +77,9 @@ def ingest(paths: Iterable[Path | str], *, rebuild: bool = False, settings: Sett
             manifest = _empty(settings, embedder)
         _check_settings(manifest, settings, embedder.model_id if embedder else settings.embedding_model)
         check_precision(manifest, getattr(embedder, "precision", None) or settings.embed_precision)
+        check_unit_vectors(manifest, settings.unit_vectors)
         # The model loads only when a document actually needs embedding.
-        lazy = _LazyEmbedder(settings, embedder, progress)
+        lazy = IngestEmbedder(embedder, lambda: _load_embedder(settings, progress), settings.unit_vectors == "pooled")
         have = Counter() if rebuild else store.chunk_counts()
         change = _apply(manifest, have, paths, settings, lazy, report, progress)
         total = sum(have.values()) - sum(have[d] for d in change.drop) + len(change.chunks)
@@ -121,19 +124,8 @@ def _empty(settings: Settings, embedder: Embedder) -> Manifest:
     return Manifest(model_id=embedder.model_id, dim=embedder.dim, chunk_size=settings.chunk_size,
                     chunk_overlap=settings.chunk_overlap, index_type=settings.index_type,
                     origin=getattr(embedder, "origin", ""), engine=getattr(embedder, "engine", ""),
-                    precision=getattr(embedder, "precision", None) or settings.embed_precision)
-
-
-class _LazyEmbedder:
-    """Loads the embedding model on first use and checks it against the manifest then."""
-
-    def __init__(self, settings: Settings, embedder: Embedder | None, progress: Progress = _no_progress):
-        self._settings, self._embedder, self._progress = settings, embedder, progress
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        if self._embedder is None:
-            self._embedder = _load_embedder(self._settings, self._progress)
-        return self._embedder.embed_passages(texts)
+                    precision=getattr(embedder, "precision", None) or settings.embed_precision,
+                    unit_vectors=settings.unit_vectors)
 
 
 def _check_settings(manifest: Manifest, settings: Settings, model_id: str) -> None:
@@ -290,9 +282,11 @@ def _prepare(manifest: Manifest, path: Path, key: str, max_bytes: int, names: di
 def _embed_and_add(manifest: Manifest, pending: list[_Pending], embedder, report: IngestReport,
                    changes: Change, meter: _Meter) -> None:
     """Embed the chunks of ``pending`` in bounded batches and record them; updated documents lose their old chunks."""
-    texts = [c.text for item in pending for c in item.chunks]
-    if not texts:
+    chunks = [c for item in pending for c in item.chunks]
+    if not chunks:
         return
+    texts = [c.text for c in chunks]
+    units = None if embedder.pooled_units is None else unit_table.placed(chunks)  # for pooled unit vectors
     owners = [item.entry.source for item in pending for _ in item.chunks]
     # Longest first across all batches, as the model orders one call: batches of ever-changing
     # lengths left the allocator holding about 100 MB more with the real model.
@@ -301,7 +295,8 @@ def _embed_and_add(manifest: Manifest, pending: list[_Pending], embedder, report
     for start in range(0, len(order), EMBED_GROUP_CHUNKS):
         rows = order[start:start + EMBED_GROUP_CHUNKS]
         t0 = time.perf_counter()
-        batch = np.asarray(embedder.embed_passages([texts[i] for i in rows]), dtype=np.float32)
+        placed = None if units is None else [units[i] for i in rows]
+        batch = np.asarray(embedder.embed_chunks([texts[i] for i in rows], placed), dtype=np.float32)
         report.embed_seconds += time.perf_counter() - t0
         if vectors is None:
             vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
@@ -377,7 +372,8 @@ def delete_document(document: str, settings: Settings | None = None) -> Document
         if key is None:
             return None
         entry = docs.pop(key)
-        store.commit(manifest, Change(drop={entry.doc_id}), _tables(_LazyEmbedder(settings, None)))
+        lazy = IngestEmbedder(None, lambda: _load_embedder(settings, _no_progress), manifest.unit_vectors == "pooled")
+        store.commit(manifest, Change(drop={entry.doc_id}), _tables(lazy))
     return _info(entry)
 
 

@@ -47,6 +47,8 @@ class Manifest:
     # that ran it ("onnxruntime", "sentence-transformers"); questions are embedded at the same precision
     precision: str = ""
     engine: str = ""
+    # how the answer units' vectors were made ("embedded" or "pooled"; "" before it was recorded: embedded)
+    unit_vectors: str = ""
     documents: dict[str, DocumentEntry] = field(default_factory=dict)  # key: document path
     format_version: int = FORMAT_VERSION
     updated_at: float = 0.0
@@ -63,7 +65,6 @@ class Manifest:
         return cls(documents=docs, **data)
 
 
-
 def index_precision(manifest: Manifest) -> str:
     """The precision the index's vectors were made at (indexes from before it was recorded: fp32)."""
     return manifest.precision or "fp32"
@@ -76,6 +77,16 @@ def check_precision(manifest: Manifest, precision: str) -> None:
         raise IndexMismatchError(
             f"索引的向量是 {built} 精度，而当前设置 RAG_EMBED_PRECISION={precision}；两种向量不能混在一个索引里。"
             f"请运行 `rag ingest --rebuild` 按 {precision} 重建索引，或把 RAG_EMBED_PRECISION 改回 {built}。"
+        )
+
+
+def check_unit_vectors(manifest: Manifest, kind: str) -> None:
+    """Refuse to add answer-unit vectors of another kind to an index (pooled and embedded ones differ)."""
+    built = manifest.unit_vectors or "embedded"
+    if built != kind:
+        raise IndexMismatchError(
+            f"索引里回答单元的向量是 {built} 方式得到的，而当前设置 RAG_UNIT_VECTORS={kind}；两种向量不能混在一个索引里。"
+            f"请运行 `rag ingest --rebuild` 按 {kind} 重建索引，或把 RAG_UNIT_VECTORS 改回 {built}。"
         )
 
 

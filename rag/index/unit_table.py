@@ -5,6 +5,11 @@ a unit keeps its span in the document, its kind and its context (headings, a tab
 vector embeds the context and the unit as a passage, so at question time only the question is
 embedded and the units of the retrieved passages are ranked by the saved vectors. Vectors of
 units seen before (same context and text) are reused: an incremental ingest embeds only new units.
+
+Two kinds of vectors (``VECTOR_KINDS``, the index's manifest says which): ``embedded``, each unit run through
+the model on its own (the default); ``pooled``, the mean of the unit's token states inside the chunk
+that holds most of it, kept while the chunks were embedded (``placed``, ``rag.embedding.pooling``):
+no model call of its own, so ingestion runs the model over the chunks only (the fast option).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from rag.types import Chunk
 FILE_NAME = "units.npz"
 MAX_EMBED_CHARS = 400  # a long unit is embedded by its start; the model reads 512 tokens at most
 EMBED_BATCH = 256  # units per call to the model, as chunks are embedded
+VECTOR_KINDS = ("embedded", "pooled")  # how unit vectors are made (RAG_UNIT_VECTORS)
 
 
 @dataclass
@@ -85,7 +91,12 @@ def embed_text(context: str, text: str) -> str:
 
 
 def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) -> UnitTable:
-    """The unit table of ``chunks``' documents; vectors of units ``previous`` already holds are reused."""
+    """The unit table of ``chunks``' documents; vectors of units ``previous`` already holds are reused.
+
+    When ``embedder`` has ``pooled_units`` (not None), the vectors are pooled: that dict holds those of the
+    units whose chunks were just embedded (by ``pooled_key``); a unit found in neither is pooled by running
+    its chunk again. Otherwise each new unit's ``embed_text`` is embedded as a passage.
+    """
     doc_ids, starts, ends, kinds, contexts, texts = [], [], [], [], [], []
     for doc_id, text in _documents(chunks).items():
         for unit in split_units(text):
@@ -95,10 +106,15 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
             kinds.append(KINDS.index(unit.kind))
             contexts.append(unit.context)
             texts.append(display(text, unit))
-    keys = [_key(c, t) for c, t in zip(contexts, texts)]
+    pooled = getattr(embedder, "pooled_units", None)
+    keys = _keys(doc_ids, starts, ends, contexts, texts, pooled is not None)
     known = {}
     if previous is not None and len(previous):
-        known = {_key(c, t): previous.vectors[i] for i, (c, t) in enumerate(zip(previous.contexts, previous.texts))}
+        p = previous
+        known = dict(zip(_keys(p.doc_ids, p.starts, p.ends, p.contexts, p.texts, pooled is not None), p.vectors))
+    known.update(pooled or {})
+    if pooled is not None:
+        known.update(_pool_again(chunks, embedder, set(keys) - known.keys()))
     todo = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
     dim = previous.vectors.shape[1] if previous is not None and len(previous) else None
     for start in range(0, len(todo), EMBED_BATCH):  # bounded batches: a huge file holds one batch at a time
@@ -106,9 +122,67 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
         fresh = np.asarray(embedder.embed_passages([embed_text(contexts[i], texts[i]) for i in rows]), dtype=np.float32)
         known.update({keys[i]: fresh[j].astype(np.float16) for j, i in enumerate(rows)})
         dim = fresh.shape[1]
+    dim = dim or next((v.shape[0] for v in known.values()), None)
     vectors = np.stack([known[k] for k in keys]).astype(np.float16) if keys else np.zeros((0, dim or 1), np.float16)
     return UnitTable(doc_ids, np.asarray(starts, np.int64), np.asarray(ends, np.int64), np.asarray(kinds, np.int8),
                      contexts, texts, vectors)
+
+
+def placed(chunks: Sequence[Chunk]) -> list[list[tuple[int, int, str]]]:
+    """For each chunk, the units of its document it holds most of (the earlier chunk on a tie): each unit's
+    part inside the chunk as a span of the chunk's text, and its ``pooled_key``."""
+    out: list[list[tuple[int, int, str]]] = [[] for _ in chunks]
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, chunk in enumerate(chunks):
+        rows_of[chunk.doc_id or chunk.source].append(i)
+    for doc_id, text in _documents(chunks).items():
+        rows = sorted(rows_of[doc_id], key=lambda i: chunks[i].start)
+        firsts = [chunks[i].start for i in rows]
+        for unit in split_units(text):
+            s, e = unit.start, unit.end
+            at = max(0, bisect_left(firsts, s) - 1)
+            while at > 0 and chunks[rows[at - 1]].end > s:  # overlapping chunks before it may hold it too
+                at -= 1
+            best, most = None, 0
+            for row in rows[at:]:
+                chunk = chunks[row]
+                if chunk.start >= e:
+                    break
+                if (inside := min(e, chunk.end) - max(s, chunk.start)) > most:
+                    best, most = row, inside
+            if best is not None:
+                chunk = chunks[best]
+                key = pooled_key(doc_id, s, e, unit.context, display(text, unit))
+                out[best].append((max(s, chunk.start) - chunk.start, min(e, chunk.end) - chunk.start, key))
+    return out
+
+
+def pooled_key(doc_id: str, start: int, end: int, context: str, text: str) -> str:
+    """A pooled vector's key: the unit and where it stands (its chunk's text around it shapes the vector)."""
+    return _key(f"{doc_id}\x00{start}\x00{end}\x00{context}", text)
+
+
+def _keys(doc_ids, starts, ends, contexts, texts, pooled: bool) -> list[str]:
+    """Each unit's key: its context and text; for pooled vectors also where it stands."""
+    if not pooled:
+        return [_key(c, t) for c, t in zip(contexts, texts)]
+    return [pooled_key(d, int(s), int(e), c, t) for d, s, e, c, t in zip(doc_ids, starts, ends, contexts, texts)]
+
+
+def _pool_again(chunks: Sequence[Chunk], embedder, missing: set[str]) -> dict[str, np.ndarray]:
+    """Pooled vectors of the ``missing`` units (a table written without them): their chunks run again."""
+    if not missing:
+        return {}
+    units = placed(chunks)
+    rows = [i for i, found in enumerate(units) if any(k in missing for _, _, k in found)]
+    out = {}
+    for start in range(0, len(rows), EMBED_BATCH):
+        batch = rows[start:start + EMBED_BATCH]
+        spans = [[(s, e) for s, e, _ in units[i]] for i in batch]
+        _, parts = embedder.embed_passages_pooled([chunks[i].text for i in batch], spans)
+        for i, part in zip(batch, parts):
+            out.update({k: v.astype(np.float16) for (_, _, k), v in zip(units[i], part) if v.any()})
+    return out
 
 
 def _key(context: str, text: str) -> str:
