@@ -65,6 +65,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"移除 {len(report.removed)}），本次嵌入 {report.chunks} 个文本块，索引共 {report.total_chunks} 个，"
         f"用时 {report.seconds:.1f} 秒"
     )
+    if report.refreshed:
+        print(f"其中 {len(report.refreshed)} 篇内容未变、由旧版本的文本处理生成，已按新版重新清理、分块和嵌入。")
+    if report.stale:
+        names = "、".join(report.stale[:3]) + ("等" if len(report.stale) > 3 else "")
+        print(f"提示：索引里还有 {len(report.stale)} 篇文档（{names}）由旧版本的文本处理生成，本次没有给出它们的文件，"
+              "保持原样；用 `rag ingest` 再次导入它们原来的文件或目录即可按新版重新处理。", file=sys.stderr)
     for name, reason in report.skipped:
         print(f"跳过：{name}（{reason}）", file=sys.stderr)
     return 0 if docs or not report.skipped else 1
@@ -72,6 +78,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_index_info(args: argparse.Namespace) -> int:
     from rag.index.ingestion import list_documents
+    from rag.index.manifest import PIPELINE_VERSION
 
     store, manifest = _verified_store()
     if manifest is None:
@@ -80,10 +87,13 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     print(f"{store.where()}（校验完好）")
     print(f"嵌入模型：{manifest.model_id}（{manifest.dim} 维，来源 {manifest.origin or '未知'}）")
     print(f"分块：{manifest.chunk_size} 字，重叠 {manifest.chunk_overlap}；索引类型：{manifest.index_type}")
+    stale = sum(d.stale for d in docs)
+    print(f"文本处理版本：{manifest.pipeline_version}（当前 {PIPELINE_VERSION}）" + (
+        f"；{stale} 篇文档由旧版本生成，再次 `rag ingest` 它们的文件或目录即可按新版重新处理" if stale else ""))
     print(f"更新时间：{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(manifest.updated_at))}")
     print(f"文档 {len(docs)} 篇，文本块 {sum(d.chunks for d in docs)} 个：")
     for d in docs:
-        print(f"  {d.source}  {d.chunks} 块  {d.chars} 字  sha256 {d.sha256[:12]}")
+        print(f"  {d.source}  {d.chunks} 块  {d.chars} 字  sha256 {d.sha256[:12]}{'  （旧版本生成）' if d.stale else ''}")
     return 0
 
 
@@ -137,19 +147,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _ensure_index() -> None:
-    """The first question without an index builds one from the sample documents: said first, with a progress bar."""
+    """The first question without an index builds one from the sample documents: said first, with a progress bar.
+    An index made by an older text pipeline is refreshed (the sample corpus) or named with its fix, on stderr."""
     from rag.index.ingestion import ensure_index
     from rag.index.stores import open_store
     from rag.settings import get_settings
 
     settings = get_settings()
-    if open_store(settings).holds_index():
-        return
-    print(f"还没有索引：先用示例文档（{settings.corpus_dir}）建立，首次约需半分钟；"
-          "自己的文档请用 `rag ingest 文件或目录` 导入。", file=sys.stderr, flush=True)
+    if not open_store(settings).holds_index():
+        print(f"还没有索引：先用示例文档（{settings.corpus_dir}）建立，首次约需半分钟；"
+              "自己的文档请用 `rag ingest 文件或目录` 导入。", file=sys.stderr, flush=True)
     bar = _ProgressBar()
     try:
-        ensure_index(settings, progress=bar)
+        ensure_index(settings, progress=bar, notify=lambda line: print(line, file=sys.stderr, flush=True))
         bar.close(finished=True)
     finally:
         bar.close()

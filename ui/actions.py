@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from rag import delete_document, list_documents, stream_answer, warm_up
+from rag import delete_document, ensure_index, list_documents, stream_answer, warm_up
 from rag.errors import IndexBusyError, LLMUnavailable, QuestionError, RagError
 from rag.settings import Settings
 from rag.types import Answer
@@ -192,22 +192,28 @@ def message_text(message: Message) -> str:
 def prepare_index(settings: Settings) -> None:
     """Build the index from the sample corpus on first start (in a child process), then load the query path,
     saying what it does at each step, so the page opens with something to ask."""
+    from rag.index import freshness
     from rag.index.stores import open_store
 
     try:
         missing = not open_store(settings).holds_index()
     except RagError:
         missing = True  # ensure_index names the problem and its fix
-    if missing:
-        print("首次启动：正在从示例文档建立索引（约需半分钟，只有这一次）…", flush=True)
+    stale = None if missing else freshness.stale_kind(settings)  # made by an older text pipeline
+    if missing or stale == freshness.SAMPLE:
+        print("首次启动：正在从示例文档建立索引（约需半分钟，只有这一次）…" if missing else freshness.REFRESHING, flush=True)
         try:
             report = worker.ensure_index(settings, progress=_print_progress)
         except RagError as exc:  # the page still opens; a damaged index is named with its fix on every question
             print(f"\n{exc}", flush=True)
             log.warning("index not ready: %s", exc)
             return
-        if report is not None:
+        if report is not None and missing:
             print(f"\n已从示例文档建立索引：{len(report.added)} 篇文档，{report.total_chunks} 个文本块。", flush=True)
+        elif report is not None:
+            print(f"\n已按新版重新处理示例文档：{len(report.refreshed)} 篇，{report.total_chunks} 个文本块。", flush=True)
+    elif stale == freshness.OWN:
+        ensure_index(settings, notify=lambda line: print(line, flush=True))  # the line naming the fix, once
     print("正在加载嵌入模型和索引…", flush=True)
     try:
         warm_up(settings)  # the model and tokenizers load now, not on the first user's question

@@ -236,7 +236,9 @@ def format_index_summary(documents: Sequence) -> str:
     if not documents:
         return "知识库还是空的，请先在「文档管理」页上传文件。"
     chunks = sum(d.chunks for d in documents)
-    return f"知识库：{len(documents)} 篇文档 · {chunks} 个文本块"
+    stale = sum(getattr(d, "stale", False) for d in documents)  # made by an older text pipeline
+    note = f" · 其中 {stale} 篇由旧版本处理，重新导入原文件即可按新版处理" if stale else ""
+    return f"知识库：{len(documents)} 篇文档 · {chunks} 个文本块{note}"
 
 
 _OUTCOMES = (

@@ -15,11 +15,12 @@ from rag.documents.chunking import split_document
 from rag.documents.loaders import iter_files, load_document
 from rag.embedding.models import Embedder, get_embedder
 from rag.errors import DocumentError, IndexMismatchError, RagError
-from rag.index import facts, generations, unit_table
+from rag.index import facts, freshness, generations, unit_table
 from rag.index.base import Change
 from rag.index.ingest_embedder import IngestEmbedder
-from rag.index.manifest import (DocumentEntry, Manifest, check_compatible, check_precision, check_unit_vectors,
-                                document_id)
+from rag.index.ingest_meter import Meter
+from rag.index.manifest import (PIPELINE_VERSION, DocumentEntry, Manifest, check_compatible, check_precision,
+                                check_unit_vectors, document_id, stale_documents)
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
 from rag.types import Chunk
@@ -37,6 +38,8 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)  # of ``updated``: unchanged files an older text pipeline made
+    stale: list[str] = field(default_factory=list)  # documents not given this time that an older pipeline made
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
     chunks: int = 0  # chunks embedded in this run
     total_chunks: int = 0  # chunks in the index afterwards
@@ -59,6 +62,7 @@ class DocumentInfo:
     ingested_at: float
     path: str = ""  # resolved path: the document's identity
     doc_id: str = ""
+    stale: bool = False  # its chunks were made by an older text pipeline (``manifest.PIPELINE_VERSION``)
 
 
 def ingest(paths: Iterable[Path | str], *, rebuild: bool = False, settings: Settings | None = None,
@@ -87,6 +91,7 @@ def ingest(paths: Iterable[Path | str], *, rebuild: bool = False, settings: Sett
         stale = not rebuild and store.holds_index() and store.lacks_tables((facts.FILE_NAME, unit_table.FILE_NAME))
         if report.changed or rebuild or stale or not store.holds_index():
             manifest.index_type = settings.index_type
+            manifest.stamp_pipeline()
             total = store.commit(manifest, change, _tables(lazy), rebuild=rebuild)
         report.total_chunks = total
     report.seconds = time.perf_counter() - started
@@ -145,7 +150,6 @@ def _check_settings(manifest: Manifest, settings: Settings, model_id: str) -> No
 # It is also the most the model gets in one call, so a huge file reports progress and holds
 # only one batch's working memory at a time.
 EMBED_GROUP_CHUNKS = 256
-_BYTES_PER_CHUNK = 1200  # a first guess (UTF-8 Chinese, 500/100 chunks) until files were chunked
 
 
 @dataclass
@@ -156,49 +160,7 @@ class _Pending:
     entry: DocumentEntry
     chunks: list[Chunk]
     updating: bool
-
-
-class _Meter:
-    """Progress in chunks embedded of the chunks to embed (unread files estimated by size). It never goes back:
-    the fraction only grows, and the chunk total is named once known (files read of all files until then)."""
-
-    def __init__(self, progress: Progress, files: list[Path]):
-        self.progress = progress
-        self.unread = sum(_size(f) for f in files)
-        self.files, self.opened, self.fraction = len(files), 0, 0.0
-        self.known = self.done = self.bytes_chunked = self.chunks_seen = 0
-
-    def opening(self, name: str) -> None:
-        self.opened += 1
-        self.show(name)
-
-    def read(self, path: Path, chunks: int) -> None:
-        size = _size(path)
-        self.unread -= size
-        if chunks:
-            self.known += chunks
-            self.bytes_chunked += size
-            self.chunks_seen += chunks
-
-    def embedded(self, count: int, name: str) -> None:
-        self.done += count
-        self.show(name)
-
-    def show(self, name: str) -> None:
-        per_chunk = self.bytes_chunked / self.chunks_seen if self.chunks_seen else _BYTES_PER_CHUNK
-        total = max(self.known + round(max(self.unread, 0) / per_chunk), self.done, 1)
-        self.fraction = max(self.fraction, self.done / total * 0.95)
-        if self.opened < self.files or self.unread > 0:  # files still to read: the chunk total is a guess
-            embedded = f" · 已嵌入 {self.done} 块" if self.done else ""
-            return self.progress(self.fraction, f"读取文件 {self.opened}/{self.files}{embedded} · {name}")
-        self.progress(self.fraction, f"{self.done}/{max(self.known, self.done)} 块 · {name}")
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except (OSError, RuntimeError):
-        return 0
+    refreshing: bool = False  # the file is unchanged; an older text pipeline made its chunks
 
 
 def _apply(manifest: Manifest, have: Counter, paths, settings, embedder, report, progress) -> Change:
@@ -207,7 +169,7 @@ def _apply(manifest: Manifest, have: Counter, paths, settings, embedder, report,
     ``have``: chunks per document id as stored (a document with fewer is written again).
     """
     files = list(iter_files(paths))
-    meter = _Meter(progress, files)
+    meter = Meter(progress, files)
     seen: set[str] = set()
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     names = {e.source: k for k, e in manifest.documents.items()}  # display name → key, kept current
@@ -229,6 +191,8 @@ def _apply(manifest: Manifest, have: Counter, paths, settings, embedder, report,
         entry = manifest.documents.pop(missing)
         changes.drop.add(entry.doc_id)
         report.removed.append(entry.source)
+    # documents an older text pipeline made whose files were not given: kept as they are, and named
+    report.stale = [e.source for e in stale_documents(manifest) if e.path not in seen]
     progress(0.97, "正在保存索引…")
     return changes
 
@@ -263,7 +227,8 @@ def _prepare(manifest: Manifest, path: Path, key: str, max_bytes: int, names: di
     entry = manifest.documents.get(key)
     # A manifest entry whose chunks are not all there never blocks a re-ingest that repairs it.
     complete = entry is not None and entry.chunks > 0 and have.get(entry.doc_id, 0) == entry.chunks
-    if complete and path.is_file() and generations.sha256_of(path) == entry.sha256:
+    same = complete and path.is_file() and generations.sha256_of(path) == entry.sha256
+    if same and entry.pipeline >= PIPELINE_VERSION:
         report.unchanged.append(entry.source)
         return None
     doc = load_document(path, max_bytes=max_bytes)
@@ -275,12 +240,12 @@ def _prepare(manifest: Manifest, path: Path, key: str, max_bytes: int, names: di
     chunks = [replace(c, source=source, doc_id=doc_id) for c in chunks]
     names[source] = key  # taken from now on, though not yet in the manifest
     new = DocumentEntry(source=source, path=key, sha256=doc.sha256, chars=len(doc.text), chunks=len(chunks),
-                              encoding=doc.encoding, ingested_at=time.time(), doc_id=doc_id)
-    return _Pending(key, new, chunks, updating=entry is not None)
+                        encoding=doc.encoding, ingested_at=time.time(), doc_id=doc_id, pipeline=PIPELINE_VERSION)
+    return _Pending(key, new, chunks, updating=entry is not None, refreshing=bool(same))
 
 
 def _embed_and_add(manifest: Manifest, pending: list[_Pending], embedder, report: IngestReport,
-                   changes: Change, meter: _Meter) -> None:
+                   changes: Change, meter: Meter) -> None:
     """Embed the chunks of ``pending`` in bounded batches and record them; updated documents lose their old chunks."""
     chunks = [c for item in pending for c in item.chunks]
     if not chunks:
@@ -310,6 +275,8 @@ def _embed_and_add(manifest: Manifest, pending: list[_Pending], embedder, report
         manifest.documents[item.key] = item.entry
         report.chunks += len(item.chunks)
         (report.updated if item.updating else report.added).append(item.entry.source)
+        if item.refreshing:
+            report.refreshed.append(item.entry.source)
 
 
 def _unique_source(names: dict[str, str], key: str, name: str) -> str:
@@ -353,7 +320,8 @@ def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
 
 
 def _info(entry: DocumentEntry) -> DocumentInfo:
-    return DocumentInfo(entry.source, entry.chunks, entry.chars, entry.sha256, entry.ingested_at, entry.path, entry.doc_id)
+    return DocumentInfo(entry.source, entry.chunks, entry.chars, entry.sha256, entry.ingested_at, entry.path, entry.doc_id,
+                        entry.pipeline < PIPELINE_VERSION)
 
 
 def delete_document(document: str, settings: Settings | None = None) -> DocumentInfo | None:
@@ -373,20 +341,33 @@ def delete_document(document: str, settings: Settings | None = None) -> Document
             return None
         entry = docs.pop(key)
         lazy = IngestEmbedder(None, lambda: _load_embedder(settings, _no_progress), manifest.unit_vectors == "pooled")
+        manifest.stamp_pipeline()
         store.commit(manifest, Change(drop={entry.doc_id}), _tables(lazy))
     return _info(entry)
 
 
-def ensure_index(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
-    """Build the index from the sample corpus only when the store holds no index at all.
+def ensure_index(settings: Settings | None = None, progress: Progress | None = None, *,
+                 embedder: Embedder | None = None, notify: Callable[[str], None] | None = None) -> IngestReport | None:
+    """Build the index from the sample corpus when the store holds none; its report, else None.
 
+    An index made by an older text pipeline is looked at once per process: holding only the sample
+    corpus, it is made again from it (``notify`` says so first); holding the user's own documents, it
+    is left as it is (it still answers) and ``notify`` (default: the log) gets one line naming the fix.
     An index that exists but cannot be read is never rebuilt or touched here: asking about it
     raises an error that names the fix.
     """
     settings = settings or get_settings()
-    if open_store(settings).holds_index():
-        return None
+    store = open_store(settings)
+    if store.holds_index():
+        if not freshness.check_once(store, settings, notify or log.warning):
+            return None
+        (notify or log.warning)(freshness.REFRESHING)
+        try:
+            return ingest([settings.corpus_dir], settings=settings, progress=progress, embedder=embedder)
+        except RagError as exc:  # e.g. another process writes it now: the index as it is still answers
+            log.warning("the sample index was not refreshed: %s", exc)
+            return None
     if not Path(settings.corpus_dir).exists():
         raise RagError(f"还没有索引，且默认语料目录 {settings.corpus_dir} 不存在；请先运行 `rag ingest 文件或目录`。")
     log.info("no index yet: building it from %s", settings.corpus_dir)
-    return ingest([settings.corpus_dir], settings=settings, progress=progress)
+    return ingest([settings.corpus_dir], settings=settings, progress=progress, embedder=embedder)

@@ -13,6 +13,13 @@ from rag.types import content_hash
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
+# The text pipeline that turned files into chunks and answer units. Bump it whenever cleaning, chunking or
+# answer-unit splitting (rag.documents) changes what they make: documents made by an older pipeline are then
+# made again by the next ``rag ingest`` of their files, and until then the index is named as made by an older
+# version. 1: everything written before it was recorded. 2: tables of contents dropped by cleaning, a table's
+# lead-in sentence kept as its units' context.
+PIPELINE_VERSION = 2
+
 
 @dataclass
 class DocumentEntry:
@@ -26,6 +33,7 @@ class DocumentEntry:
     encoding: str = "utf-8"
     ingested_at: float = 0.0
     doc_id: str = ""  # stable id of the document (from its resolved path); chunks carry it
+    pipeline: int = 1  # the text pipeline that made its chunks (1: written before it was recorded)
 
 
 def document_id(key: str) -> str:
@@ -51,6 +59,8 @@ class Manifest:
     unit_vectors: str = ""
     documents: dict[str, DocumentEntry] = field(default_factory=dict)  # key: document path
     format_version: int = FORMAT_VERSION
+    # the oldest text pipeline among the documents, recorded at every commit (1: written before it was recorded)
+    pipeline_version: int = 1
     updated_at: float = 0.0
 
     def to_json(self) -> str:
@@ -63,6 +73,15 @@ class Manifest:
         for key, entry in docs.items():  # written before documents had ids
             entry.doc_id = entry.doc_id or document_id(key)
         return cls(documents=docs, **data)
+
+    def stamp_pipeline(self) -> None:
+        """Record the oldest text pipeline among the documents (the current one for an empty index)."""
+        self.pipeline_version = min((e.pipeline for e in self.documents.values()), default=PIPELINE_VERSION)
+
+
+def stale_documents(manifest: Manifest) -> list[DocumentEntry]:
+    """The documents whose chunks an older text pipeline made (the next ingest of their files makes them again)."""
+    return [e for e in manifest.documents.values() if e.pipeline < PIPELINE_VERSION]
 
 
 def index_precision(manifest: Manifest) -> str:
