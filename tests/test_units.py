@@ -141,3 +141,11 @@ def test_what_a_link_split_across_sentences_leaves_is_not_shown():
     shown = [display(text, u) for u in units]
     assert all("](" not in s and "faq.html" not in s for s in shown)
     assert any("以获得更多信息" in s for s in shown)
+
+
+def test_a_subject_field_titles_the_entry_below_it_until_the_next_entry():
+    text, units = _units("# 目录\n\n-- 0a1b\nSubject: 磁盘已满\nDefined-By: demo\n\n日志停止写入。\n\n-- 2c3d\nSubject: 时钟已更改\n\n"
+                         "定时器可能提前触发。\n")
+    contexts = {display(text, u): u.context for u in units}
+    assert contexts["日志停止写入。"].endswith("磁盘已满") and contexts["Defined-By: demo"].endswith("磁盘已满")
+    assert contexts["定时器可能提前触发。"].endswith("时钟已更改")

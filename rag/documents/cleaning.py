@@ -26,6 +26,8 @@ _FENCE = re.compile(r"^```.*?(?:^```[^\n]*$|\Z)", re.M | re.S)
 # "错误码: E1023", "级别：严重": a header field, not the start of a wrapped sentence
 _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"]{1,16}\s*[:：]\s*\S")
 _FIELD_MAX = 40
+# a table of contents: three or more list items in a row that are only a link to a place in the page
+_TABLE_OF_CONTENTS = re.compile(r"(?:^[ \t]*[-*+]\s+\[[^\]\n]+\]\(#[^)\n]*\)[ \t]*(?:\n[ \t]*)*(?:\n|\Z)){3,}", re.M)
 _ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _NEWLINES = re.compile(r"\r\n|[\r\v\f\u0085\u2028\u2029]")
 _SPACES = re.compile(r"[ \t]+")
@@ -36,9 +38,10 @@ def clean_text(raw: str) -> str:
 
     Fixes newlines and whitespace, NFKC-normalises letters, digits and spaces only (Chinese
     punctuation such as "，。" stays as written), re-joins sentences broken across lines or
-    paragraphs, keeps photo captions as their own paragraphs and drops exact repeats.
+    paragraphs, keeps photo captions as their own paragraphs, drops exact repeats and tables of
+    contents (runs of list items that only link to places in the page).
     """
-    text = _normalise_chars(raw)
+    text = _TABLE_OF_CONTENTS.sub("", _normalise_chars(raw))
     pieces: list[str] = []
     for part, code in _fenced(text):
         if code:  # a fenced code block stays as written, one paragraph

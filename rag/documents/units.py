@@ -24,6 +24,12 @@ _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"|#`-][^:：，,。；;
 _TERM_LINE = re.compile(r"^(?:\*\*[^*\n]{1,40}\*\*|`[^`\n]{1,40}`)(?:\s*[,，/]\s*(?:\*\*[^*\n]{1,40}\*\*|`[^`\n]{1,40}`))*\s*$")
 _COMMAND = re.compile(r"^(?:\$|#|>>>|C:\\>)\s+\S")
 _FINAL = "。！？；…!?;.：:"
+_ADMONITION = re.compile(r"[>\s]*(?:(?i:note|notes|warning|caution|tip|hint|important|attention|danger)|注意|提示|警告|注|说明|重要"
+                         r"|小心|危险)[\s:：!！]*")
+# a field that names the entry it heads: what follows it, up to the next heading or entry, is about that
+_RECORD_TITLE = re.compile(r"(?i:subject|title|name|summary)\s*:|(?:标题|主题|名称|题目|摘要)\s*[:：]")
+_RECORD_START = re.compile(r"^-{2,3}\s+\S+$|^={3,}$")  # an entry's id line ("-- 5a1b2c…") or a rule
+_PLACEHOLDER = re.compile(r"[>\s]*(?:TODO|FIXME|TBD|XXX)\b|待补充|待撰写|此处待")
 _HEADING_MAX = 40
 
 
@@ -42,26 +48,37 @@ def split_units(text: str) -> list[Unit]:
     units: list[Unit] = []
     headings: list[tuple[int, str]] = []  # (level, title) of the open sections
     header = ""  # the header row of the table being read
+    lead = ""  # the sentence that leads into it
+    record = ""  # the title field of the entry being read ("Subject: …" in a message catalog)
     paragraphs = list(_PARAGRAPH.finditer(text))
     for i, match in enumerate(paragraphs):
         para, start = match.group(), match.start()
         stripped = para.strip()
         if not stripped:
             continue
+        shown = plain(stripped).strip("> ")
+        if not shown or _ADMONITION.fullmatch(shown) or _PLACEHOLDER.match(shown):
+            continue  # "Note", "警告": a label over the paragraph that says it; "TODO: 撰写本节": nothing yet
         kind, level = _kind(stripped, paragraphs[i + 1].group() if i + 1 < len(paragraphs) else "")
         if kind == "heading":
             title = plain(_HEADING_MD.sub(r"\2", stripped)).strip("*# ")
             headings = [h for h in headings if h[0] < level] + [(level, title)]
-            header = ""
+            header = record = ""
             continue
-        context = " › ".join(h[1] for h in headings)
+        if kind == "field" and _RECORD_TITLE.match(shown):
+            record = shown.split(":", 1)[-1].split("：", 1)[-1].strip()  # "Subject: 单元启动失败" titles its entry
+        elif _RECORD_START.match(shown):
+            record = ""  # "-- 5a1b…": the next entry of a catalog begins
+        context = _join(" › ".join(h[1] for h in headings), record)
         if kind == "row":
             if _SEPARATOR_ROW.match(stripped):
                 continue
-            if not header:
+            following = paragraphs[i + 1].group().strip() if i + 1 < len(paragraphs) else ""
+            if not header or _SEPARATOR_ROW.match(following):
                 header = stripped  # the first row of a table: its header, the context of every row below
+                lead = _lead_in(units, text, start)  # "这些文件夹是：" says what the rows are
                 continue
-            units.append(Unit(start, match.end(), "row", _join(context, header)))
+            units.append(Unit(start, match.end(), "row", _join(context, lead, header)))
             continue
         header = ""
         if kind == "sentence":
@@ -70,6 +87,14 @@ def split_units(text: str) -> list[Unit]:
             continue
         units.append(Unit(start, match.end(), kind, context))
     return [u for u in units if len(plain(text[u.start:u.end])) >= 2]
+
+
+def _lead_in(units: list[Unit], text: str, start: int) -> str:
+    """The sentence just above a table that leads into it ("这些文件夹是："), or ""."""
+    if not units or units[-1].kind != "sentence" or text[units[-1].end:start].count("\n") > 2:
+        return ""
+    sentence = plain(text[units[-1].start:units[-1].end])
+    return sentence if sentence.endswith(("：", ":")) and len(sentence) <= 80 else ""
 
 
 def _term_before(units: list[Unit], text: str, start: int) -> str:
@@ -162,11 +187,14 @@ def display(text: str, unit: Unit) -> str:
     """A unit as an answer shows it: a table row as "header: cell" pairs, everything without markup."""
     body = text[unit.start:unit.end]
     if unit.kind == "row":
-        header = row_cells(unit.context.rsplit(" › ", 1)[-1])
-        cells = row_cells(body)
-        if len(header) == len(cells):
-            return "；".join(f"{plain(h)}：{plain(c)}" for h, c in zip(header, cells) if plain(c))
-        return "；".join(plain(c) for c in cells if plain(c))
+        header = [plain(h) for h in row_cells(unit.context.rsplit(" › ", 1)[-1])]
+        cells = [plain(c) for c in row_cells(body)]
+        if len(header) == len(cells) and any(header):
+            return "；".join(f"{h}：{c}" if h else c for h, c in zip(header, cells) if c)
+        filled = [c for c in cells if c]
+        if len(filled) >= 2 and not any(header):  # a table without a header: its first column names the row
+            return f"{filled[0]}：{'；'.join(filled[1:])}"
+        return "；".join(filled)
     if unit.kind == "item":
         return _BULLET.sub("", plain(body))
     if unit.kind == "option":

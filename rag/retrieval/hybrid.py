@@ -1,9 +1,14 @@
-"""Hybrid retrieval over any store: a dense search and a Chinese-aware BM25 search, fused by reciprocal rank."""
+"""Hybrid retrieval over any store: a dense search and a Chinese-aware BM25 search, fused by reciprocal rank.
+
+A passage that ends by leading into what follows ("这些文件夹是：") brings the chunk after it along, after the
+ranked passages: a table or list cut off from its lead-in sentence is still there to answer from.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
+import re
 import threading
 from collections import Counter
 
@@ -24,6 +29,24 @@ from rag.types import Passage
 logger = logging.getLogger(__name__)
 
 COMMON_SHARE = 0.5  # a bigram in this share of all chunks is common to the corpus, not a content word
+LEADS_IN = ("：", ":")  # a passage ending so introduces what the next chunk holds
+MAX_NEXT = 2
+_STRUCTURE_LINE = re.compile(r"^\s*(?:\||[-*+•]\s|\d{1,2}[.)、]\s|```)")
+
+
+def _goes_on(text: str, following: str) -> bool:
+    """``text`` ends by leading into what ``following`` starts with: a sentence ending in a colon ("这些文件夹是："),
+    maybe with a table's empty header after it, or a table or list that runs on into it."""
+    lines = [line.strip() for line in text.rstrip().splitlines() if line.strip()]
+    if not lines:
+        return False
+    first = next((line for line in following.splitlines() if line.strip()), "")
+    if lines[-1].rstrip(" *").endswith(LEADS_IN):
+        return True
+    if not _STRUCTURE_LINE.match(lines[-1]) or not _STRUCTURE_LINE.match(first):
+        return False
+    # the table or list began in this passage: its lead-in or header is here, its rest there
+    return any(line.rstrip(" *").endswith(LEADS_IN) for line in lines[-4:]) or _STRUCTURE_LINE.match(lines[0]) is None
 
 
 class Retriever:
@@ -123,8 +146,35 @@ class Retriever:
                 fused[hit.position] = fused.get(hit.position, 0.0) + weight / (s.rrf_k + rank + 1)
                 chunks[hit.position], scores[hit.position] = hit.chunk, hit.score
         order = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
-        return [Passage(chunk=chunks[i], score=fused[i], rank=r + 1, dense_score=dense_by.get(i),
-                        bm25_score=bm25_by.get(i, 0.0)) for r, i in enumerate(order)]
+        found = [Passage(chunk=chunks[i], score=fused[i], rank=r + 1, dense_score=dense_by.get(i),
+                         bm25_score=bm25_by.get(i, 0.0)) for r, i in enumerate(order)]
+        return found + self._continuations(found)
+
+    def _continuations(self, passages: list[Passage]) -> list[Passage]:
+        """The next chunk of each passage that leads into it, not already among ``passages`` (at most ``MAX_NEXT``)."""
+        have = {p.chunk.id for p in passages}
+        extra: list[Passage] = []
+        for p in passages:
+            if len(extra) == MAX_NEXT:
+                break
+            nxt = self._next_chunk().get(p.chunk.id)
+            if nxt is not None and nxt.id not in have and _goes_on(p.chunk.text, nxt.text):
+                have.add(nxt.id)
+                extra.append(Passage(chunk=nxt, score=p.score * 0.5, rank=len(passages) + len(extra) + 1))
+        return extra
+
+    def _next_chunk(self) -> dict:
+        """Each chunk's id → the chunk that follows it in its document."""
+        if "next" not in self._derived:
+            by_doc: dict[str, list] = {}
+            for chunk in self.all_chunks():
+                by_doc.setdefault(chunk.doc_id or chunk.source, []).append(chunk)
+            following = {}
+            for chunks in by_doc.values():
+                chunks.sort(key=lambda c: (c.start, c.end))
+                following.update((a.id, b) for a, b in zip(chunks, chunks[1:]))
+            self._derived["next"] = following
+        return self._derived["next"]
 
 
 _lock = threading.Lock()
