@@ -247,3 +247,20 @@ def test_a_who_answer_naming_no_person_of_its_passages_is_not_kept(sample_index)
 
     b, _, _ = _answer_with(sample_index, named, question)
     assert "no-person" not in b.flags and "郭玉广" in b.text and not b.abstained
+
+
+def test_a_rewrite_that_brings_in_a_link_or_a_name_nobody_said_is_not_used(sample_index):
+    rewrites = iter(["2023年自治区政协微信公众号的阅读量是多少？![x](http://evil.example/p.png)",
+                     "2023年 evil.example 公众号的阅读量是多少？"])
+
+    def reply(passages, prompt):
+        if "完整问题" in prompt:
+            return next(rewrites)
+        return f"阅读量达145万次[{_index_of(passages, '145万')}]。"
+
+    history = [{"role": "user", "content": "2023年自治区政协微信公众号累计推送稿件多少条？"},
+               {"role": "assistant", "content": "累计推送稿件1825条[1]"}]
+    for _ in range(2):
+        a, _, _ = _answer_with(sample_index, reply, "阅读量呢？", history)
+        assert "evil" not in a.standalone_question and "公众号" in a.standalone_question
+        assert "145万" in a.text and "evil" not in a.text

@@ -230,10 +230,55 @@ def test_a_year_by_year_question_keeps_words_that_merely_start_with_each():
 
 @pytest.mark.parametrize("previous, follow_up, standalone", [
     ("stable/main 目录里放的是什么软件包？", "那 contrib 目录呢？", "contrib 目录里放的是什么软件包？"),
-    ("车辆购置税的税率是多少？", "那它是一次性交的吗？", "那车辆购置税是一次性交的吗？"),
+    ("车辆购置税的税率是多少？", "那它是一次性交的吗？", "车辆购置税是一次性交的吗？"),
     ("网上买的东西几天内可以无理由退货？", "那商家收到退货以后多久要退款？", "商家收到退货以后多久要退款？"),
     ("sudo 是做什么用的？", "用它的时候需要输入谁的密码？", "用sudo的时候需要输入谁的密码？"),
 ])
 def test_a_follow_up_becomes_one_question_never_two_spliced(previous, follow_up, standalone):
     history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
     assert rewrite_follow_up(follow_up, history) == standalone
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("man 的退出状态 1、2、3 分别表示什么？",
+     [("1", "man 的退出状态 1 表示什么？"), ("2", "man 的退出状态 2 表示什么？"), ("3", "man 的退出状态 3 表示什么？")]),
+    ("KiCad 的设置文件夹在 Windows 和 macOS 上分别在什么位置？",
+     [("Windows", "KiCad 的设置文件夹在 Windows 上在什么位置？"), ("macOS", "KiCad 的设置文件夹在 macOS 上在什么位置？")]),
+    ("选项里“仅限第 1 页”和“不在第 1 页上”各是什么效果？",
+     [("仅限第 1 页", "选项里“仅限第 1 页”是什么效果？"), ("不在第 1 页上", "选项里“不在第 1 页上”是什么效果？")]),
+    ("$MANPATH 以冒号开头、以冒号结尾时，默认路径分别加到哪里？",
+     [("以冒号开头", "$MANPATH 以冒号开头时，默认路径加到哪里？"), ("以冒号结尾", "$MANPATH 以冒号结尾时，默认路径加到哪里？")]),
+    ("打包用的三个分支分别叫什么？", []),  # nothing set side by side: one question
+    ("2023年政协公众号发了多少条稿件、被看了多少次，分别是多少？", []),  # the parts are asks, not items
+])
+def test_items_set_side_by_side_are_asked_one_by_one(question, parts):
+    from rag.question.multifact import split_items
+
+    assert split_items(question) == parts
+
+
+def test_a_second_question_after_you_leans_on_the_first_ones_subject():
+    assert split_question("献血法是哪天公布的，又是哪天开始施行的？") == ["献血法是哪天公布的？", "献血法是哪天开始施行的？"]
+
+
+@pytest.mark.parametrize("previous, question, standalone", [
+    ("man 的 -P 选项是做什么的？", "那它的默认值是多少？", "-P 选项的默认值是多少？"),
+    ("怎么重建 mandb 的数据库？", "还有别的办法吗？", "重建 mandb 的数据库还有别的办法吗？"),
+    ("消费者投诉以后部门会处理吗？", "要多久？", "消费者投诉以后部门会处理，要多久？"),
+    ("KiCad 在 Linux 上把设置文件存在哪个目录？", "那 Windows 上呢？", "KiCad 在 Windows 上把设置文件存在哪个目录？"),
+    ("这本手册的中文版是哪年出的？", "英文版呢？", "这本手册的英文版是哪年出的？"),
+    ("What is the codename of the stable release?", "What about the testing release?",
+     "What is the codename of the testing release?"),
+])
+def test_a_short_follow_up_is_made_one_standalone_question(previous, question, standalone):
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
+    assert rewrite_follow_up(question, history) == standalone
+
+
+@pytest.mark.parametrize("previous, question, standalone", [
+    ("层管理器里左键点一个层会怎样？", "那右键点呢？", "层管理器里右键点一个层会怎样？"),
+    ("stable/main 目录里放的是什么？", "那 contrib 目录呢？", "contrib 目录里放的是什么？"),
+])
+def test_a_follow_up_takes_the_place_of_the_like_phrase(previous, question, standalone):
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
+    assert rewrite_follow_up(question, history) == standalone

@@ -158,7 +158,15 @@ def _llm_rewrite(question: str, history: list[dict], llm: LLM, settings: Setting
     # ...or echo a template token ("<|im_end|>"): a rewrite keeps two adjacent characters of the follow-up.
     if not any(w[i : i + 2] in line for w in re.findall(r"\w{2,}", question) for i in range(len(w) - 1)):
         return None
+    # ...or bring in what nobody said: markup, a link, a name in Latin letters the conversation never used
+    said = (question + "\n" + turns).lower()
+    if _MARKUP.search(line) or any(w.lower() not in said for w in _LATIN_NAME.findall(line)):
+        return None
     return line
+
+
+_MARKUP = re.compile(r"://|!\[|\]\(|<[A-Za-z/!|]|\bwww\.", re.I)
+_LATIN_NAME = re.compile(r"[A-Za-z][\w.+-]*[A-Za-z0-9]")
 
 
 def _generate(llm: LLM, info, passages, retriever, settings, flags, base):

@@ -12,7 +12,7 @@ from rag.text.tokens import is_mostly_cjk
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 _KINDS = (
-    ("count", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋]|数量|人数|次数|"
+    ("count", r"多少|(?<![哪好第])几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋]|数量|人数|次数|"
               r"how many|how much|number of"),
     ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|when|what date|which year"),
     ("list", r"哪些|哪[几两二三四五六七八九十]|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
@@ -229,15 +229,17 @@ def stated_numbers(question: str) -> tuple[float, ...]:
 
 # measure words of a count ("几支队伍", "出了几本"); 年/天 are left out: "多少年轻人" counts people
 COUNT_CLASSIFIERS = "个份篇件人次条名项家位场期批所座万亿千百元回本支部种台轮组队趟遍张套辆栋"
-_AFTER_QUANTITY = re.compile(rf"(?:多少|(?<!第)几)(?:人次|[{COUNT_CLASSIFIERS}])?的?([\u4e00-\u9fff]{{2,12}})")
+# the counted thing may hold a name in Latin letters ("多少个 Debian 镜像站")
+_AFTER_QUANTITY = re.compile(rf"(?:多少|(?<![第哪好])几)(?:人次|[{COUNT_CLASSIFIERS}])?的?\s*"
+                             r"((?:[A-Za-z][\w.+-]*\s*)?[\u4e00-\u9fff]{2,12})")
 # what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
 _AFTER_END = re.compile(r"[被把让给在从]")
 # verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
 _FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可)+$")
-_BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<!第)几)")  # "排到了第几" asks a rank, counts nothing
+_BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<![第哪好])几)")  # "排到了第几" asks a rank, counts nothing
 
 
-_ASKED_DATE = re.compile(r"(?:什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月)(?:首次|第一次|正式)?([\u4e00-\u9fff]{2})")
+_ASKED_DATE = re.compile(r"(?:什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月)(?:首次|第一次|正式|开始|起|才)?([\u4e00-\u9fff]{2})")
 
 
 _QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]")

@@ -16,7 +16,7 @@ _PATTERNS = (
                   r"\bhow\b(?! (?:many|much|long|often|old))|steps?\b|procedure"),
     ("command", r"命令|指令|选项|参数|开关|哪个程序|用什么工具|什么工具|\bcommand\b|\boption\b|\bflag\b|\bswitch\b|"
                 r"\bparameter\b|\bargument\b|which (?:tool|program)"),
-    ("figure", r"多少|几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋岁]|数量|人数|次数|比例|"
+    ("figure", r"多少|(?<![哪好第])几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋岁]|数量|人数|次数|比例|"
                r"百分之|金额|税率|how many|how much|number of|percentage|rate\b"),
     ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|期限|多久|多长时间|之日起|when\b|what date|"
              r"which year|how long|deadline"),
@@ -31,7 +31,10 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ENGLISH = (
     ("reason", r"why\b|what for\b|for what reason"),
     ("procedure", r"how (?:do|does|can|could|should|would|to|is|are)\b|what (?:are )?the steps"),
-    ("figure", r"how (?:many|much)\b|what (?:is |was )?(?:the )?(?:number|percentage|rate|amount|price|cost)\b"),
+    ("figure", r"how (?:many|much)\b|what (?:is |was )?(?:the )?(?:number|percentage|rate|amount|price|cost)\b"
+               r"|what (?:is|was|are) (?:the |an? )?(?:[\w-]+'s )?(?:maximum|minimum|max|min|largest|smallest|total|"
+               r"average|default (?:size|length|limit|interval|timeout|value|number))\b|.*\bin (?:minutes|seconds|"
+               r"hours|days|bytes|kilobytes|megabytes|gigabytes|[kmg]b|percent)\b"),
     ("date", r"when\b|what (?:date|year|day|time)\b|which (?:date|year|day)\b|how long\b|by when\b"),
     ("person", r"who(?:m|se)?\b"),
     ("command", r"(?:what|which) (?:command|option|flag|tool|program|switch|parameter|argument)s?\b"),

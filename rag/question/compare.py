@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.question.multifact import split_question
+from rag.question.multifact import split_items, split_question
 
 _YEAR = r"(?:19|20)\d{2}"
 # "2023年和2024年", "2023、2024年", "2023年与2024年" – the years the question sets side by side
@@ -28,7 +28,11 @@ def sub_questions(question: str) -> tuple[list[str], list[str]]:
     years = split_years(question)
     if years:
         return [q for _, q in years], [label for label, _ in years]
-    return split_asks(question) or split_question(question), []
+    single = split_asks(question) or split_question(question)
+    items = split_items(question) if len(single) < 2 else []
+    if items:  # "1、2、3 分别表示什么": one question per item, each answer labelled with its item
+        return [q for _, q in items], [label for label, _ in items]
+    return single, []
 
 
 def split_years(question: str) -> list[tuple[str, str]]:

@@ -56,7 +56,7 @@ def carry_over(question: str, previous: str) -> str:
         return previous
     if _ASKS.search(core) and len(core) >= _COMPLETE:
         return core + ("" if core.endswith(("？", "?")) else "？")  # already a whole question: nothing to splice
-    parallel = _in_place_of_its_like(core, previous)
+    parallel = _in_place_of_its_like(core, previous) or _in_place_of_its_verb(core, previous)
     if parallel:
         return parallel
     context = _subject(previous)
@@ -70,18 +70,86 @@ _COMPLETE = 8  # a follow-up this long that asks by itself is a question of its 
 _ASCII_TERM = re.compile(r"[A-Za-z][\w.+/-]*")
 
 
+def _same_kind(previous: str, core: str, head: str):
+    """The phrase of ``previous`` that ends in ``head``, starts where a word starts and is about as long as
+    ``core`` ("中文版" for "英文版", "左键点" for "右键点", "原理图编辑器" for "打开 PCB 编辑器"), never one
+    holding the asking words; None when there is none."""
+    import jieba
+
+    pattern = re.compile(rf"(?:[A-Za-z][\w.+/-]*\s*|(?:(?!的)[\u4e00-\u9fff]){{1,4}}){re.escape(head)}")
+    size = len(core.replace(" ", ""))
+    found, at = [], 0
+    for word in jieba.lcut(previous):
+        inside_name = at > 0 and previous[at].isascii() and re.match(r"[\w./+-]", previous[at - 1]) is not None
+        m = None if inside_name else pattern.match(previous, at)  # "stable/main" is one name
+        if m and not _ASKS.search(m.group()) and size <= 2 * len(m.group().replace(" ", "")) + 2:
+            found.append(m)
+        at += len(word)
+    return min(found, key=lambda m: (abs(len(m.group().replace(" ", "")) - size), -m.start()), default=None)
+
+
 def _in_place_of_its_like(core: str, previous: str) -> str | None:
     """"那 contrib 目录呢？" after "stable/main 目录里放的是什么？": the new thing takes the place of the thing of the
     same kind in the earlier question (same head word, or a name in Latin letters for one in Latin letters)."""
     head = re.search(r"[\u4e00-\u9fff]{2}$", core)
     if head:
-        m = re.search(rf"(?:[A-Za-z][\w.+/-]*\s*|[\u4e00-\u9fff]{{1,4}}){re.escape(head.group())}", previous)
+        m = _same_kind(previous, core, head.group())
         if m and m.group() != core:
-            return previous[:m.start()] + core + previous[m.end():]
+            before = previous[:m.start()]
+            lead = next((core[:n] for n in range(min(4, len(core) - 2), 0, -1) if before.rstrip().endswith(core[:n])), "")
+            return before + core[len(lead):].lstrip() + previous[m.end():]  # "打开 PCB 编辑器" after "打开原理图编辑器"
     new, old = _ASCII_TERM.findall(core), _ASCII_TERM.findall(previous)
     if len(new) == 1 and old and _ASCII_TERM.fullmatch(core.strip()):
         return previous.replace(old[0], new[0], 1)
+    placed = _PLACED_NAME.fullmatch(core.strip())
+    if placed:  # "Windows 上" after "在 Linux 上……": the name before the same word is swapped
+        name, word = placed.groups()
+        same = re.search(rf"[A-Za-z][\w.+/-]*(?=\s*{re.escape(word)})", previous)
+        if same and same.group() != name:
+            return previous[:same.start()] + name + previous[same.end():]
     return None
+
+
+_PLACED_NAME = re.compile(r"([A-Za-z][\w.+/-]*)\s*([上中里下版])")
+
+
+_HOW = re.compile(r"怎么样|怎么|怎样|如何")
+
+
+def _in_place_of_its_verb(core: str, previous: str) -> str | None:
+    """"那彻底删除（purge）呢？" after "用 dpkg 怎么卸载 gentoo 这个包？": a follow-up that is an action takes the
+    place of the action the earlier question asked how to do."""
+    import jieba.posseg as pseg
+
+    words = [(w.word, w.flag) for w in pseg.cut(core) if w.word.strip()]
+    verb_at = next((k for k, (_, flag) in enumerate(words[:3]) if flag.startswith("v")), None)
+    if verb_at is None or any(flag.startswith(("n", "r")) for _, flag in words[:verb_at]):
+        return None
+    how = _HOW.search(previous)
+    if not how:
+        return None
+    rest = previous[how.end():]
+    asked = [(w.word, w.flag) for w in pseg.cut(rest)]
+    if not asked or not asked[0][1].startswith("v") or len(asked[0][0]) < 2:
+        return None
+    return previous[:how.end()] + core + rest[len(asked[0][0]):]
+
+
+_WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*\??$", re.I)
+
+
+def _english_swap(question: str, previous: str) -> str | None:
+    """"What about the testing release?" after "What is the codename of the stable release?": the phrase with
+    the same last word takes the new one's place."""
+    m = _WHAT_ABOUT.match(question)
+    if not m or re.search(r"[\u4e00-\u9fff]", question):
+        return None
+    new = m.group(1)
+    head = new.split()[-1]
+    old = re.search(rf"\b(?:[\w.+/-]+\s+){{0,2}}{re.escape(head)}\b", previous, re.I)
+    if not old or old.group().lower() == new.lower():
+        return None
+    return previous[:old.start()] + new + previous[old.end():]
 
 
 _ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
@@ -109,9 +177,10 @@ def _subject(previous: str) -> str:
     stem = re.split(r"多少|几|什么|哪|谁|是否|有没有|如何|怎么|when|how|what|who|where", previous, maxsplit=1)[0]
     stem = stem.rstrip("的了有共是累计推送形成开展 ")
     # keep the subject, drop the verb phrase that asked the previous question
-    return stem[:24]
+    return stem[:40]
 
 
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:\s*选项)?")
 _PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|这个|那个|其(?=[\u4e00-\u9fff])")
 _ASCII_SUBJECT = re.compile(r"[A-Za-z][\w.+/-]*")
 
@@ -128,15 +197,40 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
     if _PRONOUN.search(question) and not _ASCII_SUBJECT.search(question):
         subject = referent(previous)
         if subject:
-            return _PRONOUN.sub(subject, question, count=1)
+            return _PRONOUN.sub(subject, re.sub(r"^那么?(?=[它该这那其])", "", question.strip()), count=1)
+    bare = _bare_ask(question, previous) or _english_swap(question, previous)
+    if bare:
+        return bare
     if not is_follow_up(question):
         return question
     return carry_over(question, previous)
 
 
+_BARE = re.compile(r"^(?:那|那么)?(?:还|也)?(?:要|需要|得|还有|有没有|可以|能)?(?:别的|其他|其它)?[\u4e00-\u9fff]{0,4}"
+                   r"(?:多久|多长时间|多少钱|多少|几[天次个年]|什么时候|在哪|哪里|谁|为什么|怎么办|办法|方法|吗)[？?]?$")
+_ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
+
+
+def _bare_ask(question: str, previous: str) -> str | None:
+    """"要多久？" after "投诉以后部门会处理吗？": a short question naming nothing of its own leans on the earlier
+    one, which becomes its subject ("投诉以后部门会处理，要多久？"); "还有别的办法吗？" after "怎么重建数据库？"
+    becomes "重建数据库还有别的办法吗？"."""
+    q = question.strip()
+    if len(q) > 10 or not _BARE.match(q) or _ASCII_SUBJECT.search(q):
+        return None
+    stem = _ASKS_AT_END.sub("", previous.strip())
+    how = _HOW.match(stem)
+    if how:  # "怎么重建数据库" → "重建数据库"
+        return f"{stem[how.end():]}{q.removeprefix('那么').removeprefix('那')}"
+    return f"{stem}，{q.removeprefix('那么').removeprefix('那')}"
+
+
 def referent(previous: str) -> str:
     """What a pronoun in the next question refers to: the earlier question's named thing (a command,
     a quoted name, a place or organisation) or, failing those, its focus."""
+    option = _OPTION.search(previous)  # "man 的 -P 选项是做什么的？": "它" is the option
+    if option:
+        return option.group().strip()
     names = _ASCII_SUBJECT.findall(previous) or quoted_names(previous) or list(named_entities(previous))
     if names:
         return names[0]

@@ -1,8 +1,10 @@
 """Several facts in one question: split it into one question per fact, each answered and cited on its own.
 
 "2023年公众号发了多少条稿件、被看了多少次？" → "2023年公众号发了多少条稿件？", "2023年被看了多少次？";
-"In 2024, how many key proposals and how many consultation reports were there?" → one per "how many".
-A question with one asked-for quantity is left whole.
+"In 2024, how many key proposals and how many consultation reports were there?" → one per "how many";
+"man 的退出状态 1、2、3 分别表示什么？" → ("1", "man 的退出状态 1 表示什么？"), … one per item set side by side;
+"献血法是哪天公布的，又是哪天开始施行的？" → "献血法是哪天公布的？", "献血法是哪天开始施行的？".
+A question with one asked-for thing is left whole.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 
 
-_ASK = r"(?:多少|几[个份篇件人次条名项家位场期批回支本天年所座万千百]?)"
+_ASK = r"(?:多少|(?<![哪好第])几[个份篇件人次条名项家位场期批回支本天年所座万千百]?)"
 # a part starts after a list mark or "和/以及/还有" and holds its own 多少/几
 _CN_SPLIT = re.compile(rf"(?:[、，,；;]|以及|还有|和|并且)(?=[^、，,；;]*?{_ASK})")
 _EN_SPLIT = re.compile(r"\s*(?:,\s*)?\band\s+(?=how (?:many|much)\b)", re.I)
@@ -21,8 +23,104 @@ def split_question(question: str) -> list[str]:
     """The single-fact questions inside ``question`` (just ``[question]`` when it asks one thing)."""
     q = question.strip()
     if re.search(r"[\u4e00-\u9fff]", q):
-        return _split_chinese(q)
+        return _split_again(q) or _split_chinese(q)
     return _split_english(q)
+
+
+# any asked-for thing, not only a quantity
+_ANY_ASK = r"(?:什么|哪|多少|几|怎|如何|何|谁|是否|吗)"
+# "……，又是哪天开始施行的": a second question after the first, leaning on its subject
+_AGAIN = re.compile(rf"[，,；;]\s*(?:又|还|并且|同时|那么?)(?=[^，,；;]*{_ANY_ASK})")
+_VERB_ASK = re.compile(rf"(?:是|在|由|于|从|有|为|要)?{_ANY_ASK}")
+
+
+def _split_again(q: str) -> list[str]:
+    body = q.rstrip("？?。")
+    parts = _AGAIN.split(body)
+    if len(parts) != 2 or not re.search(_ANY_ASK, parts[0]):
+        return []
+    first, second = (p.strip() for p in parts)
+    subject = _VERB_ASK.split(first, maxsplit=1)[0]  # "献血法" of "献血法是哪天公布的"
+    if not subject or not second:
+        return []
+    if not second.startswith(subject[:2]):
+        second = subject + second
+    return [first + "？", second + "？"]
+
+
+# "分别", "各自", "各是": each of the things set side by side is asked on its own
+_RESPECTIVELY = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])")
+_ITEM_JOIN = re.compile(r"\s*(?:、|以及|和|与|及|或)\s*")
+_OPEN, _CLOSE = "“「『《\"'", "”」』》\"'"
+_ASCII_ITEM = re.compile(r"[A-Za-z0-9_.:$%+~/\\-]+$")
+_CJK_FIRST_STOP = re.compile(r".*[\s的在对把从是，,里中了年：:]")
+_CJK_LAST_STOP = re.compile(r"[\s时上的中里下，,：:]")
+MAX_ITEM_CHARS = 12
+
+
+def split_items(question: str) -> list[tuple[str, str]]:
+    """(item, question about that item alone) for each item set side by side before "分别"/"各"; [] otherwise.
+
+    The items are what the list marks join ("1、2、3", "Windows 和 macOS", "“仅限第 1 页”和“不在第 1 页上”");
+    what stands before the first and after the last stays in every part.
+    """
+    q = question.strip()
+    mark = _RESPECTIVELY.search(q)
+    if not mark or not re.search(_ANY_ASK, q[mark.end():]):
+        return []
+    before, after = q[: mark.start()], q[mark.end():]
+    joins = list(_ITEM_JOIN.finditer(before))
+    if any(j.group().strip() == "、" for j in joins):  # "A、B和C": the 、 run and a last 和
+        first = next(k for k, j in enumerate(joins) if j.group().strip() == "、")
+        joins = [j for k, j in enumerate(joins[first:]) if j.group().strip() == "、" or k == len(joins[first:]) - 1]
+    else:
+        joins = joins[-1:]
+    if not joins:
+        return []
+    middle = [before[a.end(): b.start()] for a, b in zip(joins, joins[1:])]
+    head_text, last_text = before[: joins[0].start()], before[joins[-1].end():]
+    start = _first_item_start(head_text)
+    end = _last_item_end(last_text)
+    if start is None or end is None:
+        return []
+    items = [head_text[start:], *middle, last_text[:end]]
+    if any(not i.strip() or len(i.strip(_OPEN + _CLOSE)) > MAX_ITEM_CHARS * 2 or re.search(_ANY_ASK, i) for i in items):
+        return []
+    head, tail = head_text[:start], last_text[end:]
+    return [(item.strip(_OPEN + _CLOSE + " "), f"{head}{item}{tail}{after}") for item in items]
+
+
+def _first_item_start(text: str) -> int | None:
+    text = text.rstrip()
+    if not text:
+        return None
+    if text[-1] in _CLOSE:
+        opener = _OPEN[_CLOSE.index(text[-1])]
+        at = text.rfind(opener, 0, len(text) - 1)
+        return at if at >= 0 else None
+    ascii_run = _ASCII_ITEM.search(text)
+    if ascii_run:
+        return ascii_run.start()
+    stop = _CJK_FIRST_STOP.match(text)
+    start = stop.end() if stop else 0
+    return start if len(text) - start <= MAX_ITEM_CHARS else None
+
+
+def _last_item_end(text: str) -> int | None:
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    if not stripped:
+        return None
+    if stripped[0] in _OPEN:
+        closer = _CLOSE[_OPEN.index(stripped[0])]
+        at = stripped.find(closer, 1)
+        return lead + at + 1 if at > 0 else None
+    ascii_run = re.match(r"[A-Za-z0-9_.:$%+~/\\-]+", stripped)
+    if ascii_run:
+        return lead + ascii_run.end()
+    stop = _CJK_LAST_STOP.search(stripped, 1)
+    end = stop.start() if stop else len(stripped)
+    return lead + end if end <= MAX_ITEM_CHARS else None
 
 
 _EMPTY_PART = re.compile(rf"^(?:分别|各自?|一共|总共|都)?(?:是|有|为)?{_ASK}[？?]?$")
@@ -82,3 +180,13 @@ def _split_english(q: str) -> list[str]:
             part = f"{part} in {year.group(1)}"
         out.append(part + "?")
     return out
+
+
+# "A 和 B 分别……", "有哪几种", "What are …": the answer is several units, so a runner-up joins at a lower share
+_SEVERAL = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])|哪些|哪[几两三四五六七八九]|都有|以及|"
+                      r"\b(?:respectively|both|each|what are|which are)\b", re.I)
+
+
+def asks_several(question: str) -> bool:
+    """The question asks for several things at once (several items, a list, one thing for each of several)."""
+    return bool(_SEVERAL.search(question))
