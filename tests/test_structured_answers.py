@@ -25,6 +25,17 @@ def manual(tmp_path_factory):
     return settings
 
 
+def indexed(base, name: str, text: str):
+    """Settings over a fresh index of one document ``name`` holding ``text``, in ``base``."""
+    from rag.settings import Settings
+
+    (base / "docs").mkdir()
+    (base / "docs" / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=base / "vs", uploads_dir=base / "up", backend="extractive")
+    ingest([base / "docs"], settings=settings)
+    return settings
+
+
 def ask(settings, question, history=None):
     return answer(question, history, settings=settings, backend="extractive")
 
@@ -87,13 +98,9 @@ def test_last_year_is_resolved_and_said(sample_index):
 
 
 def test_an_exit_status_is_answered_by_its_definition_entry(tmp_path):
-    from rag.settings import Settings
     from tests.test_units import MAN_PAGE
 
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "tool.1.md").write_text(MAN_PAGE, encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
-    ingest([tmp_path / "docs"], settings=settings)
+    settings = indexed(tmp_path, "tool.1.md", MAN_PAGE)
     got = ask(settings, "退出状态 16 是什么意思？")
     assert not got.abstained and "至少有一个页面不存在或不匹配" in got.text
     assert got.citations and got.citations[0].source.endswith("tool.1.md")
@@ -127,14 +134,133 @@ def test_a_mis_cut_phrase_is_not_taken_for_a_name_the_passages_lack(manual):
 
 
 def test_a_which_ones_question_gets_every_entry_of_the_list(tmp_path):
-    from rag.settings import Settings
-
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "mirror.md").write_text(
+    settings = indexed(tmp_path, "mirror.md",
         "# 镜像站\n\n镜像站的软件包放在 pool 目录里，发布版本的索引放在 dists 目录里。\n\n## 辅助目录\n\n"
         "- tools：用于创建引导磁盘的 DOS 工具。\n- doc：基本的文档和常见问题。\n- indices：站点的各种索引文件。\n"
-        "- project：给开发者的资料。\n- misc：其他杂项文件。\n\n# 更新\n\n镜像站每天更新四次。\n", encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
-    ingest([tmp_path / "docs"], settings=settings)
+        "- project：给开发者的资料。\n- misc：其他杂项文件。\n\n# 更新\n\n镜像站每天更新四次。\n")
     got = ask(settings, "镜像站上还有哪些辅助目录？")
     assert all(name in got.text for name in ("tools", "doc", "indices", "project", "misc")), got.text
+
+
+TOOL_PAGE = """# TOOL(8)
+
+## 退出状态
+
+**1**  
+用法、语法或配置文件出错。
+
+**2**  
+操作出错。
+
+**3**  
+子进程返回了非零的退出状态。
+
+## 数据库
+
+tool 可以使用支持异步更新的数据库，写入更快。但代价是可能在异常中止时损坏数据。万一这种事情发生，可能要重新以 -c 选项运行 tool 来重建数据库。
+
+## 选项
+
+**-p**, **--no-purge**  
+不检查已删除的页面。
+
+**-t**, **--test**  
+只检查页面有没有问题，不更改现有的数据库。
+
+## 环境变量
+
+**TOOLPATH**  
+如果设置了 $TOOLPATH，它的值就是搜索路径。
+
+## 版本
+
+公布日期: 1997-12-29
+
+施行日期: 1998-10-01
+"""
+
+
+@pytest.fixture(scope="module")
+def tool_page(tmp_path_factory):
+    return indexed(tmp_path_factory.mktemp("tool"), "tool.8.md", TOOL_PAGE)
+
+
+def test_items_asked_side_by_side_are_answered_each_with_its_label(tool_page):
+    got = ask(tool_page, "tool 的退出状态 1、2、3 分别表示什么？")
+    assert not got.abstained and "several-facts" in got.flags
+    for label, meaning in (("1", "用法"), ("2", "操作出错"), ("3", "子进程")):
+        assert f"{label}：" in got.text and meaning in got.text, got.text
+    assert got.text.index("用法") < got.text.index("操作出错") < got.text.index("子进程")
+
+
+def test_two_dates_asked_in_one_question_are_both_given(tool_page):
+    got = ask(tool_page, "tool 是哪天公布的，又是哪天开始施行的？")
+    assert "1997-12-29" in got.text and "1998-10-01" in got.text, got.text
+
+
+def test_a_reason_is_given_with_the_sentence_it_leans_on(tool_page):
+    got = ask(tool_page, "为什么用了支持异步更新的数据库，有时候得重新运行 tool -c？")
+    assert not got.abstained and "损坏数据" in got.text, got.text
+
+
+def test_an_option_answer_keeps_its_dashes(tool_page):
+    got = ask(tool_page, "只想检查页面有没有问题、不动现有数据库，用哪个选项？")
+    assert "-t" in got.text and "--test" in got.text, got.text
+    assert " t, " not in got.text and not got.text.startswith("t,")
+
+
+def test_a_variable_the_documents_never_name_is_not_answered(tool_page):
+    got = ask(tool_page, "What does the TOOLCOLOR environment variable change?")
+    assert got.abstained and "TOOLCOLOR" in got.text
+    assert not ask(tool_page, "What does the TOOLPATH environment variable set?").abstained
+
+
+def test_a_follow_up_action_takes_the_place_of_the_earlier_one():
+    from rag.question.followup import rewrite_follow_up
+
+    history = [{"role": "user", "content": "测试时用 dpkg 怎么卸载 gentoo 这个包？"},
+               {"role": "assistant", "content": "sudo dpkg -r gentoo。"}]
+    assert rewrite_follow_up("那彻底删除（purge）呢？", history) == "测试时用 dpkg 怎么彻底删除（purge） gentoo 这个包？"
+    history[0]["content"] = "工程管理器里打开原理图编辑器的快捷键是什么？"
+    assert rewrite_follow_up("那打开 PCB 编辑器呢？", history) == "工程管理器里打开PCB 编辑器的快捷键是什么？"
+
+
+CATALOG = """# 示例服务管理器的消息目录
+
+-- 5a1b2c3d4e5f40718293a4b5c6d7e8f9
+Subject: 单元 @UNIT@ 启动失败
+Defined-By: demo-init
+Support: https://example.org/support
+Documentation: man:demo-init(8)
+
+单元 @UNIT@ 启动失败，结果为 @RESULT@。
+
+这通常表示单元的配置有误，或者它依赖的资源不可用。可以运行 democtl status @UNIT@ 查看详细信息。
+
+-- 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+Subject: 磁盘空间不足，日志已停止写入
+Defined-By: demo-journal
+Documentation: man:demo-journal.conf(5)
+
+日志目录所在的文件系统剩余空间低于 @LIMIT@，日志服务已暂停写入持久存储。
+
+释放磁盘空间后，日志会自动恢复写入。也可以在 demo-journal.conf 中调小 SystemMaxUse= 的值。
+
+-- 9a8b7c6d5e4f30211203f4e5d6c7b8a9
+Subject: 系统时钟已更改
+Defined-By: demo-timed
+
+系统时钟被调整到了 @REALTIME@，与之前相差 @DELTA@ 微秒。
+
+时钟跳变可能导致依赖时间的定时器提前或推迟触发。
+"""
+
+
+def test_a_catalog_entry_s_subject_is_the_context_of_its_text(tmp_path):
+    settings = indexed(tmp_path, "catalog.txt", CATALOG)
+    got = ask(settings, "单元启动失败通常说明什么？")
+    assert not got.abstained and "配置有误" in got.text, got.text
+    got = ask(settings, "日志因为磁盘空间不足停止写入后，怎么让它恢复？")
+    assert "释放磁盘空间" in got.text, got.text
+    got = ask(settings, "“系统时钟已更改”这条消息是由哪个组件定义的？")
+    assert "demo-timed" in got.text and "demo-journal" not in got.text, got.text

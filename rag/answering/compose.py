@@ -1,7 +1,8 @@
 """The answer built from the chosen unit: the unit itself, the list it leads into, or a procedure's steps.
 
 A sentence that leads into a list or a command ("可以通过下列途径解决：", "执行以下命令：") answers
-with the items that follow it. A "怎么做" question's best unit is often one step: the answer is then
+with the items that follow it. A sentence that leans on the one before it ("万一这种事情发生，……") brings
+that one along, and a "为什么" question's unit that states no reason brings the neighbour that does. A "怎么做" question's best unit is often one step: the answer is then
 the lead-in and the run of list items and code blocks around it. Both stay inside the cited passage
 (so every word of the answer is in what it cites), at most ``MAX_STEPS`` items.
 """
@@ -12,6 +13,7 @@ import re
 from typing import Callable, Sequence
 
 from rag.answering.extractive import Evidence
+from rag.answering.unit_features import REASON
 from rag.types import Passage
 
 MAX_STEPS = 8
@@ -19,6 +21,10 @@ _STEP_KINDS = ("item", "code")
 _LEADS_IN = ("：", ":")
 _LIST_WORDS = re.compile(r"下列|如下|以下|下面|包括|as follows|following")
 _ENDS = ("。", "！", "？", "!", "?", "；", ";", ".", "”", "）", ")")
+# a sentence that starts by pointing back ("这种事情", "此时", "但代价是"): it needs the sentence before it
+_LEANS_BACK = re.compile(r"^(?:万一|如果|但是?|然而|不过|因此|所以|同时|此外|另外|而且|并且|否则|其中)?\s*"
+                         r"(?:这|此|该|那(?!么)|它|其(?![他它余实次中])|上述|前者|后者)|^(?:但是?|然而|不过|因此|所以|否则)")
+_SENTENCE_KINDS = ("sentence",)
 
 
 def _leads_in(text: str) -> bool:
@@ -48,6 +54,9 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         entry = _entry_of(here, spans, kinds, table)
         if entry is not None:
             return entry
+        joined = _with_neighbour(here, spans, kinds, table, passages[ev.passage].text, qtype, ev.answer_text)
+        if joined is not None:
+            return joined
         first = here
         follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
         if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in _ENTRY_KINDS):
@@ -70,6 +79,31 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
 
     return steps
+
+
+def _with_neighbour(here: int, spans: list, kinds: list[str], table, text: str, qtype: str, shown: str) -> str | None:
+    """The unit together with the sentence it leans on, or for a "为什么" question the neighbour that gives the
+    reason; both in the same paragraph of the passage, in document order. None: the unit stands alone."""
+    if kinds[here] not in _SENTENCE_KINDS:
+        return None
+
+    def same_paragraph(a: int, b: int) -> bool:
+        return (0 <= a < len(spans) and 0 <= b < len(spans) and kinds[a] in _SENTENCE_KINDS
+                and kinds[b] in _SENTENCE_KINDS and "\n\n" not in text[spans[min(a, b)][0]:spans[max(a, b)][0]])
+
+    before = here - 1 if same_paragraph(here - 1, here) else None
+    after = here + 1 if same_paragraph(here, here + 1) else None
+    pick = None
+    if before is not None and _LEANS_BACK.search(shown.lstrip()):
+        pick = before
+    elif qtype == "reason" and not REASON.search(shown):
+        said = [k for k in (before, after) if k is not None and REASON.search(table.texts[spans[k][1]])]
+        follows = after if after is not None and _LEANS_BACK.search(table.texts[spans[after][1]].lstrip()) else None
+        pick = said[0] if said else follows if follows is not None else before  # "但代价是……" goes on from it
+    if pick is None:
+        return None
+    first, last = sorted((pick, here))
+    return "".join(table.texts[spans[k][1]].strip() for k in (first, last))
 
 
 def _entry_of(here: int, spans: list, kinds: list[str], table) -> str | None:

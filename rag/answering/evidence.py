@@ -11,6 +11,12 @@ from rag.types import Passage
 
 NOT_FOUND = "文档中没有提到这一点。"
 OPTION_TOKEN = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+# what a question copies exactly from the documents: an environment variable or constant ("MANCOLOR",
+# "$MANPATH", "DEBSIGN_KEYID"), a file name ("manpath.config", ".kicad_prl"), a format symbol ("%K")
+IDENTIFIER = re.compile(r"(?<![\w$%.-])(?:\$?[A-Z][A-Z0-9]*_[A-Z0-9_]+|\$?[A-Z][A-Z0-9]{4,}"
+                        r"|\.?[A-Za-z][\w-]+[._][A-Za-z][\w.-]*\w|%[A-Za-z])(?![\w])")
+# a one-letter tag with its colon ("I:", "N:" in a tool's output), named in a Chinese question
+TAG = re.compile(r"(?<![A-Za-z0-9])[A-Z]:(?![/\\\w])")
 
 
 def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:
@@ -31,6 +37,14 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     for option in OPTION_TOKEN.findall(info.text):  # "-j", "--purge": a command-line option is named exactly
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
+    lowered = joined.lower()
+    for name in identifiers(info.text, info.is_chinese):
+        if name.lstrip("$").lower() not in lowered:
+            return f"检索到的资料中没有提到“{name}”"
+    if info.is_chinese:
+        for tag in TAG.findall(info.text):
+            if not re.search(rf"(?<![A-Za-z0-9]){re.escape(tag)}", joined):
+                return f"检索到的资料中没有提到“{tag}”"
     if info.is_chinese:
         for name in info.entities:
             if name.lower() not in joined.lower():
@@ -38,6 +52,26 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         # a reworded question shares no word with its passage ("买东西被商家骗了" for "经营者……欺诈"): whether
         # the passages answer it is the selector's call, not a word match's
     return None
+
+
+_CODE_WORD = re.compile(r"variable|option|directive|field|key|setting|flag|parameter|macro|constant|变量|选项|指令|字段|参数|宏|常量",
+                        re.I)
+
+
+def identifiers(question: str, chinese: bool) -> list[str]:
+    """What ``question`` names as code: in an English question an all-capitals word counts only when it
+    looks like code ("DEBSIGN_KEYID", "$MANPATH") or is called a variable, option or the like ("the MANCOLOR
+    environment variable"), since "CPPCC" may stand for words the documents write in Chinese."""
+    found = []
+    for m in IDENTIFIER.finditer(question):
+        name = m.group()
+        capitals = re.fullmatch(r"[A-Z][A-Z0-9]+", name)
+        if capitals and not chinese:
+            near = question[max(0, m.start() - 24): m.end() + 24]
+            if not _CODE_WORD.search(near):
+                continue
+        found.append(name)
+    return found
 
 
 def missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:

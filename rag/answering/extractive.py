@@ -23,8 +23,24 @@ from rag.types import Passage
 
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)")
 _CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
-_DATE_RE = re.compile(r"(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}日)?|(?:19|20)\d{2}年(?:\d{1,2}月)?")
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# 2024年3月5日, 3月, 1997-12-29, 2024/03/05, 2024.3, "March 5, 2024", "5 March 2024"
+_DATE_RE = re.compile(r"(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}日)?|(?:19|20)\d{2}年(?:\d{1,2}月)?"
+                      r"|(?<!\d)(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?![\d.])"
+                      rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"
+                      rf"|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d{{2}}\b")
 TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
+_OPTION_START = re.compile(r"-{1,2}[A-Za-z0-9?]")  # "-p, --no-purge": an option keeps its dashes
+
+
+def trim(text: str) -> str:
+    """``text`` without the punctuation and spaces around it, but a leading option's dashes kept."""
+    start = text.lstrip(" \u3000")
+    dashes = _OPTION_START.match(start)
+    trimmed = text.strip(TRIM)
+    if dashes and not trimmed.startswith(dashes.group()):
+        trimmed = start[: len(start) - len(start.lstrip("-"))] + trimmed
+    return trimmed
 
 @dataclass(frozen=True)
 class Evidence:
@@ -114,12 +130,17 @@ def _quantities(clause: str, years: tuple[str, ...]) -> list:
         if units.is_duration(clause, n):
             nums.append(n)
             continue
-        if tail in ("年", "月", "日") or n.text in years or clause[max(n.start - 1, 0) : n.start] == "第":
+        if tail in ("年", "月", "日") or n.text in years or clause[: n.start].rstrip().endswith("第"):
             continue
         if not n.text[0].isdigit() and (not tail or tail not in _CLASSIFIERS):
             continue
+        if _NAMES_NUMBER.search(clause[: n.start]):
+            continue  # "debuild(1)", "v2.1", "gcc-12": part of a name, not a count
         nums.append(n)
     return nums
+
+
+_NAMES_NUMBER = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*[(（]?$")
 
 
 def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool], span: int = 1) -> str | None:
@@ -195,17 +216,18 @@ def extract(
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
         # mentions the subject, or dates another event of it (a meeting about the agreement)
         event = date_predicate(info.text) if info.is_chinese else ""
-        ranked = [ev for ev in ranked if event in ev.text]
+        ranked = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
         return _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
         best = ranked[0]
-        text = (compose(best) if compose else best.answer_text).strip(TRIM)
+        text = trim(compose(best) if compose else best.answer_text)
         return Extract(text, best, also=runners_up(ranked, text))
     return None
 
 
+MAX_ALSO = 2  # runners-up shown after the best unit
 MAX_ALSO_CHARS = 200  # a runner-up longer than this is left to its citation
 MAX_ANSWER_CHARS = 400
 
@@ -224,11 +246,13 @@ def runners_up(ranked: list[Evidence], text: str) -> tuple[Evidence, ...]:
     """
     found: list[Evidence] = []
     size = len(text)
-    for ev in ranked[1:_NEAR_TOP]:
-        shown = ev.answer_text.strip(TRIM)
+    for ev in ranked[1:_NEAR_TOP + 1]:
+        if len(found) == MAX_ALSO:
+            break
+        shown = trim(ev.answer_text)
         if not ev.supported or not shown or len(shown) > MAX_ALSO_CHARS or size + len(shown) > MAX_ANSWER_CHARS:
             continue
-        if any(_repeats(shown, other) for other in [text, *(f.answer_text.strip(TRIM) for f in found)]):
+        if any(_repeats(shown, other) for other in [text, *(trim(f.answer_text) for f in found)]):
             continue
         found.append(ev)
         size += len(shown)
@@ -248,7 +272,7 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
         return None
     for ev in ranked[:3]:
         if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
-            return Extract(ev.answer_text.strip(TRIM), ev)
+            return Extract(trim(ev.answer_text), ev)
     return None
 
 
@@ -277,7 +301,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
             break
         clause = _best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
-            return Extract(ev.answer_text.strip(TRIM) if whole else clause, ev)
+            return Extract(trim(ev.answer_text) if whole else clause, ev)
     return None
 
 
@@ -296,7 +320,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
             continue
         clause = _best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
-            return Extract(ev.answer_text.strip(TRIM) if whole else clause, ev)
+            return Extract(trim(ev.answer_text) if whole else clause, ev)
     best = ranked[0]
     if counts_another_thing(info, best.answer_text):
         return None
@@ -304,7 +328,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
                if info.kind == "count" else _DATE_RE.findall(text))
     if best.plausible and figures:
-        return Extract(best.answer_text.strip(TRIM), best)  # a figure written another way ("百分之十")
+        return Extract(trim(best.answer_text), best)  # a figure written another way ("百分之十")
     return None
 
 

@@ -11,7 +11,7 @@ from rag.answering import nearmiss, phrasing, selection
 from rag.answering.citations import build_citations, strip_markers
 from rag.answering.compose import composer
 from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap
-from rag.answering.extractive import TRIM, Extract, extract_all
+from rag.answering.extractive import Extract, extract_all, trim
 from rag.answering.years import figure_item, other_year
 from rag.question.analysis import QuestionInfo
 from rag.retrieval.hybrid import Retriever
@@ -128,7 +128,7 @@ def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionIn
     for hit in parts:
         for ev in hit.also:
             n = ev.passage + 1
-            texts.append(f"{strip_markers(ev.answer_text).strip(TRIM)}[{n}]")
+            texts.append(f"{trim(strip_markers(ev.answer_text))}[{n}]")
             quotes.setdefault(n, strip_markers(ev.text).strip())
     text = "；".join(texts) + "。"
     return Answer(text=text, citations=build_citations(text, passages, quotes), backend="extractive", flags=flags, **base)

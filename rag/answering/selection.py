@@ -11,7 +11,7 @@ validated leave-one-corpus-out.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -19,12 +19,15 @@ from typing import Sequence
 import numpy as np
 
 from rag.answering.extractive import Evidence
-from rag.answering.unit_features import FEATURES, REASON, candidates, features
+from rag.answering.preferences import prefer
+from rag.answering.unit_features import FEATURES, candidates, features
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import TYPES, answer_type
+from rag.question.multifact import asks_several
 from rag.types import Passage
 
 WEIGHTS = Path(__file__).with_name("selector.json")
+SEVERAL_CLOSE = 0.4  # the share of the best unit's a runner-up needs when several things are asked, times ``close``
 
 # what the answerability model sees: the ranker's verdict on the best unit and that unit's overlap with the question
 QUESTION_FEATURES = ("top_score", "top_margin", "top_sim", "top_lex", "top_lex_text", "top_focus", "top_terms_in_unit",
@@ -109,24 +112,13 @@ def rank(info: QuestionInfo, passages: Sequence[Passage], retriever, selector: S
     share = shares(scores)
     answerable = selector.answerable(x, scores) >= selector.threshold
     best = float(share.max())
+    # several things asked ("A 和 B 分别……", "有哪几种"): the answer is several units, so runners-up join sooner
+    close = selector.close * (SEVERAL_CLOSE if asks_several(info.text) else 1.0)
     found = [
         Evidence(c.passage, c.start, c.end, passages[c.passage].text[c.start:c.end], float(p), shown=c.text,
-                 kind=c.kind, supported=bool(answerable and p >= selector.close * best),
+                 kind=c.kind, supported=bool(answerable and p >= close * best),
                  plausible=bool(answerable and p >= selector.plausible * best))
         for c, p in zip(cands, share)
     ]
     found.sort(key=lambda ev: (-ev.score, ev.passage, ev.start))
-    return reason_first(found) if qtype_of(info) == "reason" else found
-
-
-_REASON_TOP = 3  # a reason is looked for among the selector's best three units
-
-
-def reason_first(ranked: list) -> list:
-    """For a "为什么" question: of the selector's top units, the first that states a reason goes first."""
-    top = ranked[:_REASON_TOP]
-    found = next((k for k, ev in enumerate(top) if ev.supported is not False and REASON.search(ev.answer_text)), None)
-    if not found:
-        return ranked
-    chosen = replace(ranked[found], supported=ranked[0].supported)
-    return [chosen, *ranked[:found], *ranked[found + 1:]]
+    return prefer(info, qtype_of(info), found)

@@ -1,0 +1,98 @@
+"""What the question itself says about which of the selector's top units answers: a unit the question names goes
+first, a pointer to another section goes later, and a "为什么" question gets the unit that states a reason.
+
+The selector ranks units by fitted weights; these few preferences read the question's own words ("退出状态 2",
+"F4", "-t", "为什么") and move one of the top units up, keeping the selector's verdict on answering.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from rag.answering.unit_features import REASON
+from rag.question.analysis import QuestionInfo
+
+
+def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
+    """``ranked`` (the selector's order, best first) with the question's preferences applied."""
+    ranked = named_entry_first(info, pointers_later(ranked))
+    return reason_first(ranked) if qtype == "reason" else ranked
+
+
+def _promote(ranked: list, k: int) -> list:
+    """Unit ``k`` first, carrying the best unit's verdict on whether the question is answered."""
+    chosen = replace(ranked[k], supported=ranked[0].supported)
+    return [chosen, *ranked[:k], *ranked[k + 1:]]
+
+
+# "……在《工程模板》一节中介绍", "请参阅第 6.1 节", "see section 3": a pointer to where the answer is, not the answer
+_POINTER = re.compile(r"(?:参见|请参阅|请参考|参考|详见|请见|见)\s*(?:第\s*[\d.]+\s*[节章]|[《“「\[])|"
+                      r"[》”」\]]\s*(?:一|这一|那一)?[节章](?:中|里)?(?:有|作了?|进行了?)?(?:介绍|说明|描述|讨论|详述)|"
+                      r"\bsee (?:the )?(?:section|chapter)\b", re.I)
+_POINTER_TOP = 3
+
+
+def pointers_later(ranked: list) -> list:
+    """A unit that only points to another section goes after the first of the top units that says something."""
+    if not ranked or not _POINTER.search(ranked[0].answer_text) or len(ranked[0].answer_text) > 80:
+        return ranked
+    found = next((k for k, ev in enumerate(ranked[1:_POINTER_TOP], 1)
+                  if ev.supported and not _POINTER.search(ev.answer_text)), None)
+    if found is None:
+        return ranked
+    return _promote(ranked, found)
+
+
+_ENTRY_KINDS = ("option", "field", "row")
+_ENTRY_TOP = 5  # the entry the question names is looked for among the selector's best five units
+
+
+def entry_term(text: str) -> str:
+    """The term an entry is about: "16" of "16：至少有一个页面……", "-t, --test" of "-t, --test：……"."""
+    head = text.split("：", 1)[0] if "：" in text[:40] else ""
+    return head.strip(" *`_").lower()
+
+
+def entry_terms(ev) -> list[str]:
+    """What an entry may be looked up by: an option's or field's term; each cell of a table row
+    ("F4" and "将光标移动到……" of "快捷键：F4；说明：将光标移动到……")."""
+    if ev.kind == "row":
+        return [cell.split("：", 1)[-1].strip(" *`_").lower() for cell in ev.answer_text.split("；")]
+    return [entry_term(ev.answer_text)]
+
+
+def named_entry_first(info: QuestionInfo, ranked: list) -> list:
+    """When the question names an entry's term exactly ("退出状态 2", "F4", "-t"), and one of the selector's top
+    entries is about that very term while the best is about another, the named one goes first."""
+    top = ranked[:_ENTRY_TOP]
+    if not top or top[0].kind not in _ENTRY_KINDS:
+        return ranked
+    named = set(_TERM.findall(info.text.lower()))
+    if not named or any(_names(term, named) for term in entry_terms(top[0])):
+        return ranked
+    found = next((k for k, ev in enumerate(top) if ev.kind in _ENTRY_KINDS and ev.supported is not False
+                  and any(_names(term, named) for term in entry_terms(ev))), None)
+    if not found:
+        return ranked
+    return _promote(ranked, found)
+
+
+_TERM = re.compile(r"(?<![\w.-])-{0,2}[a-z0-9][\w.+-]*")
+
+
+def _names(term: str, named: set[str]) -> bool:
+    """The entry's term is one the question names, or lists it among others ("-t, --test")."""
+    return bool(term) and (term in named or any(part.strip() in named for part in term.split(",")))
+
+
+_REASON_TOP = 3  # a reason is looked for among the selector's best three units
+
+
+def reason_first(ranked: list) -> list:
+    """For a "为什么" question: of the selector's top units, the first that states a reason goes first."""
+    top = ranked[:_REASON_TOP]
+    found = next((k for k, ev in enumerate(top) if ev.supported is not False and REASON.search(ev.answer_text)), None)
+    if not found:
+        return ranked
+    return _promote(ranked, found)
