@@ -18,8 +18,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import DOC_2023, DOC_2024, ROOT
-from tests.test_ui_browser import CHROMIUM_ARGS, _chromium, _free_port, _wait_until_up, ask
+from tests.conftest import DOC_2023, DOC_2024
+from tests.test_ui_browser import CHROMIUM_ARGS, _chromium, _free_port, ask, running_process
 
 pytestmark = pytest.mark.slow
 KEY = "sk-serve-test-7d2f4a9c1b"
@@ -34,18 +34,8 @@ def running_serve(base: Path, env: dict[str, str]) -> Iterator[SimpleNamespace]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
            "RAG_OLLAMA_HOST": f"http://127.0.0.1:{_free_port()}", **env}
     log_path = base / "serve.log"
-    with open(log_path, "wb") as log:
-        command = [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)]
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_up(proc, port, log_path)
-            yield SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log_path, uploads=Path(env["RAG_UPLOADS_DIR"]))
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running_process([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env, port, log_path):
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log_path, uploads=Path(env["RAG_UPLOADS_DIR"]))
 
 
 @pytest.fixture(scope="module")

@@ -81,13 +81,20 @@ def running_ui(base: Path, env: dict[str, str]) -> Iterator[SimpleNamespace]:
         **env,
     }
     log_path = base / "server.log"
+    with running_process([sys.executable, "-m", "ui", "--port", str(port)], env, port, log_path) as proc:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port, uploads=base / "uploads", log=log_path,
+                              pid=proc.pid, env=env)
+
+
+@contextmanager
+def running_process(command: list[str], env: dict[str, str], port: int, log_path: Path) -> Iterator[subprocess.Popen]:
+    """``command`` started from the project's folder, its output in ``log_path``, once it answers on ``port``;
+    stopped on leaving (killed if it does not stop within 15 s)."""
     with open(log_path, "wb") as log:
-        command = [sys.executable, "-m", "ui", "--port", str(port)]
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_until_up(proc, port, log_path)
-            yield SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port, uploads=base / "uploads", log=log_path,
-                                  pid=proc.pid, env=env)
+            yield proc
         finally:
             proc.terminate()
             try:
