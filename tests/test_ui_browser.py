@@ -249,6 +249,16 @@ def _documents_tab(page):
     return page.locator("#rag-docs")
 
 
+def _sample_documents(page):
+    """The documents table once it lists the sample documents and the page is idle, and its text then."""
+    from playwright.sync_api import expect
+
+    table = _documents_tab(page)
+    expect(table).to_contain_text("cppcc-2024-consultation-review.txt")
+    settle(page)
+    return table, table.inner_text()
+
+
 def _upload(page, path: Path, expect_text: str) -> None:
     from playwright.sync_api import expect
 
@@ -285,10 +295,7 @@ def test_a_file_of_another_kind_is_refused_in_chinese_and_changes_nothing(page, 
 
     bad = tmp_path / "setup.exe"
     bad.write_bytes(b"MZ\x90\x00\x03")
-    table = _documents_tab(page)
-    expect(table).to_contain_text("cppcc-2024-consultation-review.txt")
-    settle(page)
-    rows_before = table.inner_text()
+    table, rows_before = _sample_documents(page)
     page.locator("#rag-upload input[type=file]").set_input_files(str(bad))  # as "all files" in the picker would
     toast = page.get_by_test_id("toast-text").filter(has_text="setup.exe")
     expect(toast).to_have_text("未添加：setup.exe 的文件类型不支持，只能上传 .docx、.md、.pdf、.txt 文件。")
@@ -305,10 +312,7 @@ def test_an_empty_file_is_refused_with_its_reason_and_changes_nothing(page, serv
 
     bad = tmp_path / "空白.txt"
     bad.write_bytes(b"")
-    table = _documents_tab(page)
-    expect(table).to_contain_text("cppcc-2024-consultation-review.txt")
-    settle(page)
-    rows_before = table.inner_text()
+    table, rows_before = _sample_documents(page)
     _upload(page, bad, "未添加")
     expect(page.locator("#rag-upload-result")).to_contain_text(bad.name)
     shot(page, "10-rejected-txt")

@@ -24,6 +24,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     if not passages:
         return "索引中没有可检索的文档"
     joined = "\n".join(p.text for p in passages)
+    lowered = joined.lower()
     year = missing_year(info, passages, retriever)
     if year:
         return f"检索到的资料中没有关于{year}年的内容"
@@ -32,12 +33,11 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         # so a question without Chinese needs one of its words in the passages
         if not info.terms:
             return "问题中没有可以在文档里查找的内容"
-        if not any(t.lower() in joined.lower() for t in info.terms):
+        if not any(t.lower() in lowered for t in info.terms):
             return "检索到的资料与问题无关"
     for option in OPTION_TOKEN.findall(info.text):  # "-j", "--purge": a command-line option is named exactly
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
-    lowered = joined.lower()
     for name in identifiers(info.text, info.is_chinese):
         if name.lstrip("$").lower() not in lowered:
             return f"检索到的资料中没有提到“{name}”"
@@ -45,9 +45,8 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         for tag in TAG.findall(info.text):
             if not re.search(rf"(?<![A-Za-z0-9]){re.escape(tag)}", joined):
                 return f"检索到的资料中没有提到“{tag}”"
-    if info.is_chinese:
         for name in info.entities:
-            if name.lower() not in joined.lower():
+            if name.lower() not in lowered:
                 return f"检索到的资料中没有提到“{name}”"
         # a reworded question shares no word with its passage ("买东西被商家骗了" for "经营者……欺诈"): whether
         # the passages answer it is the selector's call, not a word match's

@@ -52,7 +52,7 @@ def _split_again(q: str) -> list[str]:
 _RESPECTIVELY = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])")
 _ITEM_JOIN = re.compile(r"\s*(?:、|以及|和|与|及|或)\s*")
 _OPEN, _CLOSE = "“「『《\"'", "”」』》\"'"
-_ASCII_ITEM = re.compile(r"[A-Za-z0-9_.:$%+~/\\-]+$")
+_ASCII_ITEM = r"[A-Za-z0-9_.:$%+~/\\-]+"  # a name in Latin letters, digits and signs: "Windows", "I:", "1.1"
 _CJK_FIRST_STOP = re.compile(r".*[\s的在对把从是，,里中了年：:]")
 _CJK_LAST_STOP = re.compile(r"[\s时上的中里下，,：:]")
 MAX_ITEM_CHARS = 12
@@ -98,7 +98,7 @@ def _first_item_start(text: str) -> int | None:
         opener = _OPEN[_CLOSE.index(text[-1])]
         at = text.rfind(opener, 0, len(text) - 1)
         return at if at >= 0 else None
-    ascii_run = _ASCII_ITEM.search(text)
+    ascii_run = re.search(_ASCII_ITEM + "$", text)
     if ascii_run:
         return ascii_run.start()
     stop = _CJK_FIRST_STOP.match(text)
@@ -115,7 +115,7 @@ def _last_item_end(text: str) -> int | None:
         closer = _CLOSE[_OPEN.index(stripped[0])]
         at = stripped.find(closer, 1)
         return lead + at + 1 if at > 0 else None
-    ascii_run = re.match(r"[A-Za-z0-9_.:$%+~/\\-]+", stripped)
+    ascii_run = re.match(_ASCII_ITEM, stripped)
     if ascii_run:
         return lead + ascii_run.end()
     stop = _CJK_LAST_STOP.search(stripped, 1)
