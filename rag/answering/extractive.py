@@ -230,6 +230,7 @@ def extract(
 MAX_ALSO = 2  # runners-up shown after the best unit
 MAX_ALSO_CHARS = 200  # a runner-up longer than this is left to its citation
 MAX_ANSWER_CHARS = 400
+_ASKS = ("？", "?")
 
 
 def _repeats(one: str, other: str) -> bool:
@@ -252,6 +253,8 @@ def runners_up(ranked: list[Evidence], text: str) -> tuple[Evidence, ...]:
         shown = trim(ev.answer_text)
         if not ev.supported or not shown or len(shown) > MAX_ALSO_CHARS or size + len(shown) > MAX_ANSWER_CHARS:
             continue
+        if shown.rstrip().endswith(_ASKS):
+            continue  # a question in the text ("6.7. 这些目录是干什么用的？") heads an answer, it is not one
         if any(_repeats(shown, other) for other in [text, *(trim(f.answer_text) for f in found)]):
             continue
         found.append(ev)
