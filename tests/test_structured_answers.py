@@ -4,6 +4,7 @@ a field, an option entry; follow-ups with a pronoun; relative years; a figure of
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
@@ -264,3 +265,47 @@ def test_a_catalog_entry_s_subject_is_the_context_of_its_text(tmp_path):
     assert "释放磁盘空间" in got.text, got.text
     got = ask(settings, "“系统时钟已更改”这条消息是由哪个组件定义的？")
     assert "demo-timed" in got.text and "demo-journal" not in got.text, got.text
+
+
+def test_a_question_written_in_the_text_is_never_a_runner_up():
+    from rag.answering.extractive import Evidence, runners_up
+
+    def unit(text, passage=0):
+        return Evidence(passage, 0, len(text), text, 0.3, supported=True)
+
+    best = unit("软件包放在 pool 目录里。")
+    ranked = [best, unit("6.7. 镜像站上的目录都是干什么用的？", 1), unit("索引放在 dists 目录里。", 2)]
+    assert [ev.answer_text for ev in runners_up(ranked, best.answer_text)] == ["索引放在 dists 目录里。"]
+
+
+def test_dates_written_with_spaces_or_in_english_are_dates():
+    from rag.answering.extractive import _DATE_RE
+
+    for text, date in (("项目于 1993 年 8 月 16 日宣布成立。", "1993 年 8 月 16 日"), ("It was founded in August 1993.",
+                       "August 1993"), ("2024年3月5日召开", "2024年3月5日")):
+        assert _DATE_RE.search(text).group() == date
+    assert _DATE_RE.search("见第 3 章，共 12 个文件。") is None
+
+
+def test_a_spaced_date_in_a_translated_manual_answers_when(tmp_path):
+    settings = indexed(tmp_path, "history.md",
+        "# 项目历史\n\n本项目由一名大学生发起。项目于 1993 年 8 月 16 日正式宣布成立，最初只有十几名志愿者。\n\n"
+        "# 名称\n\n项目的名称取自发起人和他妻子的名字。\n")
+    got = ask(settings, "本项目是什么时候宣布成立的？")
+    assert not got.abstained and "1993 年 8 月 16 日" in got.text, got.text
+
+
+def test_a_quoted_phrase_matches_the_text_however_it_is_punctuated(tmp_path):
+    settings = indexed(tmp_path, "rules.md",
+        "# 店规\n\n有的商店贴出“先到，先得”的告示，这种告示对消费者没有约束力。\n\n# 退货\n\n商品有质量问题的，可以退货。\n")
+    got = ask(settings, "商店贴出的“先到先得”告示有约束力吗？")
+    assert not got.abstained and "没有约束力" in got.text, got.text
+
+
+def test_an_item_s_label_is_not_said_twice(tmp_path):
+    settings = indexed(tmp_path, "layout.md",
+        "# 页面选项\n\n每个项目都可以设置它出现在哪些页面上。\n\n- 仅限首页：这些项目只在首页上可见。\n"
+        "- 不在首页：这些项目在首页以外的所有页面上可见。\n\n# 导出\n\n布局可以导出为文件。\n")
+    got = ask(settings, "“仅限首页”和“不在首页”各是什么效果？")
+    assert "只在首页上可见" in got.text and "首页以外的所有页面" in got.text, got.text
+    assert "仅限首页：仅限首页" not in got.text and "不在首页：不在首页" not in got.text, got.text

@@ -25,10 +25,11 @@ _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)
 _CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 # 2024年3月5日, 3月, 1997-12-29, 2024/03/05, 2024.3, "March 5, 2024", "5 March 2024"
-_DATE_RE = re.compile(r"(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}日)?|(?:19|20)\d{2}年(?:\d{1,2}月)?"
+# (translations often space the figures: "1993 年 8 月 16 日"), "August 1993"
+_DATE_RE = re.compile(r"(?:(?:19|20)\d{2} ?年 ?)?\d{1,2} ?月(?: ?\d{1,2} ?日)?|(?:19|20)\d{2} ?年(?: ?\d{1,2} ?月)?"
                       r"|(?<!\d)(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?![\d.])"
                       rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"
-                      rf"|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d{{2}}\b")
+                      rf"|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d{{2}}\b|\b{_MONTH}\s+(?:19|20)\d{{2}}\b")
 TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
 _OPTION_START = re.compile(r"-{1,2}[A-Za-z0-9?]")  # "-p, --no-purge": an option keeps its dashes
 
@@ -346,7 +347,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
     context = passage.text[max(0, ev.start - LOOKBACK) : ev.end]
     if other_ordinal(info, context):
         return False  # "第三期" is not answered by the 第二期's figure
-    if any(name not in context for name in quoted_names(info.text)):
+    if any(_bare(name) not in _bare(context) for name in quoted_names(info.text)):
         return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
         # "退出状态 16": the number may be the entry's term just above the unit; "1、2、3 分别" asks for each
@@ -354,6 +355,11 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
         if not any(v in present for v in info.numbers):
             return False
     return True
+
+
+def _bare(text: str) -> str:
+    """Only the words: a quoted “先到先得” is the text's 先到，先得."""
+    return re.sub(r"[\W_]+", "", text)
 
 
 def _supported(info: QuestionInfo, ev: Evidence) -> bool:

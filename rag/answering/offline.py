@@ -50,7 +50,10 @@ def several(subs: list[str], question: str, standalone: str, retriever: Retrieve
                 merged.append(replace(p, rank=len(merged) + 1))
             n = position[p.chunk.id] + 1
             label = labels[k] if k < len(labels) else hit.label
-            texts.append(f"{label}{'：' if label else ''}{strip_markers(hit.answer)}[{n}]")
+            said = strip_markers(hit.answer)
+            if label and said.startswith(label):
+                label = ""  # the entry names its item itself ("-v：…", "仅限第 1 页：…")
+            texts.append(f"{label}{'：' if label else ''}{said}[{n}]")
             quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
     if missing:
         return None  # answered as one question instead, which may still find every figure in one sentence
