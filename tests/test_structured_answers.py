@@ -141,6 +141,8 @@ def test_a_which_ones_question_gets_every_entry_of_the_list(tmp_path):
         "- project：给开发者的资料。\n- misc：其他杂项文件。\n\n# 更新\n\n镜像站每天更新四次。\n")
     got = ask(settings, "镜像站上还有哪些辅助目录？")
     assert all(name in got.text for name in ("tools", "doc", "indices", "project", "misc")), got.text
+    got = ask(settings, "除了 pool 和 dists，镜像站上还有哪些目录？")  # the two named are set aside
+    assert all(name in got.text for name in ("tools", "doc", "indices", "project", "misc")), got.text
 
 
 TOOL_PAGE = """# TOOL(8)

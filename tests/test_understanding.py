@@ -282,3 +282,18 @@ def test_a_short_follow_up_is_made_one_standalone_question(previous, question, s
 def test_a_follow_up_takes_the_place_of_the_like_phrase(previous, question, standalone):
     history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
     assert rewrite_follow_up(question, history) == standalone
+
+
+@pytest.mark.parametrize("question, asked, aside", [
+    ("除了 dists 和 pool，镜像站上还有哪些辅助目录？", "镜像站上还有哪些辅助目录？", ("dists", "pool")),
+    ("除了原理图编辑器以外，KiCad 还带有哪些工具？", "KiCad 还带有哪些工具？", ("原理图编辑器",)),
+    ("Besides Eagle and Altium, which other EDA tools can KiCad import from?",
+     "Which other EDA tools can KiCad import from?", ("Eagle", "Altium")),
+    ("除了 -c、-t，mandb 还有什么选项？", "mandb 还有什么选项？", ("-c", "-t")),
+    ("除非设置了 MANPATH，还会在哪里查找？", "除非设置了 MANPATH，还会在哪里查找？", ()),  # 除非 is "unless"
+    ("除了这个还有吗？", "除了这个还有吗？", ()),  # nothing would be left to ask
+])
+def test_what_a_what_else_question_sets_aside_is_not_searched_for(question, asked, aside):
+    from rag.question.besides import set_aside
+
+    assert set_aside(question) == (asked, aside)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 import re
 import time
 from typing import Iterator, Sequence
@@ -18,6 +19,7 @@ from rag.index.ingestion import ensure_index
 from rag.llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from rag.question.analysis import QuestionInfo, YEAR_RE, asks_for_person, analyse, validate
 from rag.question.followup import follow_up_focus, is_follow_up, last_user_question, normalise_history, rewrite_follow_up
+from rag.question.besides import set_aside
 from rag.question.compare import sub_questions
 from rag.question.time import resolve_relative_time
 from rag.retrieval.hybrid import get_retriever
@@ -56,16 +58,17 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     ensure_index(settings)
     retriever = get_retriever(settings)
     standalone, focus = _standalone(question, history, llm, settings)
+    asked, aside = set_aside(standalone)  # "除了 A 和 B，还有哪些…": A and B are not what is sought
     t0 = time.perf_counter()
-    subs, labels = sub_questions(standalone) if llm is None else ([standalone], [])
+    subs, labels = sub_questions(asked) if llm is None else ([asked], [])
     if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
         apart = several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
         if apart is not None:
             yield apart
             return
-    passages = retriever.search(standalone, top_k or settings.top_k)
+    passages = retriever.search(asked, top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
-    info = analyse_question(standalone, focus, retriever)
+    info = replace(analyse_question(asked, focus, retriever), aside=aside)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
     if gap and llm is None and missing_year(info, passages, retriever):
@@ -174,7 +177,8 @@ def _generate(llm: LLM, info, passages, retriever, settings, flags, base):
     numbers, figures and people; fall back to extraction when it does not hold."""
     from rag.answering import vetting
 
-    stream = vetting.bounded_chat(llm, _messages(info.text, passages, settings), settings)
+    # the model reads the whole question, 除了 clause and all (only the search leaves out what it sets aside)
+    stream = vetting.bounded_chat(llm, _messages(base['standalone_question'], passages, settings), settings)
     yield from stream
     v = vetting.vet(stream, passages, settings.llm_deadline, _ECHOED_HEADER, _ABSTAIN_RE)
     flags, text, why = flags + v.flags, v.text, v.why

@@ -16,8 +16,27 @@ from rag.question.analysis import QuestionInfo
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
-    ranked = named_entry_first(info, pointers_later(ranked))
+    ranked = named_entry_first(info, pointers_later(aside_later(info, ranked)))
     return reason_first(ranked) if qtype == "reason" else ranked
+
+
+_ASIDE_TOP = 5
+
+
+def aside_later(info: QuestionInfo, ranked: list) -> list:
+    """For "除了 A 和 B，还有哪些…": when the best unit is about A or B, the first of the top units that names
+    neither goes first."""
+    if not info.aside or not ranked or not _mentions(ranked[0].answer_text, info.aside):
+        return ranked
+    found = next((k for k, ev in enumerate(ranked[1:_ASIDE_TOP], 1)
+                  if ev.supported is not False and not _mentions(ev.answer_text, info.aside)), None)
+    return ranked if found is None else _promote(ranked, found)
+
+
+def _mentions(text: str, items) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(i.lower())}(?![\w-])" if i.isascii() else re.escape(i), lowered)
+               for i in items)
 
 
 def _promote(ranked: list, k: int) -> list:

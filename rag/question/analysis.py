@@ -48,6 +48,7 @@ class QuestionInfo:
     focus: str = ""  # what exactly is asked about ("协商报告"), weighted most when picking evidence
     entities: tuple[str, ...] = ()  # places, organisations and people named in the question
     numbers: tuple[float, ...] = ()  # quantities the question itself states ("第十次" → 10), years aside
+    aside: tuple[str, ...] = ()  # what a "除了 A 和 B，还有…" question sets aside (``question.besides``)
 
 
 def validate(question: object, max_chars: int) -> str:
