@@ -228,6 +228,28 @@ def test_a_follow_up_action_takes_the_place_of_the_earlier_one():
     assert rewrite_follow_up("那打开 PCB 编辑器呢？", history) == "工程管理器里打开PCB 编辑器的快捷键是什么？"
 
 
+@pytest.mark.parametrize("earlier, follow_up, standalone", [
+    # an action or a wish with no subject of its own is about the thing the earlier question named
+    ("grep 默认把模式当成什么来匹配？", "那要求整行都匹配呢？", "grep 要求整行都匹配？"),
+    ("tool 的数据库坏了怎么办？", "那只想检查一下页面有没有问题、不动现有数据库，用哪个选项？",
+     "tool 只想检查一下页面有没有问题、不动现有数据库，用哪个选项？"),
+    # "这时候" is the earlier question's action, done
+    ("编辑器的自动保存怎么关掉？", "那这时候“保存时创建备份”还管用吗？", "编辑器的自动保存关掉以后，“保存时创建备份”还管用吗？"),
+    # a question that names its own subject stays as it is
+    ("tool 的数据库坏了怎么办？", "那 other 的数据库坏了要运行哪个命令来重建？", "那 other 的数据库坏了要运行哪个命令来重建？"),
+])
+def test_a_follow_up_is_one_standalone_question_about_the_earlier_subject(earlier, follow_up, standalone):
+    from rag.question.followup import rewrite_follow_up
+
+    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "……"}]
+    assert rewrite_follow_up(follow_up, history) == standalone
+
+
+def test_a_runner_up_from_an_option_s_description_shows_the_option(tool_page):
+    got = ask(tool_page, "tool 的哪个选项只检查页面、不更改现有的数据库？")
+    assert "-t" in got.text and "不更改现有的数据库" in got.text, got.text
+
+
 CATALOG = """# 示例服务管理器的消息目录
 
 -- 5a1b2c3d4e5f40718293a4b5c6d7e8f9

@@ -43,7 +43,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
     table = retriever.units()
     run_kinds = _ENTRY_KINDS if listing else _STEP_KINDS
 
-    def steps(ev: Evidence) -> str:
+    def steps(ev: Evidence, whole: bool = True) -> str:
+        """The answer from unit ``ev``; ``whole=False`` (a runner-up): only an entry's term is put first."""
         chunk = passages[ev.passage].chunk
         rows = table.within(chunk)
         spans = [(max(int(table.starts[r]), chunk.start) - chunk.start, r) for r in rows]
@@ -52,8 +53,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
             return ev.answer_text
         kinds = [table.kind(r) for _, r in spans]
         entry = _entry_of(here, spans, kinds, table)
-        if entry is not None:
-            return entry
+        if entry is not None or not whole:
+            return entry or ev.answer_text
         joined = _with_neighbour(here, spans, kinds, table, passages[ev.passage].text, qtype, ev.answer_text)
         if joined is not None:
             return joined

@@ -168,7 +168,7 @@ def extract_all(
     passages: Sequence[Passage],
     ranker: Ranker | None = None,
     document_year: Callable[[str], str | None] | None = None,
-    compose: Callable[[Evidence], str] | None = None,
+    compose: Callable[..., str] | None = None,
 ) -> list[Extract]:
     """The answer in parts: one per year when the question compares years, else at most one.
 
@@ -191,7 +191,7 @@ def extract(
     passages: Sequence[Passage],
     ranker: Ranker | None = None,
     document_year: Callable[[str], str | None] | None = None,
-    compose: Callable[[Evidence], str] | None = None,
+    compose: Callable[..., str] | None = None,
 ) -> Extract | None:
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
     if info.kind == "count" and (units.asks_share(info.text) or units.asks_duration(info.text)):
@@ -224,7 +224,10 @@ def extract(
     if _supported(info, ranked[0]):
         best = ranked[0]
         text = trim(compose(best) if compose else best.answer_text)
-        return Extract(text, best, also=runners_up(ranked, text))
+        also = runners_up(ranked, text)
+        if compose:  # a runner-up from an option's description shows the option it describes
+            also = tuple(replace(ev, shown=compose(ev, whole=False)) for ev in also)
+        return Extract(text, best, also=also)
     return None
 
 

@@ -59,6 +59,9 @@ def carry_over(question: str, previous: str) -> str:
     parallel = _in_place_of_its_like(core, previous) or _in_place_of_its_verb(core, previous)
     if parallel:
         return parallel
+    topic = _topic(previous)
+    if topic and _starts_with_verb(core) and topic not in core:
+        return f"{topic} {core}？"  # "那要求所有关键词都同时匹配呢？" after a question about apropos
     context = _subject(previous)
     if new_years:
         context = YEAR_RE.sub("", context).replace("年", "", 1)
@@ -94,7 +97,8 @@ def _in_place_of_its_like(core: str, previous: str) -> str | None:
     head = re.search(r"[\u4e00-\u9fff]{2}$", core)
     if head:
         m = _same_kind(previous, core, head.group())
-        if m and m.group() != core:
+        # "当成什么来匹配": a phrase right after the asking word is what was asked, not a thing to swap
+        if m and m.group() != core and not re.search(rf"(?:{_ASKS.pattern})\s*$", previous[:m.start()]):
             before = previous[:m.start()]
             lead = next((core[:n] for n in range(min(4, len(core) - 2), 0, -1) if before.rstrip().endswith(core[:n])), "")
             return before + core[len(lead):].lstrip() + previous[m.end():]  # "打开 PCB 编辑器" after "打开原理图编辑器"
@@ -172,6 +176,23 @@ def _swap_qualifiers(core: str, previous: str) -> str | None:
     return out
 
 
+def _topic(previous: str) -> str:
+    """What the earlier question is about by name: its first name in Latin letters (a program, a file), or
+    its first quoted or named thing; "" when it names none."""
+    names = [n for n in _ASCII_SUBJECT.findall(previous) if not n.startswith("-")]
+    found = names or quoted_names(previous) or list(named_entities(previous))
+    return found[0] if found else ""
+
+
+def _starts_with_verb(core: str) -> bool:
+    """The follow-up is an action or a wish ("要求所有关键词都匹配", "只想检查一下"), with no subject of its own."""
+    import jieba.posseg as pseg
+
+    words = [w for w in pseg.cut(core) if w.word.strip()]
+    return bool(words) and (words[0].flag.startswith("v") or (words[0].flag == "d" and len(words) > 1
+                                                               and words[1].flag.startswith("v")))
+
+
 def _subject(previous: str) -> str:
     """The part of a question before what it asks about: "2023年自治区政协微信公众号"."""
     stem = re.split(r"多少|几|什么|哪|谁|是否|有没有|如何|怎么|when|how|what|who|where", previous, maxsplit=1)[0]
@@ -198,12 +219,38 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
         subject = referent(previous)
         if subject:
             return _PRONOUN.sub(subject, re.sub(r"^那么?(?=[它该这那其])", "", question.strip()), count=1)
-    bare = _bare_ask(question, previous) or _english_swap(question, previous)
+    bare = _bare_ask(question, previous) or _english_swap(question, previous) or _after_it(question, previous)
     if bare:
         return bare
     if not is_follow_up(question):
-        return question
+        return _with_topic(question, previous)
     return carry_over(question, previous)
+
+
+_THEN = re.compile(r"^(?:那么?)?\s*(?:这时候?|此时|这种情况下|这样的话|这样一来)[，,]?\s*")
+_LEANS_ON = re.compile(r"^(?:那么|那)(?![个些里儿样])\s*")
+
+
+def _after_it(question: str, previous: str) -> str | None:
+    """"那这时候……还管用吗？" after "自动保存怎么关掉？": the situation is the earlier question's action, done
+    ("KiCad 的自动保存关掉以后，……还管用吗？")."""
+    then = _THEN.match(question.strip())
+    how = _HOW.search(previous)
+    if not then or not how or len(question.strip()) <= then.end():
+        return None
+    done = (previous[:how.start()] + previous[how.end():]).strip().rstrip("？?。")
+    return f"{done}以后，{question.strip()[then.end():]}"
+
+
+def _with_topic(question: str, previous: str) -> str:
+    """"那只想检查一下页面、不动数据库，用哪个选项？" after a question about mandb: a longer question that goes on
+    from the earlier one ("那…") and names nothing of its own is about the earlier question's named thing."""
+    lead = _LEANS_ON.match(question.strip())
+    topic = _topic(previous)
+    rest = question.strip()[lead.end():] if lead else ""
+    if not lead or not topic or topic in rest or _ASCII_SUBJECT.search(rest) or quoted_names(rest):
+        return question
+    return f"{topic} {rest}"
 
 
 _BARE = re.compile(r"^(?:那|那么)?(?:还|也)?(?:要|需要|得|还有|有没有|可以|能)?(?:别的|其他|其它)?[\u4e00-\u9fff]{0,4}"
