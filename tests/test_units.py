@@ -128,6 +128,15 @@ def test_a_bold_term_line_and_its_description_are_one_definition_entry():
     assert "0：程序成功执行。" in entries
 
 
+def test_a_bold_command_with_an_italic_argument_is_an_entry_not_a_heading():
+    page = ("## 示例\n\n**tool -t ***page *\\|* lpr -Pps*  \n把 page 排版后送到名为 ps 的打印机，这样在打印之前就不必先把排版结果"
+            "存成文件。默认输出是 PostScript。\n\n**-M ***路径*, **--path=***路径*\n\n指定要搜索的路径。\n")
+    text, units = _units(page)
+    entries = [display(text, u) for u in units if u.kind == "option"]
+    assert any(e.startswith("tool -t *page | lpr -Pps：把 page 排版后送到名为 ps 的打印机") for e in entries), entries
+    assert any(e.startswith("-M 路径, --path=路径：指定要搜索的路径") for e in entries), entries
+
+
 def test_an_escaped_pipe_stays_inside_its_cell_and_markdown_escapes_are_not_shown():
     text, units = _units(MAN_PAGE)
     row = next(u for u in units if u.kind == "row")

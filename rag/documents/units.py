@@ -22,6 +22,7 @@ _OPTION = re.compile(r"^-{1,2}[A-Za-z0-9?][\w-]*(?:[ ,=]|$)")
 _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"|#`-][^:：，,。；;！？!?“”\"|`]{0,23}\s*[:：]\s*\S")
 # a line that is only a bold or code term: "**-a**, **--and**", "**16**", "`timeout`" (man pages, glossaries)
 _TERM_LINE = re.compile(r"^(?:\*\*[^*\n]{1,40}\*\*|`[^`\n]{1,40}`)(?:\s*[,，/]\s*(?:\*\*[^*\n]{1,40}\*\*|`[^`\n]{1,40}`))*\s*$")
+_BOLD_TERM = re.compile(r"^\*\*[-A-Za-z0-9$%./_]")
 _COMMAND = re.compile(r"^(?:\$|#|>>>|C:\\>)\s+\S")
 _FINAL = "。！？；…!?;.：:"
 _ADMONITION = re.compile(r"[>\s]*(?:(?i:note|notes|warning|caution|tip|hint|important|attention|danger)|注意|提示|警告|注|说明|重要"
@@ -127,7 +128,7 @@ def _kind(para: str, following: str) -> tuple[str, int]:
         return "row", 0
     if _COMMAND.match(first):
         return "code", 0
-    if _OPTION.match(first) or (_TERM_LINE.match(para.strip()) and following.strip()):
+    if _OPTION.match(first) or ((_TERM_LINE.match(para.strip()) or _bold_term(para)) and following.strip()):
         return "option", 0
     if _ITEM.match(first):
         return "item", 0
@@ -136,6 +137,13 @@ def _kind(para: str, following: str) -> tuple[str, int]:
     if _plain_heading(para, following):
         return "heading", 9  # a heading without markup: below every marked-up level
     return "sentence", 0
+
+
+def _bold_term(para: str) -> bool:
+    """A one-line term in bold that starts like a command or an option, with its argument in italics:
+    "**-M ***路径*, **--manpath=***路径*", "**man -t ***bash *|* lpr*" (a man page's options and examples)."""
+    line = para.strip()
+    return "\n" not in line and len(line) <= 80 and line[-1] not in _FINAL and bool(_BOLD_TERM.match(line))
 
 
 def _plain_heading(para: str, following: str) -> bool:
@@ -199,11 +207,13 @@ def display(text: str, unit: Unit) -> str:
         return _BULLET.sub("", plain(body))
     if unit.kind == "option":
         term, _, rest = plain(body).partition("\n\n")
+        term = _STRAY_STAR.sub("", term)  # "man -a* intro*": italics run into bold ("**man -a*** intro*")
         return f"{term.strip()}：{rest.strip()}" if rest.strip() else term.strip()
     return plain(body)
 
 
 _BULLET = re.compile(r"^[-*+•·▪]\s+")
+_STRAY_STAR = re.compile(r"(?<=[\w)])\*(?=\s|$)")
 
 
 def plain(text: str) -> str:
