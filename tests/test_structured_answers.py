@@ -291,6 +291,21 @@ def test_a_catalog_entry_s_subject_is_the_context_of_its_text(tmp_path):
     assert "demo-timed" in got.text and "demo-journal" not in got.text, got.text
 
 
+@pytest.mark.parametrize("question, entry_id", [
+    ("“系统时钟已更改”这条消息的 ID 是什么？", "9a8b7c6d5e4f30211203f4e5d6c7b8a9"),
+    ("磁盘空间不足的那条消息，它的 ID 是？", "0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+    ("Which message ID says the system clock was changed?", "9a8b7c6d5e4f30211203f4e5d6c7b8a9"),
+])
+def test_a_catalog_entry_s_id_line_answers_which_id_it_has(catalog, question, entry_id):
+    got = ask(catalog, question)
+    assert not got.abstained and got.text.startswith(entry_id), got.text
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    return indexed(tmp_path_factory.mktemp("catalog"), "catalog.txt", CATALOG)
+
+
 def test_a_question_written_in_the_text_is_never_a_runner_up():
     from rag.answering.extractive import Evidence, runners_up
 

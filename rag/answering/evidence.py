@@ -46,13 +46,16 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
             if not re.search(rf"(?<![A-Za-z0-9]){re.escape(tag)}", joined):
                 return f"检索到的资料中没有提到“{tag}”"
         for name in info.entities:
-            if name.lower() not in lowered:
+            if name.lower() not in lowered and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined)):
                 return f"检索到的资料中没有提到“{name}”"
         # a reworded question shares no word with its passage ("买东西被商家骗了" for "经营者……欺诈"): whether
         # the passages answer it is the selector's call, not a word match's
     return None
 
 
+# "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
+_ID_WORDS = ("id", "uuid", "guid")
+_HEX_ID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}(?![0-9A-Za-z])")
 _CODE_WORD = re.compile(r"variable|option|directive|field|key|setting|flag|parameter|macro|constant|变量|选项|指令|字段|参数|宏|常量",
                         re.I)
 

@@ -347,7 +347,9 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):
             return False
-    context = passage.text[max(0, ev.start - LOOKBACK) : ev.end]
+    # an entry's id line ("-- 5a1b…") is about the entry below it: its title follows it
+    after = _ENTRY_AHEAD if _RECORD_ID.match(ev.text.strip()) else 0
+    context = passage.text[max(0, ev.start - LOOKBACK) : ev.end + after]
     if other_ordinal(info, context):
         return False  # "第三期" is not answered by the 第二期's figure
     if any(_bare(name) not in _bare(context) for name in quoted_names(info.text)):
@@ -358,6 +360,10 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
         if not any(v in present for v in info.numbers):
             return False
     return True
+
+
+_RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
+_ENTRY_AHEAD = 200
 
 
 def _bare(text: str) -> str:

@@ -17,7 +17,22 @@ from rag.question.analysis import QuestionInfo
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
     ranked = named_entry_first(info, pointers_later(aside_later(info, ranked)))
+    ranked = id_first(info, ranked)
     return reason_first(ranked) if qtype == "reason" else ranked
+
+
+_ASKS_ID = re.compile(r"(?<![A-Za-z])(?:ID|UUID|GUID)(?![A-Za-z])|标识符|\bidentifier\b", re.I)
+_ID_LINE = re.compile(r"^\W{0,3}[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\W{0,3}$")
+_ID_TOP = 5
+
+
+def id_first(info: QuestionInfo, ranked: list) -> list:
+    """"这条消息的 ID 是什么": of the top units, an entry's id line ("-- 5a1b2c…") goes first."""
+    if not _ASKS_ID.search(info.text) or not ranked or _ID_LINE.match(ranked[0].answer_text.strip()):
+        return ranked
+    found = next((k for k, ev in enumerate(ranked[1:_ID_TOP], 1)
+                  if ev.supported is not False and _ID_LINE.match(ev.answer_text.strip())), None)
+    return ranked if found is None else _promote(ranked, found)
 
 
 _ASIDE_TOP = 5

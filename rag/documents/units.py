@@ -51,6 +51,7 @@ def split_units(text: str) -> list[Unit]:
     header = ""  # the header row of the table being read
     lead = ""  # the sentence that leads into it
     record = ""  # the title field of the entry being read ("Subject: …" in a message catalog)
+    opened: int | None = None  # the unit of the id line ("-- 5a1b…") that opened the entry being read
     paragraphs = list(_PARAGRAPH.finditer(text))
     for i, match in enumerate(paragraphs):
         para, start = match.group(), match.start()
@@ -65,11 +66,17 @@ def split_units(text: str) -> list[Unit]:
             title = plain(_HEADING_MD.sub(r"\2", stripped)).strip("*# ")
             headings = [h for h in headings if h[0] < level] + [(level, title)]
             header = record = ""
+            opened = None
             continue
         if kind == "field" and _RECORD_TITLE.match(shown):
             record = shown.split(":", 1)[-1].split("：", 1)[-1].strip()  # "Subject: 单元启动失败" titles its entry
+            if opened is not None and opened < len(units):  # the entry's id line is about what it titles too
+                units[opened] = Unit(units[opened].start, units[opened].end, units[opened].kind,
+                                     _join(units[opened].context, record))
+            opened = None
         elif _RECORD_START.match(shown):
             record = ""  # "-- 5a1b…": the next entry of a catalog begins
+            opened = len(units)
         context = _join(" › ".join(h[1] for h in headings), record)
         if kind == "row":
             if _SEPARATOR_ROW.match(stripped):

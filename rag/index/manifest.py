@@ -18,7 +18,8 @@ READABLE_VERSIONS = (1, 2)
 # made again by the next ``rag ingest`` of their files, and until then the index is named as made by an older
 # version. 1: everything written before it was recorded. 2: tables of contents dropped by cleaning, a table's
 # lead-in sentence kept as its units' context. 3: a bold command or option line with its argument in italics
-# ("**-M ***路径*", a man page's examples) is an entry with its description, not a heading.
+# ("**-M ***路径*", a man page's examples) is an entry with its description, not a heading; an entry's id line
+# ("-- 5a1b…") has the entry's title as its context.
 PIPELINE_VERSION = 3
 
 
