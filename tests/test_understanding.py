@@ -297,3 +297,18 @@ def test_what_a_what_else_question_sets_aside_is_not_searched_for(question, aske
     from rag.question.besides import set_aside
 
     assert set_aside(question) == (asked, aside)
+
+
+@pytest.mark.parametrize("question, several", [
+    ("Which two EDA tools can KiCad import from?", True),
+    ("List the main Debian releases.", True),
+    ("KiCad 能从哪两种其他 EDA 工具导入工程？", True),
+    ("What is the default section order?", False),
+    ("Which file holds the settings?", False),
+])
+def test_an_english_question_asking_for_several_things_is_a_list_question(question, several):
+    from rag.question.analysis import question_kind
+    from rag.question.multifact import asks_several
+
+    assert asks_several(question) is several
+    assert (question_kind(question) == "list") is several

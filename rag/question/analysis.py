@@ -84,7 +84,8 @@ def question_kind(question: str) -> str:
         english = {"figure": "count", "date": "date", "person": "name"}.get(answer_type(question))
         if english:
             return english
-        return "list" if re.search(r"^(?:which|what) [\w\s]* are\b|^list\b", lowered) else "other"
+        return "list" if re.search(r"^(?:which|what) [\w\s]* are\b|^list\b|^(?:which|what|name(?: the)?) "
+                                   r"(?:two|three|four|five|several|\d+)\b", lowered) else "other"
     for kind, pattern in _KINDS:
         if re.search(pattern, lowered):
             return kind

@@ -183,8 +183,9 @@ def _split_english(q: str) -> list[str]:
 
 
 # "A 和 B 分别……", "有哪几种", "What are …": the answer is several units, so a runner-up joins at a lower share
-_SEVERAL = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])|哪些|哪[几两三四五六七八九]|都有|以及|"
-                      r"\b(?:respectively|both|each|what are|which are)\b", re.I)
+_SEVERAL = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])|哪些|哪[几两三四五六七八九]|都有|以及|列出|列举|"
+                      r"\b(?:respectively|both|each|what are|which are|list|(?:which|what|name(?: the)?) "
+                      r"(?:two|three|four|five|several|\d+))\b", re.I)
 
 
 def asks_several(question: str) -> bool:
