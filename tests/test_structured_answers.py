@@ -348,3 +348,11 @@ def test_an_item_s_label_is_not_said_twice(tmp_path):
     got = ask(settings, "“仅限首页”和“不在首页”各是什么效果？")
     assert "只在首页上可见" in got.text and "首页以外的所有页面" in got.text, got.text
     assert "仅限首页：仅限首页" not in got.text and "不在首页：不在首页" not in got.text, got.text
+
+
+def test_a_who_question_is_answered_by_a_name_in_latin_letters(tmp_path):
+    settings = indexed(tmp_path, "history.md",
+        "# 项目历史\n\n这个发行版最早由 Ian Murdock 在 1993 年发起。发行版的名字取自他和妻子的名字。\n\n"
+        "# 代号\n\n用电影角色作为代号的决定是由 Bruce Perens 作出的，他当时是项目的领导者。\n")
+    got = ask(settings, "用电影角色作为代号是谁决定的？")
+    assert not got.abstained and "Bruce Perens" in got.text, got.text

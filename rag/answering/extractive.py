@@ -287,10 +287,15 @@ def _names_a_person(text: str) -> bool:
     return bool(_persons(text))
 
 
+# a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Bruce Perens")
+_LATIN_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]{1,15}(?:[ -][A-Z]\.)?(?: [A-Z][a-z]{1,15}){1,2}(?![\w.])")
+
+
 def _persons(text: str) -> set[str]:
     import jieba.posseg
 
-    return {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+    found = {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+    return found | set(_LATIN_NAME.findall(text))
 
 
 def names_a_cited_person(answer: str, passages: Sequence[Passage], cited: Sequence[int]) -> bool:
