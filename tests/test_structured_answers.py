@@ -356,3 +356,13 @@ def test_a_who_question_is_answered_by_a_name_in_latin_letters(tmp_path):
         "# 代号\n\n用电影角色作为代号的决定是由 Bruce Perens 作出的，他当时是项目的领导者。\n")
     got = ask(settings, "用电影角色作为代号是谁决定的？")
     assert not got.abstained and "Bruce Perens" in got.text, got.text
+
+
+def test_when_something_started_is_answered_by_the_best_dated_unit(tmp_path):
+    settings = indexed(tmp_path, "plan.md",
+        "# 迁移计划\n\n新的镜像同步方案自 2021 年 3 月 1 日起在所有镜像站启用，旧方案同时停止维护。\n\n"
+        "# 签署\n\n合作框架于 2020 年 5 月召开的座谈会上讨论。\n")
+    got = ask(settings, "新的镜像同步方案是什么时候开始的？")
+    assert not got.abstained and "2021 年 3 月 1 日" in got.text, got.text
+    got = ask(settings, "合作框架是哪天签署的？")  # the date of a meeting about it is not when it was signed
+    assert got.abstained, got.text

@@ -217,8 +217,11 @@ def extract(
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
         # mentions the subject, or dates another event of it (a meeting about the agreement)
         event = date_predicate(info.text) if info.is_chinese else ""
-        ranked = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
-        return _pick(info, ranked, lambda c: bool(_DATE_RE.search(c)), whole=True)
+        said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
+        if (event in _LIGHT_VERBS and not any(_DATE_RE.search(ev.text) for ev in said[:_FIGURE_TOP])
+                and _DATE_RE.search(ranked[0].text)):
+            said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
+        return _pick(info, said, lambda c: bool(_DATE_RE.search(c)), whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
@@ -367,6 +370,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
     return True
 
 
+_LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行")  # "什么时候开始的": the subject is the event
 _RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
 _ENTRY_AHEAD = 200
 
