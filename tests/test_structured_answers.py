@@ -170,6 +170,9 @@ tool 可以使用支持异步更新的数据库，写入更快。但代价是可
 **-t**, **--test**  
 只检查页面有没有问题，不更改现有的数据库。
 
+**-r**, **--regex**  
+显示名字与正则表达式匹配的所有页面。由于用正则表达式搜索时通常没办法选出最佳的页面，此选项隐含了 -a 选项。
+
 ## 环境变量
 
 **TOOLPATH**  
@@ -366,3 +369,18 @@ def test_when_something_started_is_answered_by_the_best_dated_unit(tmp_path):
     assert not got.abstained and "2021 年 3 月 1 日" in got.text, got.text
     got = ask(settings, "合作框架是哪天签署的？")  # the date of a meeting about it is not when it was signed
     assert got.abstained, got.text
+
+
+def test_an_option_asked_why_is_given_with_the_reason_in_its_description():
+    from types import SimpleNamespace
+
+    from rag.answering.compose import _entry_reason
+
+    texts = ["-r, --regex：显示名字与正则表达式匹配的所有页面。", "显示名字与正则表达式匹配的所有页面。",
+             "由于用正则表达式搜索时通常没办法选出最佳的页面，此选项隐含了 -a 选项。", "-w, --wildcard：按通配符匹配。"]
+    table = SimpleNamespace(texts=texts, contexts=["选项", "选项 › -r, --regex", "选项 › -r, --regex", "选项"])
+    spans = [(0, 0), (0, 1), (20, 2), (60, 3)]
+    kinds = ["option", "sentence", "sentence", "option"]
+    got = _entry_reason(0, spans, kinds, table, texts[0])
+    assert got == "-r, --regex：显示名字与正则表达式匹配的所有页面。由于用正则表达式搜索时通常没办法选出最佳的页面，此选项隐含了 -a 选项。"
+    assert _entry_reason(3, spans, kinds, table, texts[3]) is None  # no reason in its description: none is made up

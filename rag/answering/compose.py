@@ -85,6 +85,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
 def _with_neighbour(here: int, spans: list, kinds: list[str], table, text: str, qtype: str, shown: str) -> str | None:
     """The unit together with the sentence it leans on, or for a "为什么" question the neighbour that gives the
     reason; both in the same paragraph of the passage, in document order. None: the unit stands alone."""
+    if kinds[here] == "option" and qtype == "reason" and not REASON.search(shown):
+        return _entry_reason(here, spans, kinds, table, shown)
     if kinds[here] not in _SENTENCE_KINDS:
         return None
 
@@ -105,6 +107,19 @@ def _with_neighbour(here: int, spans: list, kinds: list[str], table, text: str, 
         return None
     first, last = sorted((pick, here))
     return "".join(table.texts[spans[k][1]].strip() for k in (first, last))
+
+
+def _entry_reason(here: int, spans: list, kinds: list[str], table, shown: str) -> str | None:
+    """An option entry asked "为什么" that gives no reason itself: the entry and the first sentence of its
+    description that does ("--regex：显示所有匹配的页面。" + "由于……没办法选出“最佳”手册页，……")."""
+    term = _term(table.texts[spans[here][1]])
+    for k in range(here + 1, min(len(spans), here + 4)):
+        row = spans[k][1]
+        if kinds[k] != "sentence" or not table.contexts[row].endswith(term):
+            return None
+        if REASON.search(table.texts[row]) and table.texts[row].strip() not in shown:
+            return f"{shown.rstrip('。')}。{table.texts[row].strip()}"
+    return None
 
 
 def _entry_of(here: int, spans: list, kinds: list[str], table) -> str | None:
