@@ -384,3 +384,15 @@ def test_an_option_asked_why_is_given_with_the_reason_in_its_description():
     got = _entry_reason(0, spans, kinds, table, texts[0])
     assert got == "-r, --regex：显示名字与正则表达式匹配的所有页面。由于用正则表达式搜索时通常没办法选出最佳的页面，此选项隐含了 -a 选项。"
     assert _entry_reason(3, spans, kinds, table, texts[3]) is None  # no reason in its description: none is made up
+
+
+def test_a_key_combination_in_the_question_finds_the_row_that_says_it(tmp_path):
+    from rag.retrieval.hybrid import get_retriever
+
+    prose = "".join(f"## 3.{k} 管理器的第 {k} 个功能\n\n工程管理器的左侧是文件树，右侧是启动各个工具的按钮；"
+                    f"从管理器打开工具时，工具只编辑当前工程里的文件，这是管理器第 {k} 项说明。\n\n" for k in range(1, 9))
+    rows = "".join(f"| Tool {chr(65 + k)} | Ctrl+{chr(75 + k)} | Open tool {k} |\n" for k in range(8))
+    settings = indexed(tmp_path, "manager.md", f"# 工程管理器\n\n{prose}## 快捷键\n\n| 工具 | 快捷键 | 说明 |\n|---|---|---|\n"
+                                           f"{rows}| Image Converter | Ctrl+B | Convert bitmap images |\n")
+    found = get_retriever(settings).search("在工程管理器里按 Ctrl+B 会打开哪个工具？", 3)
+    assert "Ctrl+B" in found[0].text, [p.text[:60] for p in found]

@@ -19,7 +19,8 @@ READABLE_VERSIONS = (1, 2)
 # version. 1: everything written before it was recorded. 2: tables of contents dropped by cleaning, a table's
 # lead-in sentence kept as its units' context. 3: a bold command or option line with its argument in italics
 # ("**-M ***路径*", a man page's examples) is an entry with its description, not a heading; an entry's id line
-# ("-- 5a1b…") has the entry's title as its context.
+# ("-- 5a1b…") has the entry's title as its context; the keyword index also holds key combinations and options
+# whole ("ctrl+b", "--no-purge").
 PIPELINE_VERSION = 3
 
 

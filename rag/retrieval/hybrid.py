@@ -23,7 +23,7 @@ from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
 from rag.text import lexicon
-from rag.text.tokens import YEAR_IN_TEXT, bigrams, is_mostly_cjk
+from rag.text.tokens import YEAR_IN_TEXT, bigrams, exact_terms, is_mostly_cjk
 from rag.types import Passage
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,12 @@ class Retriever:
             dense_w, bm25_w = s.translated_dense_weight, s.translated_bm25_weight
         fused: dict[int, float] = {}
         chunks, dense_by, bm25_by = {}, {}, {}
-        for weight, hits, scores in ((dense_w, dense, dense_by), (bm25_w, keyword, bm25_by)):
+        # a key combination or option the question names ("Ctrl+B", "-t") is looked up as written: the keyword
+        # hits that hold every one of them are ranked once more, so the row that says "Ctrl+B" is not outranked
+        # by passages that are only about the same subject
+        named = [t.lower() for t in exact_terms(question)]
+        exact = [h for h in keyword if named and all(_holds(h.chunk.text.lower(), t) for t in named)]
+        for weight, hits, scores in ((dense_w, dense, dense_by), (bm25_w, keyword, bm25_by), (bm25_w, exact, {})):
             for rank, hit in enumerate(hits):
                 fused[hit.position] = fused.get(hit.position, 0.0) + weight / (s.rrf_k + rank + 1)
                 chunks[hit.position], scores[hit.position] = hit.chunk, hit.score
@@ -207,3 +212,8 @@ def get_retriever(settings: Settings | None = None, embedder: Embedder | None = 
         shared = copy.copy(_retrievers[key])
     shared.settings = settings
     return shared
+
+
+def _holds(text: str, term: str) -> bool:
+    """``text`` says ``term`` as a whole ("-t" not inside "--test", "ctrl+b" not inside "ctrl+b2")."""
+    return re.search(rf"(?<![\w+-]){re.escape(term)}(?![\w+])", text) is not None

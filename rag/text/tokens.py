@@ -36,14 +36,26 @@ def _is_cjk(token: str) -> bool:
     return bool(re.match(rf"[{_CJK}]", token))
 
 
+# what is looked up exactly as written: a key combination ("Ctrl+B", "Ctrl+Shift+S") or a command-line option
+# ("-t", "--no-purge"); each is one token besides its parts, so "Ctrl+B" finds the row that says it
+_EXACT_RE = re.compile(r"(?<![\w+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][\w-]*)(?![\w+])")
+
+
+def exact_terms(text: str) -> list[str]:
+    """The key combinations and options ``text`` names, as written ("Ctrl+B", "--no-purge")."""
+    return _EXACT_RE.findall(text)
+
+
 def bigrams(text: str) -> list[str]:
-    """Character bigrams of CJK runs (a lone character stays a unigram), plus ASCII words and numbers."""
+    """Character bigrams of CJK runs (a lone character stays a unigram), plus ASCII words and numbers, key
+    combinations and options."""
     tokens: list[str] = []
     for run in _TOKEN_RE.findall(text):
         if _is_cjk(run):
             tokens.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
         elif run.lower() not in _EN_STOP:
             tokens.append(run.lower())
+    tokens.extend(m.lower() for m in _EXACT_RE.findall(text))
     return tokens
 
 
