@@ -396,3 +396,13 @@ def test_a_key_combination_in_the_question_finds_the_row_that_says_it(tmp_path):
                                            f"{rows}| Image Converter | Ctrl+B | Convert bitmap images |\n")
     found = get_retriever(settings).search("在工程管理器里按 Ctrl+B 会打开哪个工具？", 3)
     assert "Ctrl+B" in found[0].text, [p.text[:60] for p in found]
+
+
+def test_a_value_the_text_does_not_call_the_default_does_not_answer_what_the_default_is(tmp_path):
+    settings = indexed(tmp_path, "prefs.md",
+        "# 自动保存\n\n自动保存间隔可以在偏好设置里修改，设置为 0 分钟表示禁用自动保存。\n\n"
+        "# 备份\n\n每次保存时都会创建备份，备份默认保留 5 份，旧的备份会被自动删除。\n")
+    got = ask(settings, "自动保存间隔的默认值是多少分钟？")
+    assert got.abstained and "默认值" in got.text, got.text
+    got = ask(settings, "备份默认保留几份？")
+    assert not got.abstained and "5 份" in got.text, got.text

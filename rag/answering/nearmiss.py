@@ -65,9 +65,23 @@ def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
     return qualifier if len(unseen) * 2 > len(qualifier) else None
 
 
-def describe(info: QuestionInfo, clause: str, context: str) -> tuple[str, bool] | None:
+# "默认是多少", "the default …": only a value the text calls the default answers it
+_ASKS_DEFAULT = re.compile(r"默认|缺省|\bdefaults?\b", re.I)
+_SAYS_DEFAULT = re.compile(r"默认|缺省|预设|\bdefaults?\b|\bby default\b", re.I)
+LOOKAHEAD = 200  # characters of the evidence's paragraph after it that may still call it the default ("……。默认关闭。")
+
+
+def no_default(info: QuestionInfo, around: str) -> bool:
+    """The question asks for a default value and the text around the evidence never calls anything a default."""
+    return bool(_ASKS_DEFAULT.search(info.text)) and not _SAYS_DEFAULT.search(around)
+
+
+def describe(info: QuestionInfo, clause: str, context: str, around: str = "") -> tuple[str, bool] | None:
     """Why the evidence is a near-miss (the start of a Chinese sentence) and whether the evidence is
-    related enough to show; None when it answers the question."""
+    related enough to show; None when it answers the question. ``around``: the evidence with the text on
+    both sides of it."""
+    if around and no_default(info, around):
+        return "文档没有说默认值是多少", True
     ordinal = other_ordinal(info, context)
     if ordinal:
         counter = ordinal[-1]

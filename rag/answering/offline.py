@@ -82,7 +82,9 @@ def extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
 def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:
     text = passages[hit.evidence.passage].text
     context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
-    return nearmiss.describe(info, hit.answer, context)
+    after = text[hit.evidence.end : hit.evidence.end + nearmiss.LOOKAHEAD].split("\n\n", 1)[0]  # its paragraph
+    around = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end] + after
+    return nearmiss.describe(info, hit.answer, context, around)
 
 
 def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
