@@ -17,8 +17,6 @@ from markdownify import ATX, MarkdownConverter
 from rag.documents.html_tables import shape_tables, span
 from rag.errors import DocumentError
 
-HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-
 # --- the declared encoding ---------------------------------------------------------------------------------
 
 _PRESCAN = 8192  # where pages put their <meta charset>; a browser looks at the first 1024 bytes

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from rag.documents.archives import ARCHIVE_SUFFIXES, check_archive
 from rag.documents.cleaning import clean_text
-from rag.documents.html import HTML_SUFFIXES, declared_encoding, html_to_markdown
 from rag.errors import DocumentError
 from rag.types import Document
 
 if TYPE_CHECKING:
     from docx.table import Table
 
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")  # web pages, turned into Markdown by rag.documents.html
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", *HTML_SUFFIXES)
 
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:第\s*)?\d{1,4}\s*(?:页|/\s*\d{1,4})?[-–—\s]*$")
@@ -73,6 +73,8 @@ def load_document(path: Path, *, max_bytes: int | None = None) -> Document:
     elif suffix == ".docx":
         raw_text, encoding = _docx_text(raw, name), "utf-8"
     elif suffix in HTML_SUFFIXES:
+        from rag.documents.html import declared_encoding, html_to_markdown  # Beautiful Soup only when a page is read
+
         page, encoding = _decode_text(raw, name, declared=declared_encoding(raw))
         raw_text = html_to_markdown(page, name)
     else:
