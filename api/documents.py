@@ -40,7 +40,7 @@ async def documents(request: Request) -> schemas.DocumentList:
 
 @router.post("", response_model=schemas.UploadResult, responses=schemas.ERRORS,
              summary="上传文档（multipart/form-data，字段名 files，可多个）")
-async def upload(request: Request, files: list[UploadFile] = File(description=".txt .md .pdf .docx 文件")) -> schemas.UploadResult:
+async def upload(request: Request, files: list[UploadFile] = File(description=".txt .md .pdf .docx .html .htm .xhtml 文件")) -> schemas.UploadResult:
     settings = request.app.state.settings
     sent = [(f.filename, f.file) for f in files]
     try:

@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="出错时显示完整的调用栈（可放在命令行任意位置）")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="导入文件或目录（.txt .md .pdf .docx）到索引")
+    p = sub.add_parser("ingest", help="导入文件或目录（.txt .md .pdf .docx .html）到索引")
     p.add_argument("paths", nargs="+", help="文件或目录")
     p.add_argument("--rebuild", action="store_true", help="丢弃现有索引，全部重建")
     p.set_defaults(func=cmd_ingest)

@@ -469,7 +469,7 @@ def test_iter_files_yields_explicit_files_even_if_unsupported(tmp_path):
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".docx")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".xhtml")
 
 
 def test_key_value_header_lines_stay_apart_from_the_text_after_them():

@@ -259,7 +259,7 @@ def _sample_documents(page):
     return table, table.inner_text()
 
 
-def _upload(page, path: Path, expect_text: str) -> None:
+def _upload(page, path: Path, expect_text: str | re.Pattern) -> None:
     from playwright.sync_api import expect
 
     page.locator("#rag-upload input[type=file]").set_input_files(str(path))
@@ -284,10 +284,28 @@ def test_uploaded_document_can_be_asked_about(page, tmp_path):
     shot(page, "09-answer-from-upload")
 
 
+def test_an_uploaded_web_page_is_read_without_its_navigation(page, tmp_path):
+    from playwright.sync_api import expect
+
+    doc = tmp_path / "机房巡检.html"
+    doc.write_bytes(('<html><head><meta charset="gbk"><title>机房巡检</title><script>var x = "访问统计";</script>'
+                     '</head><body><p><a href="a.html">上一页</a> | <a href="c.html">下一页</a></p><h1>机房巡检</h1>'
+                     "<table><tr><th>项目</th><th>周期</th></tr><tr><td>空调滤网</td><td>每 90 天清洗一次</td></tr>"
+                     "<tr><td>UPS 电池</td><td>每 180 天做一次放电测试</td></tr></table></body></html>").encode("gbk"))
+    _documents_tab(page)
+    _upload(page, doc, re.compile(r"已添加\s*机房巡检\.html"))  # not an earlier upload's "已添加", nor the progress line
+    page.get_by_role("tab", name="问答").click()
+    answer = ask(page, "机房的 UPS 电池多久做一次放电测试？")
+    expect(answer).to_contain_text("180")
+    expect(answer.locator(".rag-file").first).to_have_text(doc.name)
+    expect(answer).not_to_contain_text("上一页")
+
+
 def test_file_picker_offers_only_the_supported_kinds(page):
     _documents_tab(page)
     accept = page.locator("#rag-upload input[type=file]").get_attribute("accept") or ""
-    assert sorted(kind.strip() for kind in accept.split(",")) == [".docx", ".md", ".pdf", ".txt"]
+    kinds = sorted(kind.strip() for kind in accept.split(","))
+    assert kinds == [".docx", ".htm", ".html", ".md", ".pdf", ".txt", ".xhtml"]
 
 
 def test_a_file_of_another_kind_is_refused_in_chinese_and_changes_nothing(page, server, tmp_path):
@@ -298,7 +316,7 @@ def test_a_file_of_another_kind_is_refused_in_chinese_and_changes_nothing(page, 
     table, rows_before = _sample_documents(page)
     page.locator("#rag-upload input[type=file]").set_input_files(str(bad))  # as "all files" in the picker would
     toast = page.get_by_test_id("toast-text").filter(has_text="setup.exe")
-    expect(toast).to_have_text("未添加：setup.exe 的文件类型不支持，只能上传 .docx、.md、.pdf、.txt 文件。")
+    expect(toast).to_have_text("未添加：setup.exe 的文件类型不支持，只能上传 .docx、.htm、.html、.md、.pdf、.txt、.xhtml 文件。")
     expect(page.locator("#rag-upload")).to_contain_text("把文件拖到这里")
     expect(page.locator("#rag-upload")).not_to_contain_text("出错了")  # ready for the next file
     shot(page, "10-rejected-exe")

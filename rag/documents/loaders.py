@@ -1,4 +1,4 @@
-"""Load .txt/.md/.pdf/.docx files into cleaned Documents; each failure is a DocumentError a user can read."""
+"""Load .txt/.md/.pdf/.docx/.html files into cleaned Documents; each failure is a DocumentError a user can read."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from rag.types import Document
 if TYPE_CHECKING:
     from docx.table import Table
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")  # web pages, turned into Markdown by rag.documents.html
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", *HTML_SUFFIXES)
 
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:第\s*)?\d{1,4}\s*(?:页|/\s*\d{1,4})?[-–—\s]*$")
 
@@ -71,6 +72,11 @@ def load_document(path: Path, *, max_bytes: int | None = None) -> Document:
         raw_text, encoding = _pdf_text(raw, name), "utf-8"
     elif suffix == ".docx":
         raw_text, encoding = _docx_text(raw, name), "utf-8"
+    elif suffix in HTML_SUFFIXES:
+        from rag.documents.html import declared_encoding, html_to_markdown  # Beautiful Soup only when a page is read
+
+        page, encoding = _decode_text(raw, name, declared=declared_encoding(raw))
+        raw_text = html_to_markdown(page, name)
     else:
         raw_text, encoding = _decode_text(raw, name)
     text = clean_text(raw_text)
@@ -120,13 +126,19 @@ def _mb(size: int) -> str:
     return f"{size / 1048576:.1f} MB"  # MiB, like the max_file_mb setting
 
 
-def _decode_text(raw: bytes, name: str) -> tuple[str, str]:
-    """Decode text bytes: BOM, then strict UTF-8, then GB18030 when plausible, then detection."""
+def _decode_text(raw: bytes, name: str, declared: str | None = None) -> tuple[str, str]:
+    """Decode text bytes: BOM, then the encoding the file ``declared`` (a web page's charset), then strict
+    UTF-8, then GB18030 when plausible, then detection."""
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             return _strict(raw, encoding, name), encoding
     if b"\x00" in raw:
         raise DocumentError(name, "这是二进制文件，不是文本文件")
+    if declared is not None:
+        try:
+            return raw.decode(declared), declared
+        except UnicodeDecodeError:
+            pass  # the page is not in the encoding it names (a copied template's <meta>): read it as undeclared
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
