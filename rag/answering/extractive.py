@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 from rag.question import units
 from rag.answering.nearmiss import LOOKBACK, other_ordinal
+from rag.answering.persons import names_a_person
 from rag.text.numbers import extract_numbers
 from rag.question.analysis import (
     COUNT_CLASSIFIERS,
@@ -281,30 +282,9 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     if info.is_chinese and any(e not in text for e in info.entities):
         return None
     for ev in ranked[:3]:
-        if ev.passage == best.passage and _supported(info, ev) and _names_a_person(ev.text):
+        if ev.passage == best.passage and _supported(info, ev) and names_a_person(ev.text):
             return Extract(trim(ev.answer_text), ev)
     return None
-
-
-def _names_a_person(text: str) -> bool:
-    return bool(_persons(text))
-
-
-# a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Bruce Perens")
-_LATIN_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]{1,15}(?:[ -][A-Z]\.)?(?: [A-Z][a-z]{1,15}){1,2}(?![\w.])")
-
-
-def _persons(text: str) -> set[str]:
-    import jieba.posseg
-
-    found = {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
-    return found | set(_LATIN_NAME.findall(text))
-
-
-def names_a_cited_person(answer: str, passages: Sequence[Passage], cited: Sequence[int]) -> bool:
-    """Whether an answer names a person that one of its cited passages names too (``cited``: 0-based)."""
-    named = _persons(answer)
-    return any(name in passages[i].text for name in named for i in cited if 0 <= i < len(passages))
 
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,

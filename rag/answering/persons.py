@@ -1,0 +1,29 @@
+"""Who a text names: people jieba tags as person names, and names written in Latin letters."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from rag.types import Passage
+
+# a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Bruce Perens")
+_LATIN_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]{1,15}(?:[ -][A-Z]\.)?(?: [A-Z][a-z]{1,15}){1,2}(?![\w.])")
+
+
+def persons(text: str) -> set[str]:
+    """The person names in ``text``."""
+    import jieba.posseg
+
+    found = {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+    return found | set(_LATIN_NAME.findall(text))
+
+
+def names_a_person(text: str) -> bool:
+    return bool(persons(text))
+
+
+def names_a_cited_person(answer: str, passages: Sequence[Passage], cited: Sequence[int]) -> bool:
+    """Whether an answer names a person that one of its cited passages names too (``cited``: 0-based)."""
+    named = persons(answer)
+    return any(name in passages[i].text for name in named for i in cited if 0 <= i < len(passages))
