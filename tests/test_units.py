@@ -158,3 +158,28 @@ def test_a_subject_field_titles_the_entry_below_it_until_the_next_entry():
     contexts = {display(text, u): u.context for u in units}
     assert contexts["日志停止写入。"].endswith("磁盘已满") and contexts["Defined-By: demo"].endswith("磁盘已满")
     assert contexts["定时器可能提前触发。"].endswith("时钟已更改")
+
+
+def test_a_units_text_is_worked_out_once_per_table_and_only_the_units_used_last_are_kept():
+    from rag.answering.unit_texts import UnitTexts, unit_texts
+    from rag.text.numbers import extract_numbers
+    from rag.text.tokens import YEAR_IN_TEXT, bigrams
+
+    text, _ = _units(MANUAL + "\n2024年共收到提案1000件。\n")
+    table = build([Chunk("m.md", text, 0, len(text), 0, doc_id="d")], FakeEmbedder())
+    texts = unit_texts(table)
+    assert unit_texts(table) is texts
+    for row in range(len(table)):
+        context, said = table.contexts[row], table.texts[row]
+        unit = texts.of(row, context, said)
+        full = f"{context} {said}"
+        assert unit.grams == set(bigrams(full)) and unit.text_grams == set(bigrams(said))
+        assert unit.lowered == full.lower() and unit.years == set(YEAR_IN_TEXT.findall(full))
+        assert unit.numbers == tuple(n.text for n in extract_numbers(said))
+        assert texts.of(row, context, said) is unit
+    assert texts.of(0, table.contexts[0], "另一句话，2023年。").years == {"2023"}  # not the row's text: not kept
+    assert texts.of(0, table.contexts[0], table.texts[0]).text == table.texts[0]
+    few = UnitTexts(table, keep=2)
+    units = [few.of(row, table.contexts[row], table.texts[row]) for row in range(3)]
+    assert few.of(2, table.contexts[2], table.texts[2]) is units[2]
+    assert few.of(0, table.contexts[0], table.texts[0]) is not units[0]  # the oldest went first

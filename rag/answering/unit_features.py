@@ -14,11 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.answering.unit_texts import unit_texts
 from rag.documents.units import KINDS
 from rag.index.unit_table import UnitTable
 from rag.question.analysis import QuestionInfo
-from rag.text.numbers import extract_numbers
-from rag.text.tokens import YEAR_IN_TEXT, bigrams
+from rag.text.tokens import bigrams
 from rag.types import Passage
 
 _ASCII_TERM = re.compile(r"[A-Za-z0-9][\w./+-]*[\w+]|[A-Za-z0-9]")
@@ -91,37 +91,37 @@ def features(info: QuestionInfo, qtype: str, question_vector: np.ndarray, cands:
     joined = "\n".join(p.text for p in passages).lower()
     in_passages = sum(t in joined for t in terms) / len(terms) if terms else 1.0
     spread = float(sims.std()) or 1.0
+    best, mean = sims.max(), sims.mean()
     prev_sims, next_sims = _neighbour_sims(cands, table, question_vector)
     named = _named_terms(info.text)
+    texts = unit_texts(table)
     rows = []
     for c, sim, r, prev, nxt in zip(cands, sims, rank, prev_sims, next_sims):
-        full = f"{c.context} {c.text}"
-        grams = set(bigrams(full))
-        text_grams = set(bigrams(c.text))
-        lowered = full.lower()
+        unit = texts.of(c.row, c.context, c.text)
+        grams, text_grams, lowered = unit.grams, unit.text_grams, unit.lowered
         rows.append([
-            float(sim), 1.0 / (1.0 + r), float(sim - sims.max()),
+            float(sim), 1.0 / (1.0 + r), float(sim - best),
             _share(question_grams, grams), _share(question_grams, text_grams), _share(focus, grams),
             sum(t in lowered for t in ascii_terms) / len(ascii_terms) if ascii_terms else 0.0,
-            sum(t in full for t in translated) / len(translated) if translated else 0.0,
+            sum(t in unit.full for t in translated) / len(translated) if translated else 0.0,
             1.0 / (1 + c.passage), passages[c.passage].score / top_score, math.log1p(len(c.text)) / 6,
-            _year_fit(info, full),
+            _year_fit(info, unit.years),
             sum(t in lowered for t in terms) / len(terms) if terms else 1.0, in_passages,
             *(float(c.kind == k) for k in KINDS),
-            float(qtype == "figure" and _has_figure(c.text, info)),
-            float(qtype == "date" and bool(_DATE.search(c.text))),
-            float(qtype == "reason" and bool(REASON.search(c.text))),
-            float(qtype == "procedure" and (c.kind in ("item", "code") or bool(_STEP_WORDS.search(c.text)))),
-            float(qtype == "command" and (c.kind in ("code", "option") or bool(_ASCII_TERM.search(c.text)))),
-            float(qtype == "definition" and (c.kind in ("option", "field") or bool(_DEFINITION.search(c.text)))),
+            float(qtype == "figure" and any(n not in info.years for n in unit.numbers)),
+            float(qtype == "date" and unit.search(_DATE)),
+            float(qtype == "reason" and unit.search(REASON)),
+            float(qtype == "procedure" and (c.kind in ("item", "code") or unit.search(_STEP_WORDS))),
+            float(qtype == "command" and (c.kind in ("code", "option") or unit.search(_ASCII_TERM))),
+            float(qtype == "definition" and (c.kind in ("option", "field") or unit.search(_DEFINITION))),
             float(qtype in ("other", "definition", "person") and c.kind in ("row", "field", "option")),
             float(c.kind == "heading"),
             float(c.text.rstrip(" *_)]）】").endswith(("？", "?"))),
             1.0 - _share(text_grams, question_grams) if text_grams else 0.0,
-            float(any(_names_at_head(c.text, t) for t in named)),
+            float(any(_names_at_head(unit.head, t) for t in named)),
             float(c.kind == "code" and qtype not in ("command", "procedure")),
             float(c.text.rstrip().endswith(("：", ":"))),
-            float((sim - sims.mean()) / spread),
+            float((sim - mean) / spread),
             prev, nxt,
         ])
     x = np.asarray(rows, dtype=np.float32)
@@ -138,21 +138,24 @@ def _named_terms(question: str) -> list[str]:
     return [t for t in dict.fromkeys(found) if t]
 
 
-def _names_at_head(text: str, term: str) -> bool:
-    """The unit starts with the term (a glossary, option or field entry about it)."""
-    head = text.lstrip(" *_`-•·[（(").lower()[: len(term) + 4]
+def _names_at_head(head: str, term: str) -> bool:
+    """The unit starts with the term (a glossary, option or field entry about it); ``head`` is ``UnitText.head``."""
+    head = head[: len(term) + 4]
     return head.startswith(term) or (len(term) >= 2 and term in head)
 
 
 def _neighbour_sims(cands: Sequence[Candidate], table: UnitTable, question_vector) -> tuple[list[float], list[float]]:
     """Similarity to the question of the unit just before and just after each candidate in its document."""
     q = np.asarray(question_vector, dtype=np.float32)
+    sims: dict[int, float] = {}  # a unit is often the neighbour of two candidates
     prev, nxt = [], []
     for c in cands:
         out = []
         for row in (c.row - 1, c.row + 1):
             same = 0 <= row < len(table) and table.doc_ids[row] == table.doc_ids[c.row]
-            out.append(float(table.vectors[row].astype(np.float32) @ q) if same else 0.0)
+            if same and row not in sims:
+                sims[row] = float(table.vectors[row].astype(np.float32) @ q)
+            out.append(sims[row] if same else 0.0)
         prev.append(out[0])
         nxt.append(out[1])
     return prev, nxt
@@ -184,16 +187,11 @@ def _share(wanted: set[str], found: set[str]) -> float:
     return len(wanted & found) / len(wanted) if wanted else 0.0
 
 
-def _year_fit(info: QuestionInfo, text: str) -> float:
+def _year_fit(info: QuestionInfo, mentioned: frozenset[str]) -> float:
     if not info.years:
         return 0.0
-    mentioned = set(YEAR_IN_TEXT.findall(text))
     if set(info.years) & mentioned:
         return 1.0
     return -1.0 if mentioned else 0.0
-
-
-def _has_figure(text: str, info: QuestionInfo) -> bool:
-    return any(n.text not in info.years for n in extract_numbers(text))
 
 

@@ -49,14 +49,16 @@ class UnitTable:
         self._by_doc: dict[str, list[int]] = defaultdict(list)
         for i, doc in enumerate(self.doc_ids):
             self._by_doc[doc].append(i)  # in document order: units were made in order
+        starts = np.asarray(self.starts).tolist()
+        self._doc_starts = {doc: [starts[i] for i in rows] for doc, rows in self._by_doc.items()}
 
     def __len__(self) -> int:
         return len(self.doc_ids)
 
     def within(self, chunk: Chunk) -> list[int]:
         """The units of ``chunk``'s document that lie inside the chunk (at least half of each)."""
-        rows = self._by_doc.get(chunk.doc_id or chunk.source, [])
-        starts = [int(self.starts[i]) for i in rows]
+        doc = chunk.doc_id or chunk.source
+        rows, starts = self._by_doc.get(doc, []), self._doc_starts.get(doc, [])
         found = []
         for i in rows[max(0, bisect_left(starts, chunk.start) - 1):]:
             s, e = int(self.starts[i]), int(self.ends[i])
