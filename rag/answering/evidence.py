@@ -7,6 +7,7 @@ from typing import Sequence
 
 from rag.question.analysis import QuestionInfo, analyse, is_mostly_cjk
 from rag.retrieval.hybrid import Retriever
+from rag.text.tokens import HEX_ID
 from rag.types import Passage
 
 NOT_FOUND = "文档中没有提到这一点。"
@@ -55,7 +56,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
 
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
-_HEX_ID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}(?![0-9A-Za-z])")
+_HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")
 _CODE_WORD = re.compile(r"variable|option|directive|field|key|setting|flag|parameter|macro|constant|变量|选项|指令|字段|参数|宏|常量",
                         re.I)
 

@@ -83,8 +83,7 @@ def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool]
     text = passages[hit.evidence.passage].text
     context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
     after = text[hit.evidence.end : hit.evidence.end + nearmiss.LOOKAHEAD].split("\n\n", 1)[0]  # its paragraph
-    around = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end] + after
-    return nearmiss.describe(info, hit.answer, context, around)
+    return nearmiss.describe(info, hit.answer, context, context + after)
 
 
 def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:

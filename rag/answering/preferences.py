@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from rag.answering.unit_features import REASON
 from rag.question.analysis import QuestionInfo
+from rag.text.tokens import HEX_ID
 
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
@@ -22,7 +23,7 @@ def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
 
 
 _ASKS_ID = re.compile(r"(?<![A-Za-z])(?:ID|UUID|GUID)(?![A-Za-z])|标识符|\bidentifier\b", re.I)
-_ID_LINE = re.compile(r"^\W{0,3}[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\W{0,3}$")
+_ID_LINE = re.compile(rf"^\W{{0,3}}{HEX_ID}\W{{0,3}}$")
 _ID_TOP = 5
 
 

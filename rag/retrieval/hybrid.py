@@ -145,7 +145,7 @@ class Retriever:
         # hits that hold every one of them are ranked once more, so the row that says "Ctrl+B" is not outranked
         # by passages that are only about the same subject
         named = [t.lower() for t in exact_terms(question)]
-        exact = [h for h in keyword if named and all(_holds(h.chunk.text.lower(), t) for t in named)]
+        exact = [h for h in keyword if all(_holds(h.chunk.text.lower(), t) for t in named)] if named else []
         for weight, hits, scores in ((dense_w, dense, dense_by), (bm25_w, keyword, bm25_by), (bm25_w, exact, {})):
             for rank, hit in enumerate(hits):
                 fused[hit.position] = fused.get(hit.position, 0.0) + weight / (s.rrf_k + rank + 1)

@@ -41,6 +41,10 @@ def _is_cjk(token: str) -> bool:
 _EXACT_RE = re.compile(r"(?<![\w+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][\w-]*)(?![\w+])")
 
 
+# a long hexadecimal id ("5a1b2c3d…", a UUID with or without its dashes)
+HEX_ID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
 def exact_terms(text: str) -> list[str]:
     """The key combinations and options ``text`` names, as written ("Ctrl+B", "--no-purge")."""
     return _EXACT_RE.findall(text)
@@ -55,7 +59,7 @@ def bigrams(text: str) -> list[str]:
             tokens.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
         elif run.lower() not in _EN_STOP:
             tokens.append(run.lower())
-    tokens.extend(m.lower() for m in _EXACT_RE.findall(text))
+    tokens.extend(t.lower() for t in exact_terms(text))
     return tokens
 
 
