@@ -400,3 +400,16 @@ def test_a_value_the_text_does_not_call_the_default_does_not_answer_what_the_def
     assert got.abstained and "默认值" in got.text, got.text
     got = ask(settings, "备份默认保留几份？")
     assert not got.abstained and "5 份" in got.text, got.text
+
+
+def test_each_part_of_a_side_by_side_question_gets_the_unit_about_its_own_item(tmp_path):
+    settings = indexed(tmp_path, "settings.md",
+        "# 设置文件\n\n工具把设置文件存储在用户目录内的文件夹中，每个大版本把设置存在该文件夹的子文件夹里。"
+        "这些文件夹是：\n\n|  |  |\n|---|---|\n| Windows | `%APPDATA%\\tool` |\n| Linux | `~/.config/tool` |\n"
+        "| Mac OS | `/Users/<username>/Library/Preferences/tool` |\n\n"
+        "# 搜索路径\n\n如果变量以逗号开头，则默认路径将添加到其开头位置。如果变量以逗号结尾，则默认路径将添加到其结束位置。"
+        "如果变量的值包含双逗号（,,），则默认路径将插入到两个逗号之间。\n")
+    got = ask(settings, "工具的设置文件夹在 Windows 和 macOS 上分别在什么位置？")
+    assert "%APPDATA%" in got.text and "Library/Preferences" in got.text, got.text
+    got = ask(settings, "变量以逗号开头、以逗号结尾、中间有双逗号时，默认路径分别会加到哪里？")
+    assert all(w in got.text for w in ("开头位置", "结束位置", "两个逗号之间")), got.text

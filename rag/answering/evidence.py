@@ -46,8 +46,10 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         for tag in TAG.findall(info.text):
             if not re.search(rf"(?<![A-Za-z0-9]){re.escape(tag)}", joined):
                 return f"检索到的资料中没有提到“{tag}”"
+        squeezed = re.sub(r"\s+", "", lowered)  # "macOS" is named by "Mac OS"
         for name in info.entities:
-            if name.lower() not in lowered and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined)):
+            if (re.sub(r"\s+", "", name.lower()) not in squeezed
+                    and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined))):
                 return f"检索到的资料中没有提到“{name}”"
         # a reworded question shares no word with its passage ("买东西被商家骗了" for "经营者……欺诈"): whether
         # the passages answer it is the selector's call, not a word match's

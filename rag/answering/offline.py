@@ -13,7 +13,7 @@ from rag.answering.compose import composer
 from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap
 from rag.answering.extractive import Extract, extract_all, trim
 from rag.answering.years import figure_item, other_year
-from rag.question.analysis import QuestionInfo
+from rag.question.analysis import YEAR_WORD, QuestionInfo
 from rag.retrieval.hybrid import Retriever
 from rag.types import Answer, Passage
 
@@ -36,6 +36,8 @@ def several(subs: list[str], question: str, standalone: str, retriever: Retrieve
     for k, sub in enumerate(subs):
         passages = retriever.search(sub, top_k)
         info = analyse_question(sub, None, retriever)
+        if k < len(labels) and not YEAR_WORD.fullmatch(labels[k]):  # "A 和 B 分别……": this part's item, then the others'
+            info = replace(info, items=(labels[k], *labels[:k], *labels[k + 1:]))
         parts, how = ([], []) if evidence_gap(info, passages, retriever) else ranked_parts(info, passages, retriever)
         if len(parts) == 1 and _miss_reason(info, parts[0], passages) is not None:
             parts = []  # a related figure is not this part's answer

@@ -18,6 +18,7 @@ from rag.text.tokens import HEX_ID
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
     ranked = named_entry_first(info, pointers_later(aside_later(info, ranked)))
+    ranked = own_item_first(info, ranked)
     ranked = id_first(info, ranked)
     return reason_first(ranked) if qtype == "reason" else ranked
 
@@ -62,6 +63,40 @@ def _promote(ranked: list, k: int) -> list:
 
 
 # "……在《工程模板》一节中介绍", "请参阅第 6.1 节", "see section 3": a pointer to where the answer is, not the answer
+_ITEM_TOP = 8  # the parts' units share most words, so the selector may rank the right one low
+_GRAM = re.compile(r"[A-Za-z0-9_.:$%+~/\\-]+|[\u4e00-\u9fff]+")
+
+
+def own_item_first(info: QuestionInfo, ranked: list) -> list:
+    """For one part of "A、B 和 C 分别……": of the top units, the one that says most of its own item and least
+    of the other parts' goes first, when that is not the best unit ("包含双冒号" for the part "中间有双冒号",
+    the best unit being about "以冒号开头", another part's item)."""
+    if len(info.items) < 2 or not ranked or len(info.items[0]) < 2:
+        return ranked
+    own, others = info.items[0], info.items[1:]
+
+    def fit(ev) -> float:
+        text = ev.answer_text
+        return item_coverage(own, text) - max(item_coverage(o, text) for o in others)
+
+    scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]
+    best, k = max(scored, key=lambda s: (s[0], -s[1]))
+    return ranked if k == 0 or best <= fit(ranked[0]) or best <= 0 else _promote(ranked, k)
+
+
+def item_coverage(item: str, text: str) -> float:
+    """How much of ``item`` ``text`` says: its Latin words whole (case and spaces aside: "macOS" is in
+    "Mac OS"), its Chinese as character pairs."""
+    flat = re.sub(r"\s+", "", text).lower()
+    grams = []
+    for run in _GRAM.findall(item):
+        if run.isascii():
+            grams.append(run.lower())
+        else:
+            grams.extend(run[i:i + 2] for i in range(max(1, len(run) - 1)))
+    return sum(g in flat for g in grams) / len(grams) if grams else 0.0
+
+
 _POINTER = re.compile(r"(?:参见|请参阅|请参考|参考|详见|请见|见)\s*(?:第\s*[\d.]+\s*[节章]|[《“「\[])|"
                       r"[》”」\]]\s*(?:一|这一|那一)?[节章](?:中|里)?(?:有|作了?|进行了?)?(?:介绍|说明|描述|讨论|详述)|"
                       r"\bsee (?:the )?(?:section|chapter)\b", re.I)

@@ -49,6 +49,8 @@ class QuestionInfo:
     entities: tuple[str, ...] = ()  # places, organisations and people named in the question
     numbers: tuple[float, ...] = ()  # quantities the question itself states ("第十次" → 10), years aside
     aside: tuple[str, ...] = ()  # what a "除了 A 和 B，还有…" question sets aside (``question.besides``)
+    # one part of "A 和 B 分别……": its own item first, then the items of the other parts ("macOS", "Windows")
+    items: tuple[str, ...] = ()
 
 
 def validate(question: object, max_chars: int) -> str:
