@@ -38,6 +38,14 @@ class Chunk:
     kind: str = "body"  # "body" or "caption"
     id: str = ""
     doc_id: str = ""  # the stable id of its document (not its display name, which may repeat over time)
+    # its document's name and the headings above it ("passwd.1 › 选项"): embedded with the text, and keyword-indexed
+    # with it in the FAISS store (Milvus keeps the text alone), never cited
+    context: str = ""
+
+    @property
+    def indexed(self) -> str:
+        """What the embedding and the keyword index read: the context line, then the text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
     def __post_init__(self) -> None:
         if not self.id:

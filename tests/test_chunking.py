@@ -142,3 +142,17 @@ def test_repeated_text_gets_increasing_spans():
 
 def test_empty_document_has_no_chunks():
     assert split_document(Document(source="e.txt", text="", sha256="x")) == []
+
+
+def test_a_chunk_s_context_line_names_its_document_and_the_headings_above_it():
+    from rag.documents.chunking import CONTEXT_MAX
+
+    text = ("# 名称\n\ntool - 整理文件的小工具。\n\n# 选项\n\n## 输出\n\n**-q**, **--quiet**\n\n不输出任何信息，只返回退出状态。\n\n"
+            "# 很长很长的第一级标题，" + "说明" * 30 + "\n\n## 退出状态\n\n0 表示成功。\n")
+    chunks = split_document(Document(source="tool_guide.1.md", text=text, sha256="x"), 40, 0)
+    assert next(c for c in chunks if "整理文件的小工具" in c.text).context == "tool guide.1 › 名称"
+    quiet = next(c for c in chunks if "不输出任何信息" in c.text)
+    assert quiet.context == "tool guide.1 › 选项 › 输出"
+    assert quiet.indexed == f"{quiet.context}\n{quiet.text}" and quiet.text == text[quiet.start:quiet.end]
+    status = next(c for c in chunks if "0 表示成功" in c.text)  # an outer heading too long gives way to the inner one
+    assert status.context == "tool guide.1 › 退出状态" and len(status.context) <= CONTEXT_MAX

@@ -35,7 +35,7 @@ def test_keyword_index_is_saved_and_opened_without_rebuilding(corpus, settings, 
     gen = store.current_generation(settings.index_dir)
     assert (gen / "bm25-bigram.params.json").is_file() and (gen / "bm25-bigram.vocab.json").is_file()
     assert store.read_manifest(settings.index_dir).format_version == store.FORMAT_VERSION
-    fresh = BM25Index([c.text for c in store.load(settings.index_dir).chunks]).scores(QUESTION)
+    fresh = BM25Index([c.indexed for c in store.load(settings.index_dir).chunks]).scores(QUESTION)
 
     import bm25s
 

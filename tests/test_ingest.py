@@ -61,7 +61,7 @@ def test_changed_file_updates_only_its_own_chunks(corpus, settings):
     after = store.load(settings.index_dir)
     assert [c.id for c in after.chunks if c.source == DOC_2023] == old_2023
     assert any("999封" in c.text for c in after.chunks)
-    chunk_texts = {c.text for c in after.chunks}
+    chunk_texts = {c.indexed for c in after.chunks}  # what is embedded: each chunk under its context line
     embedded_chunks = [t for t in embedded if t in chunk_texts]
     assert len(embedded_chunks) == sum(1 for c in after.chunks if c.source == DOC_2024)
     # of the answer units, only the new one is embedded: the others' vectors are reused
@@ -200,7 +200,7 @@ def test_many_small_documents_share_model_calls_and_keep_their_vectors(tmp_path,
     assert len(report.added) == 60 and fake_embedder.calls < 60
     data = store.load(settings.index_dir)
     for chunk, vector in zip(data.chunks, data.vectors):  # row i still belongs to chunks[i]
-        assert np.allclose(vector, fake_embedder.embed_query(chunk.text))
+        assert np.allclose(vector, fake_embedder.embed_query(chunk.indexed))
 
 
 def test_files_with_the_same_name_in_one_ingest_get_distinct_names(tmp_path, settings, fake_embedder):

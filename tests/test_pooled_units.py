@@ -50,8 +50,9 @@ def _bare(text: str) -> str:
 
 def _two_chunks(text: str) -> list[Chunk]:
     half = len(text) // 2
-    return [Chunk("m.md", text[:half + 40], 0, half + 40, 0, doc_id="d"),
-            Chunk("m.md", text[half - 40:], half - 40, len(text), 1, doc_id="d")]
+    # each under a context line, as ingested: the spans placed are spans of what is embedded
+    return [Chunk("m.md", text[:half + 40], 0, half + 40, 0, doc_id="d", context="m"),
+            Chunk("m.md", text[half - 40:], half - 40, len(text), 1, doc_id="d", context="m › 选项")]
 
 
 def test_fast_tokenizer_offsets_are_the_reference_offsets(int8, reference):
@@ -78,7 +79,7 @@ def test_each_unit_is_placed_once_in_the_chunk_holding_most_of_it():
             unit = units[key]
             inside = min(unit.end, chunk.end) - max(unit.start, chunk.start)
             assert inside >= min(unit.end, other.end) - max(unit.start, other.start)
-            assert chunk.text[start:end] == text[max(unit.start, chunk.start):min(unit.end, chunk.end)]
+            assert chunk.indexed[start:end] == text[max(unit.start, chunk.start):min(unit.end, chunk.end)]
             crossing += not (chunk.start <= unit.start and unit.end <= chunk.end)
     assert crossing <= 1
 

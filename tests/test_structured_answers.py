@@ -413,3 +413,24 @@ def test_each_part_of_a_side_by_side_question_gets_the_unit_about_its_own_item(t
     assert "%APPDATA%" in got.text and "Library/Preferences" in got.text, got.text
     got = ask(settings, "变量以逗号开头、以逗号结尾、中间有双逗号时，默认路径分别会加到哪里？")
     assert all(w in got.text for w in ("开头位置", "结束位置", "两个逗号之间")), got.text
+
+
+def test_a_command_s_option_is_found_on_the_page_named_after_it(tmp_path):
+    # four pages whose option entries read alike and never name their command: only the page's name tells them apart
+    pages = (("frob", "-f, --force", "整理磁盘上的旧文件"), ("grind", "-y, --yes", "压缩日志文件"),
+             ("plunk", "-n, --no-ask", "同步两个目录"), ("zest", "-b, --batch", "检查配置文件的语法"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, flag, topic in pages:
+        intro = "".join(f"本工具用于{topic}，第 {k} 段说明它在各种情况下的行为，以及它读写哪些目录和文件。\n\n" for k in range(1, 17))
+        (docs / f"{name}.1.md").write_text(
+            f"# 名称\n\n{name} - {topic}\n\n# 描述\n\n{intro}# 选项\n\n**{flag}**\n\n跳过确认，直接执行。\n\n"
+            f"**-v**, **--verbose**\n\n显示每一步的详细信息。\n", encoding="utf-8")
+    from rag.settings import Settings
+
+    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
+    ingest([docs], settings=settings)
+    for name, flag, _ in pages:
+        got = ask(settings, f"{name} 用哪个选项可以跳过确认？")
+        assert not got.abstained and flag in got.text, got.text
+        assert {c.source for c in got.citations} == {f"{name}.1.md"}, got.citations

@@ -24,7 +24,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     """Why the passages cannot answer the question (a year, place or name they never mention), or None."""
     if not passages:
         return "索引中没有可检索的文档"
-    joined = "\n".join(p.text for p in passages)
+    joined = "\n".join(p.chunk.indexed for p in passages)  # "passwd" is named by the page it is from
     lowered = joined.lower()
     year = missing_year(info, passages, retriever)
     if year:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
+from pathlib import PurePath
 
 from rag.documents.cleaning import is_caption
+from rag.documents.units import section_starts
 from rag.types import Chunk, Document
 
 # Paragraphs, lines, Chinese sentence ends, then clauses; "" cuts anywhere as a last resort.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", ",", ""]
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")  # a run of non-empty lines
+CONTEXT_MAX = 80  # characters of a chunk's context line: its document's name and the headings above it
 
 
 def split_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 60) -> list[Chunk]:
@@ -31,6 +35,9 @@ def split_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 60
         chunk_overlap=chunk_overlap,
     )
     chunks: list[Chunk] = []
+    sections = section_starts(doc.text)
+    starts = [s for s, _ in sections]
+    title = document_title(doc.source)
     for start, end, kind in _segments(doc.text):
         pieces = splitter.split_text(doc.text[start:end])
         for piece_start, piece in _locate(doc.text, start, end, pieces, chunk_overlap):
@@ -42,9 +49,34 @@ def split_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 60
                     end=piece_start + len(piece),
                     order=len(chunks),
                     kind=kind,
+                    context=_context(title, sections, starts, piece_start),
                 )
             )
     return chunks
+
+
+def document_title(source: str) -> str:
+    """A document's name as words: "passwd.1.md" → "passwd.1", "apt-get_guide.txt" → "apt get guide"."""
+    stem = PurePath(source).name
+    for _ in range(2):  # "report.tar.gz"-like double suffixes aside, one known suffix is dropped
+        if PurePath(stem).suffix.lower() in _SUFFIXES:
+            stem = stem[: -len(PurePath(stem).suffix)]
+    return re.sub(r"[-_]+", " ", stem).strip()
+
+
+_SUFFIXES = frozenset((".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".xhtml"))
+
+
+def _context(title: str, sections: list[tuple[int, tuple[str, ...]]], starts: list[int], at: int) -> str:
+    """The document's name and the headings in effect at offset ``at``; outer headings give way first when the
+    line would pass ``CONTEXT_MAX``."""
+    k = bisect_right(starts, at) - 1
+    path = list(sections[k][1]) if k >= 0 else []
+    while True:
+        line = " › ".join(([title] if title else []) + path)
+        if len(line) <= CONTEXT_MAX or len(path) <= 1:
+            return line if len(line) <= CONTEXT_MAX else line[: CONTEXT_MAX - 1] + "…"
+        path.pop(0)
 
 
 def _segments(text: str) -> Iterator[tuple[int, int, str]]:

@@ -63,8 +63,7 @@ def split_units(text: str) -> list[Unit]:
             continue  # "Note", "警告": a label over the paragraph that says it; "TODO: 撰写本节": nothing yet
         kind, level = _kind(stripped, paragraphs[i + 1].group() if i + 1 < len(paragraphs) else "")
         if kind == "heading":
-            title = plain(_HEADING_MD.sub(r"\2", stripped)).strip("*# ")
-            headings = [h for h in headings if h[0] < level] + [(level, title)]
+            headings = _enter(headings, stripped, level)
             header = record = ""
             opened = None
             continue
@@ -95,6 +94,27 @@ def split_units(text: str) -> list[Unit]:
             continue
         units.append(Unit(start, match.end(), kind, context))
     return [u for u in units if len(plain(text[u.start:u.end])) >= 2]
+
+
+def section_starts(text: str) -> list[tuple[int, tuple[str, ...]]]:
+    """(offset, titles of the open sections, outermost first) at each heading of ``text`` (a cleaned document):
+    what stands below it is under those headings."""
+    found: list[tuple[int, tuple[str, ...]]] = []
+    headings: list[tuple[int, str]] = []
+    paragraphs = list(_PARAGRAPH.finditer(text))
+    for i, match in enumerate(paragraphs):
+        stripped = match.group().strip()
+        kind, level = _kind(stripped, paragraphs[i + 1].group() if i + 1 < len(paragraphs) else "") if stripped else ("", 0)
+        if kind == "heading":
+            headings = _enter(headings, stripped, level)
+            found.append((match.start(), tuple(h[1] for h in headings if h[1])))
+    return found
+
+
+def _enter(headings: list[tuple[int, str]], heading: str, level: int) -> list[tuple[int, str]]:
+    """The open sections once the heading paragraph ``heading`` of ``level`` is read."""
+    title = plain(_HEADING_MD.sub(r"\2", heading)).strip("*# ")
+    return [h for h in headings if h[0] < level] + [(level, title)]
 
 
 def _lead_in(units: list[Unit], text: str, start: int) -> str:

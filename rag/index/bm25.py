@@ -1,4 +1,4 @@
-"""The keyword index: BM25 (bm25s) over the chunk texts, saved with each index generation."""
+"""The keyword index: BM25 (bm25s) over the chunks (``Chunk.indexed``), saved with each index generation."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ class FaissStore:
         data.extras = {k: v for k, v in tables(data.chunks, data.extras).items() if k in files.EXTRA_FILES}
         s = self.settings
         data.faiss_index = build_faiss(data.vectors, manifest.index_type, s.hnsw_m, s.ivf_nprobe, s.hnsw_ef_search)
-        keywords = BM25Index((c.text for c in data.chunks), s.bm25_tokenizer)
+        keywords = BM25Index((c.indexed for c in data.chunks), s.bm25_tokenizer)
         files.save(self.folder, data, writers=[keywords.save])
         if self._writing:
             self._writing[-1] = None  # committed: a second commit in the same session reads it back
@@ -130,7 +130,7 @@ class FaissView:
         self.data = data
         self.manifest = data.manifest
         self.version = str(data.folder)
-        self.bm25 = BM25Index.open(data.folder, [c.text for c in data.chunks], tokenizer)
+        self.bm25 = BM25Index.open(data.folder, [c.indexed for c in data.chunks], tokenizer)
 
     def chunks(self) -> list[Chunk]:
         return self.data.chunks

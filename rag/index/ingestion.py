@@ -250,7 +250,7 @@ def _embed_and_add(manifest: Manifest, pending: list[_Pending], embedder, report
     chunks = [c for item in pending for c in item.chunks]
     if not chunks:
         return
-    texts = [c.text for c in chunks]
+    texts = [c.indexed for c in chunks]  # each chunk's text under its context line (document name, headings)
     units = None if embedder.pooled_units is None else unit_table.placed(chunks)  # for pooled unit vectors
     owners = [item.entry.source for item in pending for _ in item.chunks]
     # Longest first across all batches, as the model orders one call: batches of ever-changing

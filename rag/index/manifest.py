@@ -20,8 +20,9 @@ READABLE_VERSIONS = (1, 2)
 # lead-in sentence kept as its units' context. 3: a bold command or option line with its argument in italics
 # ("**-M ***路径*", a man page's examples) is an entry with its description, not a heading; an entry's id line
 # ("-- 5a1b…") has the entry's title as its context; the keyword index also holds key combinations and options
-# whole ("ctrl+b", "--no-purge").
-PIPELINE_VERSION = 3
+# whole ("ctrl+b", "--no-purge"). 4: each chunk is embedded and keyword-indexed under a context line, its document's
+# name and the headings above it (``Chunk.context``).
+PIPELINE_VERSION = 4
 
 
 @dataclass

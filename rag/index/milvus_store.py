@@ -92,7 +92,7 @@ class MilvusStore:
             stats["chunks"] -= 1
             df.subtract(set(tokens))
         ms.delete_documents(change.drop)
-        new_tokens = [sparse.doc_tokens(c.text, mode) for c in change.chunks]
+        new_tokens = [sparse.doc_tokens(c.text, mode) for c in change.chunks]  # the stored text: see Chunk.context
         for tokens in new_tokens:
             stats["tokens"] += len(tokens)
             stats["chunks"] += 1

@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.documents.chunking import document_title
 from rag.documents.units import KINDS, display, split_units
 from rag.types import Chunk
 
@@ -86,9 +87,11 @@ class UnitTable:
                        meta["texts"], data["vectors"])
 
 
-def embed_text(context: str, text: str) -> str:
-    """What the model reads for a unit: its context first, so "默认值：3" is about the option above it."""
+def embed_text(context: str, text: str, title: str = "") -> str:
+    """What the model reads for a unit: its document's name and its context first, so "默认值：3" is about the
+    option above it, and "-r, --remove：……" about the command its page is named after."""
     body = text[:MAX_EMBED_CHARS]
+    context = " › ".join(part for part in (title, context) if part)
     return f"{context}：{body}" if context else body
 
 
@@ -100,6 +103,7 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
     its chunk again. Otherwise each new unit's ``embed_text`` is embedded as a passage.
     """
     doc_ids, starts, ends, kinds, contexts, texts = [], [], [], [], [], []
+    titles = {c.doc_id or c.source: document_title(c.source) for c in chunks}
     for doc_id, text in _documents(chunks).items():
         for unit in split_units(text):
             doc_ids.append(doc_id)
@@ -121,7 +125,8 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
     dim = previous.vectors.shape[1] if previous is not None and len(previous) else None
     for start in range(0, len(todo), EMBED_BATCH):  # bounded batches: a huge file holds one batch at a time
         rows = todo[start:start + EMBED_BATCH]
-        fresh = np.asarray(embedder.embed_passages([embed_text(contexts[i], texts[i]) for i in rows]), dtype=np.float32)
+        read = [embed_text(contexts[i], texts[i], titles.get(doc_ids[i], "")) for i in rows]
+        fresh = np.asarray(embedder.embed_passages(read), dtype=np.float32)
         known.update({keys[i]: fresh[j].astype(np.float16) for j, i in enumerate(rows)})
         dim = fresh.shape[1]
     dim = dim or next((v.shape[0] for v in known.values()), None)
@@ -132,7 +137,8 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
 
 def placed(chunks: Sequence[Chunk]) -> list[list[tuple[int, int, str]]]:
     """For each chunk, the units of its document it holds most of (the earlier chunk on a tie): each unit's
-    part inside the chunk as a span of the chunk's text, and its ``pooled_key``."""
+    part inside the chunk as a span of what is embedded (``Chunk.indexed``: the context line, then the text),
+    and its ``pooled_key``."""
     out: list[list[tuple[int, int, str]]] = [[] for _ in chunks]
     rows_of: dict[str, list[int]] = defaultdict(list)
     for i, chunk in enumerate(chunks):
@@ -155,7 +161,8 @@ def placed(chunks: Sequence[Chunk]) -> list[list[tuple[int, int, str]]]:
             if best is not None:
                 chunk = chunks[best]
                 key = pooled_key(doc_id, s, e, unit.context, display(text, unit))
-                out[best].append((max(s, chunk.start) - chunk.start, min(e, chunk.end) - chunk.start, key))
+                lead = len(chunk.indexed) - len(chunk.text) - chunk.start
+                out[best].append((max(s, chunk.start) + lead, min(e, chunk.end) + lead, key))
     return out
 
 
@@ -181,7 +188,7 @@ def _pool_again(chunks: Sequence[Chunk], embedder, missing: set[str]) -> dict[st
     for start in range(0, len(rows), EMBED_BATCH):
         batch = rows[start:start + EMBED_BATCH]
         spans = [[(s, e) for s, e, _ in units[i]] for i in batch]
-        _, parts = embedder.embed_passages_pooled([chunks[i].text for i in batch], spans)
+        _, parts = embedder.embed_passages_pooled([chunks[i].indexed for i in batch], spans)
         for i, part in zip(batch, parts):
             out.update({k: v.astype(np.float16) for (_, _, k), v in zip(units[i], part) if v.any()})
     return out
