@@ -310,7 +310,11 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     unit is supported), then the first of its top units that holds the kind of figure asked gives it."""
     if not ranked[0].supported:
         return None
-    for ev in ranked[:_FIGURE_TOP]:
+    top = ranked[:_FIGURE_TOP]
+    if info.kind == "count" and info.is_chinese and info.focus:
+        # a count of the thing asked ("86件…提案") before a figure of something else ("两件大事") ranked above it
+        top = sorted(top, key=lambda ev: info.focus not in ev.answer_text)
+    for ev in top:
         if not ev.plausible or counts_another_thing(info, ev.answer_text):
             continue
         clause = _best_clause(info, ev.answer_text, wanted, span)

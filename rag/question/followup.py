@@ -202,6 +202,7 @@ def _subject(previous: str) -> str:
 
 
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:\s*选项)?")
+_COMMAND_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.+-]*) +$")
 _PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|这个|那个|其(?=[\u4e00-\u9fff])")
 _ASCII_SUBJECT = re.compile(r"[A-Za-z][\w.+/-]*")
 
@@ -277,7 +278,8 @@ def referent(previous: str) -> str:
     a quoted name, a place or organisation) or, failing those, its focus."""
     option = _OPTION.search(previous)  # "man 的 -P 选项是做什么的？": "它" is the option
     if option:
-        return option.group().strip()
+        command = _COMMAND_BEFORE.search(previous[:option.start()])  # "chage -l 是干什么的？": the command line
+        return (command.group(1) + " " if command else "") + option.group().strip()
     names = _ASCII_SUBJECT.findall(previous) or quoted_names(previous) or list(named_entities(previous))
     if names:
         return names[0]
