@@ -351,7 +351,7 @@ def test_vectors_stay_with_their_chunks_after_updates_and_deletes(corpus, settin
     delete_document(list_documents(settings)[0].source, settings)
     data = store.load(settings.index_dir)
     for chunk, vector in zip(data.chunks, data.vectors):
-        assert np.allclose(vector, fake_embedder.embed_query(chunk.text))
+        assert np.allclose(vector, fake_embedder.embed_query(chunk.indexed))
 
 
 def test_the_page_names_a_damaged_index_and_its_fix(two_generations):

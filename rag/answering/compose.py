@@ -65,6 +65,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
                 first -= 1
             if first > 0 and _leads_in(table.texts[spans[first - 1][1]]):
                 first -= 1  # the sentence that leads into the list
+        elif qtype == "procedure" and kinds[here] == "sentence" and not _leads_in(ev.answer_text) and not follows_code:
+            return _steps_after(here, spans, kinds, table, chunk) or ev.answer_text
         elif kinds[here] in _STEP_KINDS or not (_leads_in(ev.answer_text) or (qtype == "procedure" and follows_code)):
             if kinds[here] == "code" and here > 0 and kinds[here - 1] == "sentence":
                 lead = table.texts[spans[here - 1][1]].strip()
@@ -80,6 +82,31 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
 
     return steps
+
+
+_PROSE_RUN = 3  # sentences in a row that may stand between a procedure's steps ("这很容易做到。首先，……")
+
+
+def _steps_after(here: int, spans: list, kinds: list[str], table, chunk) -> str | None:
+    """A "怎么做" question's best unit says what is done, and the steps follow it in the same section: the
+    sentence, then the sentences, commands and list items after it, up to the last command or item (None when
+    none follows before a heading, or a run of ``_PROSE_RUN`` sentences ends the procedure)."""
+    last, prose, k = None, 0, here + 1
+    while k < len(spans) and k - here < MAX_STEPS:
+        between = chunk.text[int(table.ends[spans[k - 1][1]]) - chunk.start:spans[k][0]]
+        if between.strip(" \n>"):  # a heading or a skipped line: another part of the text
+            break
+        if kinds[k] in _STEP_KINDS:
+            last, prose = k, 0
+        elif kinds[k] in _SENTENCE_KINDS and prose < _PROSE_RUN:
+            prose += 1
+        else:
+            break
+        k += 1
+    if last is None:
+        return None
+    parts = [table.texts[spans[j][1]].strip().lstrip("-*+•·▪ ") for j in range(here, last + 1)]
+    return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
 
 
 def _with_neighbour(here: int, spans: list, kinds: list[str], table, text: str, qtype: str, shown: str) -> str | None:

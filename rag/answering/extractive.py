@@ -311,9 +311,11 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     if not ranked[0].supported:
         return None
     top = ranked[:_FIGURE_TOP]
-    if info.kind == "count" and info.is_chinese and info.focus:
-        # a count of the thing asked ("86件…提案") before a figure of something else ("两件大事") ranked above it
-        top = sorted(top, key=lambda ev: info.focus not in ev.answer_text)
+    counted = info.focus if info.kind == "count" and info.is_chinese else ""
+    if counted:
+        # a count of the thing asked ("86件…提案") before a figure of something else ("两件大事") ranked above it;
+        # a unit without a single character of it ("几次视察考察活动", "书画作品展") counts something else
+        top = sorted((ev for ev in top if set(counted) & set(ev.answer_text)), key=lambda ev: counted not in ev.answer_text)
     for ev in top:
         if not ev.plausible or counts_another_thing(info, ev.answer_text):
             continue

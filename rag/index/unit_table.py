@@ -87,12 +87,15 @@ class UnitTable:
                        meta["texts"], data["vectors"])
 
 
-def embed_text(context: str, text: str, title: str = "") -> str:
-    """What the model reads for a unit: its document's name and its context first, so "默认值：3" is about the
-    option above it, and "-r, --remove：……" about the command its page is named after."""
+def embed_text(context: str, text: str) -> str:
+    """What the model reads for a unit: its context first, so "默认值：3" is about the option above it."""
     body = text[:MAX_EMBED_CHARS]
-    context = " › ".join(part for part in (title, context) if part)
     return f"{context}：{body}" if context else body
+
+
+def titled(title: str, context: str) -> str:
+    """A unit's context under its document's name: "-r, --remove：……" is about the command its page is named after."""
+    return " › ".join(part for part in (title, context) if part)
 
 
 def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) -> UnitTable:
@@ -113,11 +116,13 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
             contexts.append(unit.context)
             texts.append(display(text, unit))
     pooled = getattr(embedder, "pooled_units", None)
-    keys = _keys(doc_ids, starts, ends, contexts, texts, pooled is not None)
+    read = [titled(titles.get(d, ""), c) for d, c in zip(doc_ids, contexts)]  # what the model reads before each unit
+    keys = _keys(doc_ids, starts, ends, contexts if pooled is not None else read, texts, pooled is not None)
     known = {}
     if previous is not None and len(previous):
         p = previous
-        known = dict(zip(_keys(p.doc_ids, p.starts, p.ends, p.contexts, p.texts, pooled is not None), p.vectors))
+        before = p.contexts if pooled is not None else [titled(titles.get(d, ""), c) for d, c in zip(p.doc_ids, p.contexts)]
+        known = dict(zip(_keys(p.doc_ids, p.starts, p.ends, before, p.texts, pooled is not None), p.vectors))
     known.update(pooled or {})
     if pooled is not None:
         known.update(_pool_again(chunks, embedder, set(keys) - known.keys()))
@@ -125,8 +130,7 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
     dim = previous.vectors.shape[1] if previous is not None and len(previous) else None
     for start in range(0, len(todo), EMBED_BATCH):  # bounded batches: a huge file holds one batch at a time
         rows = todo[start:start + EMBED_BATCH]
-        read = [embed_text(contexts[i], texts[i], titles.get(doc_ids[i], "")) for i in rows]
-        fresh = np.asarray(embedder.embed_passages(read), dtype=np.float32)
+        fresh = np.asarray(embedder.embed_passages([embed_text(read[i], texts[i]) for i in rows]), dtype=np.float32)
         known.update({keys[i]: fresh[j].astype(np.float16) for j, i in enumerate(rows)})
         dim = fresh.shape[1]
     dim = dim or next((v.shape[0] for v in known.values()), None)

@@ -239,7 +239,8 @@ _AFTER_QUANTITY = re.compile(rf"(?:多少|(?<![第哪好])几)(?:人次|[{COUNT_
 # what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
 _AFTER_END = re.compile(r"[被把让给在从]")
 # verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
-_FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可)+$")
+_FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|填写|设为|设成|设置为|设置成|配置为|配置成|写成|写为|"
+                          r"共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可|填)+$")  # "网关地址填的是多少": 网关地址
 _BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<![第哪好])几)")  # "排到了第几" asks a rank, counts nothing
 
 
