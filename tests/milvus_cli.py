@@ -142,7 +142,7 @@ def report(folder: str, questions: list[str]) -> int:
     for c in chunks:
         ids.setdefault(c.source, []).append(c.id)
     stats = store.collection.stats()
-    df = Counter(t for c in chunks for t in set(sparse.doc_tokens(c.text, stats["tokenizer"])))
+    df = Counter(t for c in chunks for t in set(sparse.doc_tokens(c.indexed, stats["tokenizer"])))
     stored = store.collection.doc_freq(list(df))
     rows = store.collection._call("query", store.collection.meta, filter='key like "df:%"',
                                   output_fields=["count(*)"])[0]["count(*)"]
@@ -161,7 +161,7 @@ def report(folder: str, questions: list[str]) -> int:
         "problems": problems, "manifest": {e.source: e.chunks for e in manifest.documents.values()},
         "ids": {k: sorted(v) for k, v in ids.items()}, "expected": {k: sorted(v) for k, v in expected.items()},
         "stats": [stats["chunks"], stats["tokens"]],
-        "counted": [len(chunks), sum(len(sparse.doc_tokens(c.text, stats["tokenizer"])) for c in chunks)],
+        "counted": [len(chunks), sum(len(sparse.doc_tokens(c.indexed, stats["tokenizer"])) for c in chunks)],
         "df_wrong": sorted(t for t in df if stored.get(t) != df[t])[:5], "df_rows": [rows, len(df)], "top": top,
     }, ensure_ascii=False))
     return 0

@@ -20,7 +20,7 @@ from rag.answering.pipeline import answer  # noqa: E402
 from rag.embedding.models import get_embedder  # noqa: E402
 from rag.errors import IndexMismatchError  # noqa: E402
 from rag.index.ingestion import delete_document, ingest, list_documents  # noqa: E402
-from rag.index.milvus_collection import StoreUnavailableError  # noqa: E402
+from rag.index.milvus_client import StoreUnavailableError  # noqa: E402
 from rag.retrieval.hybrid import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.conftest import DOC_2023, DOC_2024, ROOT, SAMPLE  # noqa: E402

@@ -39,7 +39,7 @@ def shareable(settings: Settings) -> bool:
     Milvus Lite database, which one process at a time may open (its writes stay in this process)."""
     if settings.vector_store != "milvus":
         return True
-    from rag.index.milvus_collection import is_embedded, uri_of
+    from rag.index.milvus_client import is_embedded, uri_of
 
     return not is_embedded(uri_of(settings))
 

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 
 from rag.question import units
-from rag.answering.nearmiss import LOOKBACK, other_ordinal
+from rag.answering.nearmiss import LOOKBACK, counts_another_thing, other_ordinal
 from rag.answering.persons import names_a_person
 from rag.text.numbers import extract_numbers
 from rag.question.analysis import (
@@ -325,12 +325,25 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     best = ranked[0]
     if counts_another_thing(info, best.answer_text):
         return None
+    goes_on = _goes_on(best, ranked) if info.kind == "count" else None
+    clause = goes_on and _best_clause(info, goes_on.answer_text, wanted, span)
+    if clause:  # "……以专题协商的形式开展。形成了4个方面……": the figure is in the sentence that goes on from it
+        return Extract(clause, goes_on)
     text = best.answer_text
     figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
                if info.kind == "count" else _DATE_RE.findall(text))
     if best.plausible and figures:
         return Extract(trim(best.answer_text), best)  # a figure written another way ("百分之十")
     return None
+
+
+def _goes_on(best: Evidence, ranked: list[Evidence]) -> Evidence | None:
+    """The sentence right after ``best`` in its passage when it has no subject of its own ("形成了……")."""
+    after = next((ev for ev in ranked if ev.passage == best.passage and 0 <= ev.start - best.end <= 2), None)
+    return after if after is not None and after.kind == "sentence" and _NO_SUBJECT.match(after.text) else None
+
+
+_NO_SUBJECT = re.compile(r"\s*(?:并|还|又|共|先后|累计|共计|最终|最后)?(?:形成|提出|达成|完成|收到|推出|产生|取得|开展|举办|组织)")
 
 
 def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
@@ -379,18 +392,3 @@ def _supported(info: QuestionInfo, ev: Evidence) -> bool:
         if not info.focus:
             return True
     return ev.score >= (1.5 if info.focus else 0.34)
-
-
-def counts_another_thing(info: QuestionInfo, text: str) -> bool:
-    """The unit counts something else of the same kind: "测试报告" where "协商报告" is asked.
-
-    A word ending like the thing asked ("…报告") but with another qualifier, while the thing asked is
-    nowhere in the unit, is another subject; the year alone matching is not enough.
-    """
-    focus = info.focus
-    if not info.is_chinese or info.kind != "count" or not 4 <= len(focus) <= 6 or "的" in focus or focus in text:
-        return False
-    head, qualifier = focus[-2:], set(focus[:-2])
-    others = {m.group()[:2] for m in re.finditer(rf"[\u4e00-\u9fff]{{2}}{re.escape(head)}", text)}
-    # "民意信息" for "民情信息" shares a character: the same thing said another way; "测试" and "协商" share none
-    return bool(others) and all(not (qualifier & set(o)) for o in others)

@@ -91,3 +91,18 @@ def describe(info: QuestionInfo, clause: str, context: str, around: str = "") ->
         if qualifier:
             return f"文档没有给出{''.join(y + '年' for y in info.years)}{info.focus}的总数", True
     return None
+
+
+def counts_another_thing(info: QuestionInfo, text: str) -> bool:
+    """The unit counts something else of the same kind: "测试报告" where "协商报告" is asked.
+
+    A word ending like the thing asked ("…报告") but with another qualifier, while the thing asked is
+    nowhere in the unit, is another subject; the year alone matching is not enough.
+    """
+    focus = info.focus
+    if not info.is_chinese or info.kind != "count" or not 4 <= len(focus) <= 6 or "的" in focus or focus in text:
+        return False
+    head, qualifier = focus[-2:], set(focus[:-2])
+    others = {m.group()[:2] for m in re.finditer(rf"[\u4e00-\u9fff]{{2}}{re.escape(head)}", text)}
+    # "民意信息" for "民情信息" shares a character: the same thing said another way; "测试" and "协商" share none
+    return bool(others) and all(not (qualifier & set(o)) for o in others)

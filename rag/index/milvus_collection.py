@@ -13,10 +13,8 @@ loads it (embedded Lite forgets the load when its process ends): before its firs
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -24,106 +22,15 @@ import numpy as np
 from rag.errors import IndexDamagedError, RagError
 from rag.settings import Settings
 from rag.index.manifest import DocumentEntry, Manifest, document_id
+from rag.index.milvus_client import (client, connection_problem, forget_client, not_loaded, pymilvus_module,
+                                     unavailable, uri_of, where)
 from rag.types import Chunk
 
-LITE_FOLDER = "milvus.db"
+_READS = ("query", "search", "query_iterator")
+_loaded: set[tuple[str, str]] = set()  # (uri, collection) this process loaded
 BATCH = 500  # rows per insert/query call: keeps each request well under the message size limits
 _KEY_LEN = 2048
 _TEXT_LEN = 65535
-_clients: dict[tuple[str, str], object] = {}
-_loaded: set[tuple[str, str]] = set()  # (uri, collection) this process loaded
-_READS = ("query", "search", "query_iterator")
-
-
-class _NoLiteNoise(logging.Filter):
-    """Lite has no server timestamp for iterators: pymilvus warns on every page (and falls back correctly), and
-    embedded Lite's in-process server logs a traceback for each RPC it lacks (the iterator's timestamp probe)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = f"{record.getMessage()} {record.exc_info[1] if record.exc_info else ''}"
-        return "mvccTs" not in text and "Method not implemented" not in text
-
-
-logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteNoise())
-logging.getLogger("grpc._server").addFilter(_NoLiteNoise())
-
-
-class StoreUnavailableError(RagError):
-    """The Milvus server cannot be reached, or the embedded database is in use by another process."""
-
-
-def uri_of(settings: Settings) -> str:
-    """The configured URI, or the embedded Lite database inside the index folder."""
-    return settings.milvus_uri or str(Path(settings.index_dir) / LITE_FOLDER)
-
-
-def is_embedded(uri: str) -> bool:
-    return not uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
-
-
-def _where(uri: str) -> str:
-    """The URI as shown to users (never with credentials)."""
-    return uri.split("@")[-1] if "://" in uri else uri
-
-
-def _pymilvus():
-    try:
-        import pymilvus
-    except ImportError:
-        raise RagError('RAG_VECTOR_STORE=milvus 需要 Milvus 客户端：请运行 pip install -e ".[milvus]"。') from None
-    return pymilvus
-
-
-def client(settings: Settings):
-    """A client for the configured Milvus, shared in this process; a clear error when it cannot be reached."""
-    uri, token = uri_of(settings), settings.milvus_token.get_secret_value()
-    if (uri, token) not in _clients:
-        _clients[(uri, token)] = _connect(uri, token)
-    return _clients[(uri, token)]
-
-
-def _connect(uri: str, token: str):
-    pymilvus = _pymilvus()
-    if is_embedded(uri):
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return pymilvus.MilvusClient(uri=uri, token=token, timeout=10)
-    except Exception as exc:  # pymilvus wraps every connection failure in its own exception types
-        raise _unavailable(uri, exc) from None
-
-
-def _locked_elsewhere(folder: str) -> bool:
-    """True when another process holds the lock of the embedded database in ``folder``."""
-    try:
-        import fcntl
-
-        with open(Path(folder) / "LOCK", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
-    except BlockingIOError:
-        return True
-    except (OSError, ImportError):  # no lock file yet, or no fcntl (Windows): not known to be held
-        return False
-
-
-def _unavailable(uri: str, exc: BaseException) -> StoreUnavailableError:
-    if is_embedded(uri) and _locked_elsewhere(uri):
-        return StoreUnavailableError(
-            f"嵌入式 Milvus Lite 数据库 {uri} 正被另一个进程使用（它一次只允许一个进程打开）。"
-            "请先关闭那个进程；要让多个进程共用，请运行 `milvus-lite server --data-dir 数据目录 --port 19530` "
-            "并设置 RAG_MILVUS_URI=http://127.0.0.1:19530。"
-        )
-    if is_embedded(uri):
-        cause = str(exc.__cause__ or exc.__context__ or exc)[:160]
-        return StoreUnavailableError(
-            f"无法打开嵌入式 Milvus Lite 数据库 {uri}（{cause}）。请确认 milvus-lite 已安装（pip install -e \".[milvus]\"）、"
-            "这个文件夹可写；或设置 RAG_MILVUS_URI 指向 Milvus 服务器。"
-        )
-    return StoreUnavailableError(
-        f"无法连接 Milvus（{_where(uri)}）。请确认服务器已启动、RAG_MILVUS_URI 的地址和端口正确、"
-        "RAG_MILVUS_TOKEN 有权限；或设置 RAG_VECTOR_STORE=faiss 改用本地索引。"
-    )
 
 
 class Collection:
@@ -135,6 +42,7 @@ class Collection:
         self.name = settings.milvus_collection
         self.meta = f"{self.name}_meta"
         self.client = client(settings)
+        self._has_context: bool | None = None
 
     def _call(self, method: str, *args, _again: bool = True, **kwargs):
         """A client call (a read loads its collection first); a lost connection becomes the clear error."""
@@ -145,14 +53,14 @@ class Collection:
         except RagError:
             raise
         except Exception as exc:
-            if _again and method in _READS and _not_loaded(exc):  # released since (a restarted server): load again
+            if _again and method in _READS and not_loaded(exc):  # released since (a restarted server): load again
                 _loaded.discard((self.uri, args[0]))
                 return self._call(method, *args, _again=False, **kwargs)
-            if _connection_problem(exc):
-                _clients.pop((self.uri, self.settings.milvus_token.get_secret_value()), None)
+            if connection_problem(exc):
+                forget_client(self.settings)
                 _loaded.difference_update([k for k in _loaded if k[0] == self.uri])
-                raise _unavailable(self.uri, exc) from None
-            raise RagError(f"Milvus（{_where(self.uri)}）拒绝了请求：{str(exc)[:200]}") from None
+                raise unavailable(self.uri, exc) from None
+            raise RagError(f"Milvus（{where(self.uri)}）拒绝了请求：{str(exc)[:200]}") from None
 
     def load(self, name: str) -> None:
         """Make ``name`` searchable in this process (once; cheap when it is loaded already)."""
@@ -174,8 +82,29 @@ class Collection:
     def has_meta(self) -> bool:
         return bool(self._call("has_collection", self.meta))
 
+    @property
+    def has_context(self) -> bool:
+        """Whether the chunk collection keeps each chunk's context line (one created by an older version does not:
+        its chunks are keyword-indexed by their text alone until ``rag ingest --rebuild``)."""
+        if self._has_context is None:
+            fields = self._call("describe_collection", self.name).get("fields", [])
+            self._has_context = any(f.get("name") == "context" for f in fields)
+        return self._has_context
+
+    def context_fields(self) -> list[str]:
+        """The fields a chunk's keyword text is made of besides its text."""
+        return ["context"] if self.has_context else []
+
+    def chunk_fields(self) -> list[str]:
+        return CHUNK_FIELDS + self.context_fields()
+
+    def keyword_text(self, row: dict) -> str:
+        """What the keyword index reads of a stored chunk row, as ``Chunk.indexed`` for a new chunk."""
+        return f"{row['context']}\n{row['text']}" if row.get("context") else row["text"]
+
     def create(self, manifest: Manifest) -> None:
         """Create both collections for vectors of ``manifest.dim``, load them, record the manifest without documents."""
+        self._has_context = None
         self._create_chunks(manifest.dim, manifest.index_type)
         self._create_meta()
         for name in (self.name, self.meta):
@@ -184,12 +113,13 @@ class Collection:
         self.write_manifest(replace(manifest, documents={}), removed=())
 
     def _create_chunks(self, dim: int, index_type: str) -> None:
-        DataType = _pymilvus().DataType
+        DataType = pymilvus_module().DataType
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
         schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
         schema.add_field("source", DataType.VARCHAR, max_length=_KEY_LEN)
         schema.add_field("text", DataType.VARCHAR, max_length=_TEXT_LEN)
+        schema.add_field("context", DataType.VARCHAR, max_length=_KEY_LEN)  # Chunk.context (absent before pipeline 4)
         for field in ("start", "end", "order", "seq"):  # seq: insertion order, the tie-break FAISS rows have
             schema.add_field(field, DataType.INT64)
         schema.add_field("kind", DataType.VARCHAR, max_length=16)
@@ -202,7 +132,7 @@ class Collection:
         self._call("create_collection", self.name, schema=schema, index_params=index, consistency_level="Strong")
 
     def _create_meta(self) -> None:
-        DataType = _pymilvus().DataType
+        DataType = pymilvus_module().DataType
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=_KEY_LEN)
         schema.add_field("value", DataType.VARCHAR, max_length=_TEXT_LEN)
@@ -220,7 +150,7 @@ class Collection:
             return None
         if not self.has_meta():  # not built by this program, or its side collection was dropped
             raise IndexDamagedError(
-                f"Milvus 集合 {self.name}（{_where(self.uri)}）没有配套的 {self.meta}，不是本程序建立的索引或已不完整。"
+                f"Milvus 集合 {self.name}（{where(self.uri)}）没有配套的 {self.meta}，不是本程序建立的索引或已不完整。"
                 "请把 RAG_MILVUS_COLLECTION 设为另一个名字；确认这个集合可以删除时，运行 `rag ingest --rebuild 文件或目录` 重建。"
             )
         head = self._get(["manifest"]).get("manifest")
@@ -246,7 +176,7 @@ class Collection:
 
     def damaged(self, problem: str) -> IndexDamagedError:
         return IndexDamagedError(
-            f"Milvus 集合 {self.name}（{_where(self.uri)}）已损坏：{problem}。"
+            f"Milvus 集合 {self.name}（{where(self.uri)}）已损坏：{problem}。"
             "修复：用原始文件运行 `rag ingest --rebuild 文件或目录` 重建。"
         )
 
@@ -304,20 +234,20 @@ class Collection:
         return [row for part in parts for row in self._iterate(part, fields)]
 
     def chunks_where(self, filter: str) -> list[Chunk]:
-        return [_chunk(row) for row in self._iterate(filter, CHUNK_FIELDS)]
+        return [_chunk(row) for row in self._iterate(filter, self.chunk_fields())]
 
     def delete_documents(self, doc_ids: Iterable[str]) -> None:
         self._delete_in(self.name, "doc_id", list(doc_ids))
 
     def insert(self, chunks: list[Chunk], dense: np.ndarray, sparse_vectors: list[dict], first_seq: int) -> None:
-        self._upsert(self.name, [{**_chunk_fields(c), "seq": first_seq + i, "dense": dense[i].tolist(),
+        self._upsert(self.name, [{**_chunk_fields(c, self.has_context), "seq": first_seq + i, "dense": dense[i].tolist(),
                                   "sparse": sparse_vectors[i]} for i, c in enumerate(chunks)])
 
     def search(self, field: str, vector, limit: int) -> list[tuple[Chunk, float, int]]:
         """(chunk, score, seq) of the ``limit`` best matches in ``field`` (``dense`` or ``sparse``)."""
         params = {"metric_type": "IP", "params": {"ef": max(64, limit)} if field == "dense" else {}}
         hits = self._call("search", self.name, data=[vector], anns_field=field, limit=limit,
-                          output_fields=CHUNK_FIELDS, search_params=params, consistency_level="Strong")
+                          output_fields=self.chunk_fields(), search_params=params, consistency_level="Strong")
         found = [(_chunk(h["entity"]), float(h["distance"]), int(h["entity"]["seq"])) for h in hits[0]]
         # equal scores in insertion order, as rows of the FAISS store come (float32 scores: compared rounded)
         return sorted(found, key=lambda h: (-round(h[1], 5), h[2]))
@@ -359,7 +289,7 @@ class Collection:
         try:
             return getattr(obj, method)()
         except Exception as exc:
-            raise _unavailable(self.uri, exc) if _connection_problem(exc) else RagError(str(exc)[:200]) from None
+            raise unavailable(self.uri, exc) if connection_problem(exc) else RagError(str(exc)[:200]) from None
 
     def _upsert(self, collection: str, rows: list[dict]) -> None:
         for start in range(0, len(rows), BATCH):
@@ -374,25 +304,19 @@ class Collection:
 CHUNK_FIELDS = ["id", "doc_id", "source", "text", "start", "end", "order", "kind", "seq"]
 
 
-def _connection_problem(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(w in text for w in ("unavailable", "connect", "deadline", "timeout", "closed channel", "lock"))
-
-
-def _not_loaded(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "released" in text or "not loaded" in text or "load()" in text
 
 
 def _meta_row(key: str, value: str, num: int = 0) -> dict:
     return {"key": key, "value": value, "num": num, "v": [0.0, 0.0]}
 
 
-def _chunk_fields(c: Chunk) -> dict:
-    return {"id": c.id, "doc_id": c.doc_id, "source": c.source, "text": c.text, "start": c.start,
-            "end": c.end, "order": c.order, "kind": c.kind}
+def _chunk_fields(c: Chunk, context: bool) -> dict:
+    fields = {"id": c.id, "doc_id": c.doc_id, "source": c.source, "text": c.text, "start": c.start,
+              "end": c.end, "order": c.order, "kind": c.kind}
+    return {**fields, "context": c.context} if context else fields
 
 
 def _chunk(row: dict) -> Chunk:
     return Chunk(source=row["source"], text=row["text"], start=int(row["start"]), end=int(row["end"]),
-                 order=int(row["order"]), kind=row["kind"], id=row["id"], doc_id=row["doc_id"])
+                 order=int(row["order"]), kind=row["kind"], id=row["id"], doc_id=row["doc_id"],
+                 context=row.get("context", ""))

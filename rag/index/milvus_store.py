@@ -29,7 +29,8 @@ from rag.errors import IndexDamagedError, RagError
 from rag.index import faiss_files, sparse
 from rag.index.base import Change, Hit, TableBuilder
 from rag.index.manifest import FORMAT_VERSION, DocumentEntry, Manifest
-from rag.index.milvus_collection import Collection, uri_of
+from rag.index.milvus_client import uri_of
+from rag.index.milvus_collection import Collection
 from rag.settings import Settings
 from rag.types import Chunk
 
@@ -81,18 +82,18 @@ class MilvusStore:
             ms.create(manifest)
         before = ms.read_manifest() or manifest
         removed = {e.path for e in before.documents.values()} - set(manifest.documents)
-        old_rows = ms.rows_of(change.drop, ["id", "doc_id", "text"])
+        old_rows = ms.rows_of(change.drop, ["id", "doc_id", "text", *ms.context_fields()])
         ms.write_journal(_journal(before, manifest, change, old_rows))
         stats = ms.stats()
         mode = stats.setdefault("tokenizer", self.settings.bm25_tokenizer)
         df = Counter()
         for row in old_rows:
-            tokens = sparse.doc_tokens(row["text"], mode)
+            tokens = sparse.doc_tokens(ms.keyword_text(row), mode)
             stats["tokens"] -= len(tokens)
             stats["chunks"] -= 1
             df.subtract(set(tokens))
         ms.delete_documents(change.drop)
-        new_tokens = [sparse.doc_tokens(c.text, mode) for c in change.chunks]  # the stored text: see Chunk.context
+        new_tokens = [sparse.doc_tokens(c.indexed if ms.has_context else c.text, mode) for c in change.chunks]
         for tokens in new_tokens:
             stats["tokens"] += len(tokens)
             stats["chunks"] += 1
@@ -126,7 +127,7 @@ class MilvusStore:
             manifest = ms.read_manifest()
         except IndexDamagedError:  # no manifest at all: only `--rebuild` helps, and it must not be stopped here
             return
-        rows = ms.rows_of(None, ["id", "doc_id", "text", "seq"])
+        rows = ms.rows_of(None, ["id", "doc_id", "text", "seq", *ms.context_fields()])
         ids_of = defaultdict(list)
         for row in rows:
             ids_of[row["doc_id"]].append(row["id"])
@@ -151,7 +152,7 @@ class MilvusStore:
         mode = stats.setdefault("tokenizer", self.settings.bm25_tokenizer)
         df, tokens, kept = Counter(), 0, [r for r in rows if r["doc_id"] not in purge]
         for row in kept:
-            words = sparse.doc_tokens(row["text"], mode)
+            words = sparse.doc_tokens(ms.keyword_text(row), mode)
             tokens += len(words)
             df.update(set(words))
         seq = max([stats.get("seq", 0)] + [int(r["seq"]) + 1 for r in rows])
