@@ -314,8 +314,12 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     counted = info.focus if info.kind == "count" and info.is_chinese else ""
     if counted:
         # a count of the thing asked ("86件…提案") before a figure of something else ("两件大事") ranked above it;
-        # a unit without a single character of it ("几次视察考察活动", "书画作品展") counts something else
-        top = sorted((ev for ev in top if set(counted) & set(ev.answer_text)), key=lambda ev: counted not in ev.answer_text)
+        # a unit with neither a character of it nor a figure in the unit asked ("几次视察考察活动": "十三届…书画作品展")
+        # counts something else
+        unit = re.search(rf"(?:多少|几)([{COUNT_CLASSIFIERS}])", info.text)
+        same = re.compile(rf"[\d零〇一二两三四五六七八九十百千万亿]\s*[余多]?\s*{unit.group(1)}") if unit else None
+        top = sorted((ev for ev in top if set(counted) & set(ev.answer_text) or (same and same.search(ev.answer_text))),
+                     key=lambda ev: counted not in ev.answer_text)
     for ev in top:
         if not ev.plausible or counts_another_thing(info, ev.answer_text):
             continue
