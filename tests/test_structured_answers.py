@@ -321,12 +321,12 @@ def test_a_question_written_in_the_text_is_never_a_runner_up():
 
 
 def test_dates_written_with_spaces_or_in_english_are_dates():
-    from rag.answering.extractive import _DATE_RE
+    from rag.text.tokens import DATE
 
     for text, date in (("项目于 1993 年 8 月 16 日宣布成立。", "1993 年 8 月 16 日"), ("It was founded in August 1993.",
                        "August 1993"), ("2024年3月5日召开", "2024年3月5日")):
-        assert _DATE_RE.search(text).group() == date
-    assert _DATE_RE.search("见第 3 章，共 12 个文件。") is None
+        assert DATE.search(text).group() == date
+    assert DATE.search("见第 3 章，共 12 个文件。") is None
 
 
 @pytest.mark.parametrize("name, text, question, shown", [
@@ -434,3 +434,17 @@ def test_a_command_s_option_is_found_on_the_page_named_after_it(tmp_path):
         got = ask(settings, f"{name} 用哪个选项可以跳过确认？")
         assert not got.abstained and flag in got.text, got.text
         assert {c.source for c in got.citations} == {f"{name}.1.md"}, got.citations
+
+
+def test_a_sentence_of_an_entry_answers_with_the_whole_entry():
+    from rag.answering.extractive import Evidence, extract
+    from rag.question.analysis import analyse
+    from rag.types import Chunk, Passage
+
+    entry = "tool -t report | lpr -Pcolor：将 report 格式化，并通过管道送至名为 color 的打印机。"
+    sentence = "将 report 格式化，并通过管道送至名为 color 的打印机。"
+    passage = Passage(Chunk("tool.1.md", entry, 0, len(entry), 0), 1.0, 1)
+    ranked = [Evidence(0, 28, len(entry), sentence, 0.6, supported=True), Evidence(0, 0, len(entry), entry, 0.3, supported=True)]
+    got = extract(analyse("怎么把 report 格式化后送到名为 color 的打印机？"), [passage], lambda info, ps: ranked,
+                  compose=lambda ev, whole=True: ev.answer_text)
+    assert got.answer == entry.rstrip("。") and got.evidence.start == 0 and not got.also  # the entry, once

@@ -183,3 +183,16 @@ def test_a_units_text_is_worked_out_once_per_table_and_only_the_units_used_last_
     units = [few.of(row, table.contexts[row], table.texts[row]) for row in range(3)]
     assert few.of(2, table.contexts[2], table.texts[2]) is units[2]
     assert few.of(0, table.contexts[0], table.texts[0]) is not units[0]  # the oldest went first
+
+
+def test_a_quoted_exclamation_mark_does_not_end_the_sentence():
+    text = "此选项在密码开头添加一个“!”，使它无法匹配。它不会禁用账户！下一句。"
+    assert [text[u.start:u.end] for u in split_units(text)] == ["此选项在密码开头添加一个“!”，使它无法匹配。", "它不会禁用账户！",
+                                                                 "下一句。"]
+
+
+def test_an_answer_cut_from_a_unit_keeps_the_quotes_and_brackets_it_opens():
+    from rag.text.tokens import trim
+
+    assert trim("此选项来禁用(它在密码开头添加一个“!”)。") == "此选项来禁用(它在密码开头添加一个“!”)"
+    assert trim("“先到先得”。") == "先到先得" and trim("-t, --test：测试。") == "-t, --test：测试"

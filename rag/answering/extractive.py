@@ -18,32 +18,12 @@ from rag.question.analysis import (
     date_predicate,
     quoted_names,
 )
-from rag.text.tokens import YEAR_IN_TEXT
+from rag.text.tokens import DATE, TRIM, YEAR_IN_TEXT, trim
 from rag.text.tokens import bigrams
 from rag.types import Passage
 
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)")
 _CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
-# 2024年3月5日, 3月, 1997-12-29, 2024/03/05, 2024.3, "March 5, 2024", "5 March 2024"
-# (translations often space the figures: "1993 年 8 月 16 日"), "August 1993"
-_DATE_RE = re.compile(r"(?:(?:19|20)\d{2} ?年 ?)?\d{1,2} ?月(?: ?\d{1,2} ?日)?|(?:19|20)\d{2} ?年(?: ?\d{1,2} ?月)?"
-                      r"|(?<!\d)(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?![\d.])"
-                      rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"
-                      rf"|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d{{2}}\b|\b{_MONTH}\s+(?:19|20)\d{{2}}\b")
-TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
-_OPTION_START = re.compile(r"-{1,2}[A-Za-z0-9?]")  # "-p, --no-purge": an option keeps its dashes
-
-
-def trim(text: str) -> str:
-    """``text`` without the punctuation and spaces around it, but a leading option's dashes kept."""
-    start = text.lstrip(" \u3000")
-    dashes = _OPTION_START.match(start)
-    trimmed = text.strip(TRIM)
-    if dashes and not trimmed.startswith(dashes.group()):
-        trimmed = start[: len(start) - len(start.lstrip("-"))] + trimmed
-    return trimmed
-
 @dataclass(frozen=True)
 class Evidence:
     """An answer unit inside one of the passages (a sentence, table row, list item, …), with how well it answers."""
@@ -219,18 +199,24 @@ def extract(
         # mentions the subject, or dates another event of it (a meeting about the agreement)
         event = date_predicate(info.text) if info.is_chinese else ""
         said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
-        if (event in _LIGHT_VERBS and not any(_DATE_RE.search(ev.text) for ev in said[:_FIGURE_TOP])
-                and _DATE_RE.search(ranked[0].text)):
+        if (event in _LIGHT_VERBS and not any(DATE.search(ev.text) for ev in said[:_FIGURE_TOP])
+                and DATE.search(ranked[0].text)):
             said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
-        return _pick(info, said, lambda c: bool(_DATE_RE.search(c)), whole=True)
+        return _pick(info, said, lambda c: bool(DATE.search(c)), whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
-        best = ranked[0]
+        best = ranked[0]  # or a close runner-up it is part of (an entry, term and description): it says more
+        best = next((replace(ev, supported=best.supported) for ev in ranked[1:_NEAR_TOP + 1] if ev.supported
+                     and ev.passage == best.passage and ev.start <= best.start and best.end <= ev.end), best)
         text = trim(compose(best) if compose else best.answer_text)
         also = runners_up(ranked, text)
         if compose:  # a runner-up from an option's description shows the option it describes
             also = tuple(replace(ev, shown=compose(ev, whole=False)) for ev in also)
+        wider = next((ev for ev in also if text.rstrip("。") in ev.answer_text), None)
+        if wider is not None:  # the entry the best unit is part of says all it says and more: it answers instead
+            best, text = replace(wider, supported=best.supported), trim(wider.answer_text)
+            also = tuple(ev for ev in also if ev is not wider and not _repeats(trim(ev.answer_text), text))
         return Extract(text, best, also=also)
     return None
 
@@ -335,7 +321,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
         return Extract(clause, goes_on)
     text = best.answer_text
     figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
-               if info.kind == "count" else _DATE_RE.findall(text))
+               if info.kind == "count" else DATE.findall(text))
     if best.plausible and figures:
         return Extract(trim(best.answer_text), best)  # a figure written another way ("百分之十")
     return None

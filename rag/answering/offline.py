@@ -11,10 +11,11 @@ from rag.answering import nearmiss, phrasing, selection
 from rag.answering.citations import build_citations, strip_markers
 from rag.answering.compose import composer
 from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap
-from rag.answering.extractive import Extract, extract_all, trim
+from rag.answering.extractive import Extract, extract_all
 from rag.answering.years import figure_item, other_year
 from rag.question.analysis import YEAR_WORD, QuestionInfo
 from rag.retrieval.hybrid import Retriever
+from rag.text.tokens import trim
 from rag.types import Answer, Passage
 
 

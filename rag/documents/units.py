@@ -13,7 +13,8 @@ from dataclasses import dataclass
 KINDS = ("sentence", "row", "item", "field", "code", "option", "heading")
 
 _PARAGRAPH = re.compile(r"```.*?(?:```|\Z)|[^\n]+(?:\n(?!\n)[^\n]*)*", re.S)
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”’」』）)]*|$)|[^\n]+")
+# a sentence ends at its final punctuation, but not at a quoted one ("在密码开头添加一个“!”")
+_SENTENCE = re.compile(r"(?:[^。！？!?；;\n]|(?<=[“\"'‘「])[!?！？](?=[”\"'’」]))+(?:[。！？!?；;]+[”’」』）)]*|$)|[^\n]+")
 _HEADING_MD = re.compile(r"^(#{1,6})\s+(.*)$")
 _ROW = re.compile(r"^\|.*\|$|^[^|\n]+(?:\s\|\s[^|\n]*){2,}$")
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")

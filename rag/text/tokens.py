@@ -86,3 +86,30 @@ def tokenize(text: str, mode: str = "bigram") -> list[str]:
 def query_text(question: str) -> str:
     """The question without question words, for keyword search."""
     return _QUESTION_WORDS.sub(" ", question)
+
+
+# a date in the text: 2024年3月5日, 3月, 1997-12-29, 2024/03/05, 2024.3, "March 5, 2024", "5 March 2024"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# (translations often space the figures: "1993 年 8 月 16 日"), "August 1993"
+DATE = re.compile(r"(?:(?:19|20)\d{2} ?年 ?)?\d{1,2} ?月(?: ?\d{1,2} ?日)?|(?:19|20)\d{2} ?年(?: ?\d{1,2} ?月)?"
+                  r"|(?<!\d)(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?![\d.])"
+                  rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"
+                  rf"|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d{{2}}\b|\b{_MONTH}\s+(?:19|20)\d{{2}}\b")
+
+
+TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
+_CLOSES = {"”": "“", "’": "‘", "」": "「", "）": "（", ")": "("}
+_OPTION_START = re.compile(r"-{1,2}[A-Za-z0-9?]")  # "-p, --no-purge": an option keeps its dashes
+
+
+def trim(text: str) -> str:
+    """``text`` without the punctuation and spaces around it, but a leading option's dashes kept."""
+    start = text.lstrip(" \u3000")
+    dashes = _OPTION_START.match(start)
+    trimmed = text.strip(TRIM)
+    if dashes and not trimmed.startswith(dashes.group()):
+        trimmed = start[: len(start) - len(start.lstrip("-"))] + trimmed
+    end = text.find(trimmed) + len(trimmed)  # a quote or bracket it opens keeps its close: "添加一个“!”)"
+    while end < len(text) and text[end] in _CLOSES and trimmed.count(_CLOSES[text[end]]) > trimmed.count(text[end]):
+        trimmed, end = trimmed + text[end], end + 1
+    return trimmed
