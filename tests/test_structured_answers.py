@@ -448,3 +448,14 @@ def test_a_sentence_of_an_entry_answers_with_the_whole_entry():
     got = extract(analyse("怎么把 report 格式化后送到名为 color 的打印机？"), [passage], lambda info, ps: ranked,
                   compose=lambda ev, whole=True: ev.answer_text)
     assert got.answer == entry.rstrip("。") and got.evidence.start == 0 and not got.also  # the entry, once
+
+
+def test_an_option_written_against_chinese_is_the_option_alone():
+    from rag.answering.evidence import OPTION_TOKEN
+    from rag.question.followup import rewrite_follow_up
+    from rag.text.tokens import exact_terms
+
+    history = [{"role": "user", "content": "chage -l 是干什么的？"}, {"role": "assistant", "content": "显示账户年龄信息。"}]
+    assert rewrite_follow_up("普通用户也能用它吗？", history) == "普通用户也能用chage -l吗？"
+    assert OPTION_TOKEN.findall("普通用户也能用chage -l吗？") == ["-l"]
+    assert exact_terms("按Ctrl+B打开，用-t选项") == ["Ctrl+B", "-t"]

@@ -11,7 +11,7 @@ from rag.text.tokens import HEX_ID
 from rag.types import Passage
 
 NOT_FOUND = "文档中没有提到这一点。"
-OPTION_TOKEN = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+OPTION_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*")  # "用 chage -l吗": the option is "-l"
 # what a question copies exactly from the documents: an environment variable or constant ("MANCOLOR",
 # "$MANPATH", "DEBSIGN_KEYID"), a file name ("manpath.config", ".kicad_prl"), a format symbol ("%K")
 IDENTIFIER = re.compile(r"(?<![\w$%.-])(?:\$?[A-Z][A-Z0-9]*_[A-Z0-9_]+|\$?[A-Z][A-Z0-9]{4,}"

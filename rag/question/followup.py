@@ -201,7 +201,7 @@ def _subject(previous: str) -> str:
     return stem[:40]
 
 
-_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:\s*选项)?")
+_OPTION = re.compile(r"(?<![A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*(?:\s*选项)?")
 _COMMAND_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.+-]*) +$")
 _PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|这个|那个|其(?=[\u4e00-\u9fff])")
 _ASCII_SUBJECT = re.compile(r"[A-Za-z][\w.+/-]*")

@@ -38,7 +38,7 @@ def _is_cjk(token: str) -> bool:
 
 # what is looked up exactly as written: a key combination ("Ctrl+B", "Ctrl+Shift+S") or a command-line option
 # ("-t", "--no-purge"); each is one token besides its parts, so "Ctrl+B" finds the row that says it
-_EXACT_RE = re.compile(r"(?<![\w+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][\w-]*)(?![\w+])")
+_EXACT_RE = re.compile(r"(?<![A-Za-z0-9_+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][A-Za-z0-9_-]*)(?![A-Za-z0-9_+])")
 
 
 # a long hexadecimal id ("5a1b2c3d…", a UUID with or without its dashes)
