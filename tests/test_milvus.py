@@ -82,6 +82,38 @@ def test_embedded_ingest_answer_update_delete(lite, corpus):
     assert report.removed == [DOC_2024] and report.total_chunks == 0
 
 
+def test_a_collection_made_before_the_context_column_still_ingests_updates_and_answers(lite, corpus, monkeypatch):
+    from rag.index import milvus_collection
+
+    made = milvus_collection.Collection._create_chunks
+
+    def without_context(self, dim, index_type):  # the schema an older version created: no "context" column
+        real = self.client.create_schema
+
+        def schema(**kwargs):
+            built = real(**kwargs)
+            add = built.add_field
+            built.add_field = lambda name, *a, **k: None if name == "context" else add(name, *a, **k)
+            return built
+
+        monkeypatch.setattr(self.client, "create_schema", schema)
+        try:
+            made(self, dim, index_type)
+        finally:
+            monkeypatch.setattr(self.client, "create_schema", real)
+
+    monkeypatch.setattr(milvus_collection.Collection, "_create_chunks", without_context)
+    ingest([corpus], settings=lite)
+    monkeypatch.setattr(milvus_collection.Collection, "_create_chunks", made)
+    store = MilvusStore(lite)
+    assert not store.collection.has_context
+    assert "18" in answer("2024年自治区政协形成了多少份协商报告？", settings=lite).text
+    (corpus / DOC_2024).write_text("全新内容：本年度共举办茶话会27场，参加委员三百人。\n", encoding="utf-8")
+    assert ingest([corpus], settings=lite).updated == [DOC_2024]
+    assert "27场" in get_retriever(lite).search("本年度共举办茶话会多少场？")[0].text
+    assert MilvusStore(lite).verify()[1] == []
+
+
 def test_quotes_and_backslashes_in_paths_and_names(lite, tmp_path):
     folder = tmp_path / 'we"ird\\dir'
     folder.mkdir()
