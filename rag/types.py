@@ -26,6 +26,11 @@ class Document:
     encoding: str = "utf-8"
 
 
+def indexed_text(context: str, text: str) -> str:
+    """What the embedding and the keyword index read of a chunk: its context line, then its text."""
+    return f"{context}\n{text}" if context else text
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A span of a cleaned document: ``text == document.text[start:end]``."""
@@ -38,14 +43,13 @@ class Chunk:
     kind: str = "body"  # "body" or "caption"
     id: str = ""
     doc_id: str = ""  # the stable id of its document (not its display name, which may repeat over time)
-    # its document's name and the headings above it ("passwd.1 › 选项"): embedded with the text, and keyword-indexed
-    # with it in the FAISS store (Milvus keeps the text alone), never cited
+    # its document's name and the headings above it ("passwd.1 › 选项"): embedded and keyword-indexed with the text
+    # (a Milvus collection made before it existed keyword-indexes the text alone), never cited
     context: str = ""
 
     @property
     def indexed(self) -> str:
-        """What the embedding and the keyword index read: the context line, then the text."""
-        return f"{self.context}\n{self.text}" if self.context else self.text
+        return indexed_text(self.context, self.text)
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -62,7 +62,6 @@ def _promote(ranked: list, k: int) -> list:
     return [chosen, *ranked[:k], *ranked[k + 1:]]
 
 
-# "……在《工程模板》一节中介绍", "请参阅第 6.1 节", "see section 3": a pointer to where the answer is, not the answer
 _ITEM_TOP = 8  # the parts' units share most words, so the selector may rank the right one low
 _GRAM = re.compile(r"[A-Za-z0-9_.:$%+~/\\-]+|[\u4e00-\u9fff]+")
 
@@ -97,6 +96,7 @@ def item_coverage(item: str, text: str) -> float:
     return sum(g in flat for g in grams) / len(grams) if grams else 0.0
 
 
+# "……在《工程模板》一节中介绍", "请参阅第 6.1 节", "see section 3": a pointer to where the answer is, not the answer
 _POINTER = re.compile(r"(?:参见|请参阅|请参考|参考|详见|请见|见)\s*(?:第\s*[\d.]+\s*[节章]|[《“「\[])|"
                       r"[》”」\]]\s*(?:一|这一|那一)?[节章](?:中|里)?(?:有|作了?|进行了?)?(?:介绍|说明|描述|讨论|详述)|"
                       r"\bsee (?:the )?(?:section|chapter)\b", re.I)

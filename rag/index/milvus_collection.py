@@ -24,7 +24,7 @@ from rag.settings import Settings
 from rag.index.manifest import DocumentEntry, Manifest, document_id
 from rag.index.milvus_client import (client, connection_problem, forget_client, not_loaded, pymilvus_module,
                                      unavailable, uri_of, where)
-from rag.types import Chunk
+from rag.types import Chunk, indexed_text
 
 _READS = ("query", "search", "query_iterator")
 _loaded: set[tuple[str, str]] = set()  # (uri, collection) this process loaded
@@ -100,7 +100,7 @@ class Collection:
 
     def keyword_text(self, row: dict) -> str:
         """What the keyword index reads of a stored chunk row, as ``Chunk.indexed`` for a new chunk."""
-        return f"{row['context']}\n{row['text']}" if row.get("context") else row["text"]
+        return indexed_text(row.get("context", ""), row["text"])
 
     def create(self, manifest: Manifest) -> None:
         """Create both collections for vectors of ``manifest.dim``, load them, record the manifest without documents."""

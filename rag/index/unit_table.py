@@ -116,12 +116,17 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
             contexts.append(unit.context)
             texts.append(display(text, unit))
     pooled = getattr(embedder, "pooled_units", None)
-    read = [titled(titles.get(d, ""), c) for d, c in zip(doc_ids, contexts)]  # what the model reads before each unit
-    keys = _keys(doc_ids, starts, ends, contexts if pooled is not None else read, texts, pooled is not None)
+
+    def read(docs, contexts_of) -> list[str]:  # what the model reads before each unit: its document's name and context
+        return [titled(titles.get(d, ""), c) for d, c in zip(docs, contexts_of)]
+
+    reads = read(doc_ids, contexts)
+    # an embedded vector is keyed by what the model read; a pooled one by where its unit stands
+    keys = _keys(doc_ids, starts, ends, contexts if pooled is not None else reads, texts, pooled is not None)
     known = {}
     if previous is not None and len(previous):
         p = previous
-        before = p.contexts if pooled is not None else [titled(titles.get(d, ""), c) for d, c in zip(p.doc_ids, p.contexts)]
+        before = p.contexts if pooled is not None else read(p.doc_ids, p.contexts)
         known = dict(zip(_keys(p.doc_ids, p.starts, p.ends, before, p.texts, pooled is not None), p.vectors))
     known.update(pooled or {})
     if pooled is not None:
@@ -130,7 +135,7 @@ def build(chunks: Sequence[Chunk], embedder, previous: UnitTable | None = None) 
     dim = previous.vectors.shape[1] if previous is not None and len(previous) else None
     for start in range(0, len(todo), EMBED_BATCH):  # bounded batches: a huge file holds one batch at a time
         rows = todo[start:start + EMBED_BATCH]
-        fresh = np.asarray(embedder.embed_passages([embed_text(read[i], texts[i]) for i in rows]), dtype=np.float32)
+        fresh = np.asarray(embedder.embed_passages([embed_text(reads[i], texts[i]) for i in rows]), dtype=np.float32)
         known.update({keys[i]: fresh[j].astype(np.float16) for j, i in enumerate(rows)})
         dim = fresh.shape[1]
     dim = dim or next((v.shape[0] for v in known.values()), None)
