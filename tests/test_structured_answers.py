@@ -459,3 +459,54 @@ def test_an_option_written_against_chinese_is_the_option_alone():
     assert rewrite_follow_up("普通用户也能用它吗？", history) == "普通用户也能用chage -l吗？"
     assert OPTION_TOKEN.findall("普通用户也能用chage -l吗？") == ["-l"]
     assert exact_terms("按Ctrl+B打开，用-t选项") == ["Ctrl+B", "-t"]
+
+
+def test_a_where_question_gets_the_unit_that_names_the_path():
+    from rag.answering.extractive import Evidence
+    from rag.answering.preferences import path_first
+    from rag.question.analysis import QuestionInfo
+
+    def unit(text, kind="sentence", supported=True):
+        return Evidence(0, 0, len(text), text, 0.3, kind=kind, supported=supported)
+
+    def info(text):
+        return QuestionInfo(text=text, kind="other", years=(), terms=(), is_chinese=True)
+
+    lead = unit("如果你已经更新了源代码树，在存放 debian 目录的源码目录里执行 pdebuild。")
+    hooks = unit("HOOKDIR=/var/cache/pbuilder/hooks", kind="code")
+    result = unit("新构建的软件包会被放置于 /var/cache/pbuilder/result/。")
+    ranked = [lead, hooks, result]
+    got = path_first(info("用 pbuilder 构建出来的软件包会放在哪个目录？"), ranked)
+    # the path that says more of the question goes first, with the best unit's verdict on answering
+    assert got[0].answer_text == result.answer_text and got[1:] == [lead, hooks]
+    assert path_first(info("pbuilder 构建出来的软件包怎么签名？"), ranked) == ranked  # no place asked
+    assert path_first(info("软件包放在哪个目录？"), [result, lead]) == [result, lead]  # the best names one
+    # a path the question names itself, or one in a unit the selector does not back, is no answer
+    assert path_first(info("/var/cache/pbuilder/hooks 是哪个目录？"), [lead, hooks]) == [lead, hooks]
+    assert path_first(info("软件包放在哪个目录？"), [lead, unit(result.text, supported=False)])[0] == lead
+    # "和/或", a fraction or a URL is not a path
+    from rag.answering.preferences import PATH
+    assert PATH.findall("和/或 1/2 见 http://a.org/x 或 ~/.ssh/config") == ["~/.ssh/config"]
+
+
+def test_a_short_second_question_asks_on_about_the_first_one_s_subject():
+    from rag.question.compare import split_asks
+
+    assert split_asks("用 apt 下载的 .deb 安装包本地会留一份吗？放在哪个目录？") == [
+        "用 apt 下载的 .deb 安装包本地会留一份吗？", "用 apt 下载的 .deb 安装包本地会留一份，放在哪个目录？"]
+
+
+def test_the_number_of_the_things_asked_for_is_no_figure_the_evidence_must_state():
+    from rag.question.analysis import stated_numbers
+
+    assert stated_numbers("SSH 附带的两个文件传输工具分别是什么？") == ()
+    assert stated_numbers("KiCad 能从哪两种工具导入工程？") == ()
+    assert stated_numbers("退出状态 2 是什么意思？") == (2.0,)
+    assert stated_numbers("第二回委员集中学习是在哪儿办的？") == (2.0,)  # an ordinal names which one
+
+
+def test_a_reason_is_a_purpose_said_with_yi_not_the_ke_yi_of_can():
+    from rag.answering.unit_features import REASON
+
+    assert REASON.search("请先备份，以避免丢失数据") and REASON.search("请备份配置，以免丢失")
+    assert not REASON.search("这样可以避免将来的问题") and not REASON.search("也可以确保安装成功")

@@ -19,7 +19,7 @@ def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
     ranked = named_entry_first(info, pointers_later(aside_later(info, ranked)))
     ranked = own_item_first(info, ranked)
-    ranked = id_first(info, ranked)
+    ranked = path_first(info, id_first(info, ranked))
     return reason_first(ranked) if qtype == "reason" else ranked
 
 
@@ -35,6 +35,33 @@ def id_first(info: QuestionInfo, ranked: list) -> list:
     found = next((k for k, ev in enumerate(ranked[1:_ID_TOP], 1)
                   if ev.supported is not False and _ID_LINE.match(ev.answer_text.strip())), None)
     return ranked if found is None else _promote(ranked, found)
+
+
+# "放在哪个目录", "配置文件在哪里", "which directory": a place in the file system is asked
+_ASKS_PATH = re.compile(r"(?:哪个|哪一个|哪些|什么|哪)(?:目录|文件夹|路径|文件|位置)|(?:目录|路径)(?:是|在|为)|放在哪|存在哪|存放在哪|保存在哪|"
+                        r"位于哪|装在哪|在哪(?:里|儿|个)?|\bwhere\b|\b(?:which|what) (?:directory|folder|file|path)\b", re.I)
+# "/var/cache/apt/archives/", "~/.ssh", "./debian": a path, not "和/或" or "1/2"
+PATH = re.compile(r"(?<![A-Za-z0-9_:/.\\-])(?:~|\.{1,2})?/[A-Za-z_.][\w.+-]*(?:/[\w.+*-]*)*")
+_PATH_TOP = 3
+
+
+def path_first(info: QuestionInfo, ranked: list) -> list:
+    """"下载的 .deb 放在哪个目录": when the best unit names no path the question does not name, the first of the
+    top units that does goes first ("APT 在 /var/cache/apt/archives/ 目录中保存……")."""
+    if not ranked or not _ASKS_PATH.search(info.text):
+        return ranked
+    asked = set(PATH.findall(info.text))
+
+    def names_path(ev) -> bool:
+        return any(path not in asked for path in PATH.findall(ev.answer_text))
+
+    if names_path(ranked[0]):
+        return ranked
+    found = [k for k, ev in enumerate(ranked[1:_PATH_TOP], 1) if ev.supported and names_path(ev)]
+    if not found:
+        return ranked
+    # of two, the one that says more of the question: "软件包会被……放置于 …/result/" before a "HOOKDIR=…" line
+    return _promote(ranked, max(found, key=lambda k: (item_coverage(info.text, ranked[k].answer_text), -k)))
 
 
 _ASIDE_TOP = 5

@@ -226,9 +226,15 @@ def stated_numbers(question: str) -> tuple[float, ...]:
     from rag.text.numbers import extract_numbers
 
     years = {float(y) for y in YEAR_RE.findall(question)}
-    # "哪两项" asks which ones: its number is part of the question, not a figure the evidence states
+    # "哪两项", "两个工具分别是什么" ask which ones: the number counts the answer, not a figure the evidence states
+    which = bool(_ASKS_WHICH.search(question))
     return tuple(n.value for n in extract_numbers(question) if n.value not in years
-                 and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪")
+                 and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪"
+                 and not (which and question[n.end:n.end + 1] in COUNT_CLASSIFIERS + "类样"
+                          and question[max(n.start - 1, 0):n.start] != "第"))
+
+
+_ASKS_WHICH = re.compile(r"分别|各是|各自|各为|哪|都是|都有")
 
 
 # measure words of a count ("几支队伍", "出了几本"); 年/天 are left out: "多少年轻人" counts people

@@ -57,7 +57,13 @@ def split_asks(question: str) -> list[str]:
     subject = _subject(first)
     if subject and _PRONOUN.search(second):  # "又围绕它做了什么": "它" is the first question's subject
         second = _PRONOUN.sub(subject, second, count=1)
+    elif len(second) <= _ELLIPTIC:  # "……本地会留一份吗？放在哪个目录？": the second asks on about the first's subject
+        second = f"{_YES_NO_END.sub('', first)}，{second}"
     return [first, second]
+
+
+_ELLIPTIC = 8  # characters of a second question too short to name its own subject ("放在哪个目录？")
+_YES_NO_END = re.compile(r"(?:吗|呢|嘛)?\s*[？?]$")
 
 
 _PRONOUN = re.compile(r"它们|它|该项|这项|此项")
