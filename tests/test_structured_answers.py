@@ -510,3 +510,110 @@ def test_a_reason_is_a_purpose_said_with_yi_not_the_ke_yi_of_can():
 
     assert REASON.search("请先备份，以避免丢失数据") and REASON.search("请备份配置，以免丢失")
     assert not REASON.search("这样可以避免将来的问题") and not REASON.search("也可以确保安装成功")
+
+
+def test_a_question_asking_for_the_command_gets_the_unit_holding_the_command_line():
+    from rag.answering.extractive import Evidence
+    from rag.answering.preferences import command_first
+    from rag.question.analysis import QuestionInfo
+
+    def unit(text, kind="sentence", supported=True):
+        return Evidence(0, 0, len(text), text, 0.3, kind=kind, supported=supported)
+
+    def info(text):
+        return QuestionInfo(text=text, kind="other", years=(), terms=(), is_chinese=True)
+
+    said = unit("当 VNC 会话关闭时，记得退出相应的 SSH 会话来关闭隧道。")
+    tunnel = unit("ssh -L localhost:5901:localhost:5900 -N -T machine 命令创建本地端口 5901 的隧道。")
+    ranked = [said, unit("VNC 缺省在第一个屏幕使用端口号 5900。"), tunnel]
+    got = command_first(info("通过 SSH 隧道连 VNC 桌面，具体命令怎么敲？"), ranked)
+    assert got[0].answer_text == tunnel.answer_text and got[1:] == ranked[:2]
+    assert command_first(info("通过 SSH 隧道连 VNC 桌面要注意什么？"), ranked) == ranked  # no command asked
+    assert command_first(info("ssh 这个命令一般用在什么场合？"), ranked) == ranked  # it names one
+    block = unit("$ ssh -L 5901:localhost:5900 machine", kind="code")
+    named = unit("debc(1) 命令列出一个二进制软件包中的文件。")
+    assert command_first(info("用哪个命令列出软件包里的文件？"), [named, tunnel]) == [named, tunnel]  # it names one
+    assert command_first(info("用什么命令建隧道？"), [block, tunnel]) == [block, tunnel]  # the best holds one
+    assert command_first(info("用什么命令建隧道？"), [said, unit(tunnel.text, supported=False)])[0] == said
+
+
+def test_a_unit_that_says_something_and_points_on_in_brackets_is_an_answer():
+    from rag.answering.preferences import only_points
+
+    assert only_points("从模板创建工程在《工程模板》一节中介绍。")
+    assert only_points("详见第 9.2.1.4 节。")
+    assert not only_points("想要经由 VNC 链接而不传明文，可以把数据打包在 SSH 信道内 (见 第 9.2.1.4 节 “端口转发”)。")
+    assert not only_points("可以把数据打包在 SSH 信道内。")
+
+
+def test_a_yes_or_no_question_about_a_thing_the_documents_never_name_abstains_naming_it(tmp_path):
+    settings = indexed(tmp_path, "tax-law.md",
+        "# 车辆购置税法\n\n第九条 下列车辆免征车辆购置税：\n\n"
+        "（一）外国驻华使馆、领事馆和国际组织驻华机构及其有关人员自用的车辆；\n"
+        "（二）中国人民解放军和中国人民武装警察部队列入装备订货计划的车辆；\n"
+        "（三）城市公交企业购置的公共汽电车辆。\n\n"
+        "第十条 纳税人应当在向公安机关交通管理部门办理车辆注册登记前，缴纳车辆购置税。\n")
+    from rag.question.analysis import long_nouns
+
+    assert long_nouns("那这样账户就彻底不能用了吗？") == ()  # jieba's "账户就" is no noun
+    trap = ask(settings, "车辆购置税法规定新能源汽车免征车辆购置税吗？")
+    assert trap.abstained and "新能源" in trap.text and not trap.citations
+    asked = ask(settings, "城市公交企业购置的公共汽电车辆免征车辆购置税吗？")
+    assert not asked.abstained and "公共汽电车辆" in asked.text and asked.citations
+
+
+def test_a_figure_asked_in_a_measure_is_never_a_count_of_something_else(tmp_path):
+    from rag.question.units import asked_measure
+
+    settings = indexed(tmp_path, "report.md",
+        "# 2024年工作回顾\n\n2024年，全区交通系统办好两件大事，建成农村公路养护站12个。\n\n"
+        "全年新修农村公路300公里，改造危桥45座。\n")
+    road = ask(settings, "2024年新修了多少公里农村公路？")
+    assert not road.abstained and "300公里" in road.text
+    trap = ask(settings, "2024年全区供暖温度标准提高到了多少摄氏度？")
+    assert trap.abstained and "两件" not in trap.text and "12" not in trap.text
+    assert asked_measure("一共多少个部门？") is None and asked_measure("要在几个工作日内办完？")
+
+
+def test_a_which_ones_question_gets_the_entries_before_a_sentence_about_them():
+    from rag.answering.extractive import Evidence
+    from rag.answering.preferences import entries_first
+    from rag.question.analysis import QuestionInfo
+
+    def unit(text, kind="sentence", passage=0, supported=True):
+        return Evidence(passage, 0, len(text), text, 0.3, kind=kind, supported=supported)
+
+    def info(text, kind="list"):
+        return QuestionInfo(text=text, kind=kind, years=(), terms=(), is_chinese=True)
+
+    about = unit("KiCad 可以导入由其他一些软件包创建的文件。")
+    eagle, cadstar = unit("*.sch, *.brd：Eagle 6.x 或更高版本", "row"), unit("*.csa, *.cpa：CADSTAR 档案格式", "row")
+    ranked = [about, unit("要导入工程，请在文件菜单中选择。"), cadstar, eagle]
+    got = entries_first(info("KiCad 能从哪两种工具导入工程？"), ranked)
+    assert got[0].answer_text == cadstar.answer_text and got[1:] == [about, ranked[1], eagle]
+    assert entries_first(info("KiCad 怎么导入工程？", "other"), ranked) == ranked  # no list asked
+    lone = [about, cadstar, unit("*.sch：Eagle", "row", passage=1)]  # entries of two lists are no list
+    assert entries_first(info("KiCad 能从哪两种工具导入工程？"), lone) == lone
+
+
+def test_the_unit_naming_the_key_or_option_the_question_names_goes_first_however_low_it_ranks():
+    from rag.answering.extractive import Evidence
+    from rag.answering.preferences import exact_first
+    from rag.question.analysis import QuestionInfo
+
+    def unit(text, kind="row", supported=True):
+        return Evidence(0, 0, len(text), text, 0.3, kind=kind, supported=supported)
+
+    def info(text):
+        return QuestionInfo(text=text, kind="other", years=(), terms=(), is_chinese=True)
+
+    rows = [unit("工程管理器的启动器包含各种工具的快捷方式。", "sentence"), *(unit(f"new project {k}：创建工程。") for k in range(6))]
+    image = unit("Action：Image Converter；Default Hotkey：Ctrl+B；Description：Convert bitmap images")
+    got = exact_first(info("在工程管理器里按 Ctrl+B 会打开哪个工具？"), [*rows, image])
+    assert got[0].answer_text == image.answer_text and got[1:] == rows
+    assert exact_first(info("按 ctrl+b 会打开哪个工具？"), [*rows, image])[0].answer_text == image.answer_text
+    # an option is named as written: "-n" is another option than "-N"; an unrated unit is no answer
+    options = [unit("-n, --dry-run：只显示要做什么。", "option"), unit("-N, --no-user-group：不创建同名的组。", "option")]
+    assert exact_first(info("useradd 的 -N 是什么意思？"), options)[0] is not options[0]
+    assert exact_first(info("useradd 的 -n 是什么意思？"), options) == options
+    assert exact_first(info("按 Ctrl+B 会打开哪个工具？"), [rows[0], unit(image.text, supported=False)])[0] == rows[0]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from rag.question.analysis import QuestionInfo, analyse, is_mostly_cjk
+from rag.question.analysis import QuestionInfo, analyse, is_mostly_cjk, long_nouns
+from rag.question.answer_type import answer_type
 from rag.retrieval.hybrid import Retriever
 from rag.text.tokens import HEX_ID
 from rag.types import Passage
@@ -51,6 +52,12 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
             if (re.sub(r"\s+", "", name.lower()) not in squeezed
                     and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined))):
                 return f"检索到的资料中没有提到“{name}”"
+        # "……规定新能源汽车免征吗": a yes-or-no question about a thing no passage names is not answered by
+        # the passages about its neighbours (the list of what is exempt)
+        if answer_type(info.text) == "yesno" and is_mostly_cjk(joined):  # English text says "unprivileged user"
+            for noun in long_nouns(info.text):
+                if noun not in squeezed:
+                    return f"检索到的资料中没有提到“{noun}”"
         # a reworded question shares no word with its passage ("买东西被商家骗了" for "经营者……欺诈"): whether
         # the passages answer it is the selector's call, not a word match's
     return None

@@ -193,6 +193,10 @@ def extract(
         asked = max(1, len(re.findall(rf"多少|几[{COUNT_CLASSIFIERS}]", info.text)))
         if units.asks_duration(info.text):  # "几年": a length of time, not a count found near a "每年"
             return _pick(info, ranked, lambda c: any(units.is_duration(c, n, True) for n in extract_numbers(c)))
+        measure = units.asked_measure(info.text)
+        if measure:  # "多少公里": a figure in kilometres or metres, or written another way, never "两件大事"
+            return _pick(info, ranked, lambda c: any(units.in_measure(c, n, measure) for n in extract_numbers(c)),
+                         span=asked, loose=lambda c: not _counts_things(c, info.years))
         return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
     if info.kind == "date":
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
@@ -273,10 +277,18 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     return None
 
 
+def _counts_things(text: str, years) -> bool:
+    """Every figure of ``text`` counts things ("两件大事", "12个"): none is a measure written another way."""
+    figures = [n for n in extract_numbers(text) if n.text not in years]
+    return bool(figures) and all(text[n.end:n.end + 1] in _CLASSIFIERS for n in figures)
+
+
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
-          span: int = 1) -> Extract | None:
+          span: int = 1, loose: Callable[[str], bool] | None = None) -> Extract | None:
+    """``loose``: whether the selector's best unit may answer with a figure ``wanted`` does not see ("百分之十");
+    by default it may."""
     if ranked and ranked[0].supported is not None:
-        return _pick_ranked(info, ranked, wanted, whole, span)
+        return _pick_ranked(info, ranked, wanted, whole, span, loose)
     for ev in ranked[:12]:
         if not _supported(info, ev):
             break
@@ -291,7 +303,7 @@ _FIGURE_TOP = 8  # the plausible units a figure may come from when the best unit
 
 
 def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool,
-                 span: int) -> Extract | None:
+                 span: int, loose: Callable[[str], bool] | None = None) -> Extract | None:
     """The figure from the selector's best units: it decides whether there is an answer at all (its best
     unit is supported), then the first of its top units that holds the kind of figure asked gives it."""
     if not ranked[0].supported:
@@ -322,7 +334,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     text = best.answer_text
     figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
                if info.kind == "count" else DATE.findall(text))
-    if best.plausible and figures:
+    if best.plausible and figures and (loose is None or loose(text)):
         return Extract(trim(best.answer_text), best)  # a figure written another way ("百分之十")
     return None
 

@@ -12,15 +12,33 @@ from dataclasses import replace
 
 from rag.answering.unit_features import REASON
 from rag.question.analysis import QuestionInfo
-from rag.text.tokens import HEX_ID
+from rag.text.tokens import HEX_ID, exact_terms
 
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
-    ranked = named_entry_first(info, pointers_later(aside_later(info, ranked)))
+    ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked))))
     ranked = own_item_first(info, ranked)
-    ranked = path_first(info, id_first(info, ranked))
+    ranked = entries_first(info, command_first(info, path_first(info, id_first(info, ranked))))
     return reason_first(ranked) if qtype == "reason" else ranked
+
+
+def exact_first(info: QuestionInfo, ranked: list) -> list:
+    """"按 Ctrl+B 会打开哪个工具", "-N 是什么意思": when the best unit does not name the key combination or option the
+    question names, the best-ranked unit that does goes first, however low the selector put it (a hotkey table's
+    row reads like every other row)."""
+    named = exact_terms(info.text)
+    if not named or not ranked or _names_exactly(ranked[0].answer_text, named):
+        return ranked
+    found = next((k for k, ev in enumerate(ranked[1:], 1) if ev.supported and _names_exactly(ev.answer_text, named)),
+                 None)
+    return ranked if found is None else _promote(ranked, found)
+
+
+def _names_exactly(text: str, named: list[str]) -> bool:
+    """An option as written ("-N" is not "-n"); a key combination in any case ("Ctrl+B", "ctrl+b")."""
+    return any(re.search(rf"(?<![\w+-]){re.escape(term)}(?![\w+])", text, 0 if term.startswith("-") else re.I)
+               for term in named)
 
 
 _ASKS_ID = re.compile(r"(?<![A-Za-z])(?:ID|UUID|GUID)(?![A-Za-z])|标识符|\bidentifier\b", re.I)
@@ -62,6 +80,45 @@ def path_first(info: QuestionInfo, ranked: list) -> list:
         return ranked
     # of two, the one that says more of the question: "软件包会被……放置于 …/result/" before a "HOOKDIR=…" line
     return _promote(ranked, max(found, key=lambda k: (item_coverage(info.text, ranked[k].answer_text), -k)))
+
+
+# "具体命令怎么敲", "用什么命令", "which command": the question wants a command ("newusers 这个命令用在什么场合"
+# names one)
+_ASKS_COMMAND = re.compile(r"(?:什么|哪个|哪条|哪一个|具体|完整)的?(?:命令|指令)|(?:命令|指令)(?:是|该|要|怎么|如何|应该)|"
+                           r"\b(?:which|what) command|\bcommand line\b", re.I)
+# a command line: "$ …", or a lower-case program name followed, maybe after arguments, by an option ("ssh -L …")
+_COMMAND_LINE = re.compile(r"(?:^|\s)[$#]\s|(?<![\w./-])[a-z][\w.+-]*(?:\s+[^\s\u4e00-\u9fff，。；：]+){0,3}?\s+--?[A-Za-z]"
+                           r"|(?<![\w./-])[a-z][\w.+-]*(?:\(\d\w*\))?\s*(?:命令|command\b)")  # or names one: "debc(1) 命令"
+_COMMAND_TOP = 4
+
+
+def command_first(info: QuestionInfo, ranked: list) -> list:
+    """"通过 SSH 隧道连 VNC，具体命令怎么敲": when the best unit holds no command line, the first of the top units
+    that does goes first ("ssh -L localhost:5901:localhost:5900 -N -T machine 命令创建……隧道")."""
+    if not ranked or not _ASKS_COMMAND.search(info.text) or has_command(ranked[0]):
+        return ranked
+    found = next((k for k, ev in enumerate(ranked[1:_COMMAND_TOP], 1) if ev.supported and has_command(ev)), None)
+    return ranked if found is None else _promote(ranked, found)
+
+
+def has_command(ev) -> bool:
+    """The unit is a code block or holds a command line."""
+    return ev.kind == "code" or bool(_COMMAND_LINE.search(ev.answer_text))
+
+
+_LIST_KINDS = ("row", "item", "field", "option")
+_LIST_TOP = 5
+
+
+def entries_first(info: QuestionInfo, ranked: list) -> list:
+    """"能从哪两种工具导入": when the best unit is a sentence about the list ("KiCad 可以导入……文件") and two of
+    the top units are entries of one passage ("*.sch, *.brd：Eagle……", "*.csa：CADSTAR……"), the first entry goes
+    first, so the answer is the list."""
+    if info.kind != "list" or not ranked or ranked[0].kind in _LIST_KINDS:
+        return ranked
+    entries = [k for k, ev in enumerate(ranked[1:_LIST_TOP], 1) if ev.supported and ev.kind in _LIST_KINDS]
+    siblings = [k for k in entries if ranked[k].passage == ranked[entries[0]].passage] if entries else []
+    return _promote(ranked, siblings[0]) if len(siblings) >= 2 else ranked
 
 
 _ASIDE_TOP = 5
@@ -128,14 +185,24 @@ _POINTER = re.compile(r"(?:参见|请参阅|请参考|参考|详见|请见|见)\
                       r"[》”」\]]\s*(?:一|这一|那一)?[节章](?:中|里)?(?:有|作了?|进行了?)?(?:介绍|说明|描述|讨论|详述)|"
                       r"\bsee (?:the )?(?:section|chapter)\b", re.I)
 _POINTER_TOP = 3
+_ASIDE = re.compile(r"[（(][^（()）]*[）)]")
+_OWN_WORDS = 20  # characters a unit says besides a bracketed pointer for it to be an answer of its own
+
+
+def only_points(text: str) -> bool:
+    """A short unit whose point is where to read on; one that says something and adds "(见第 9.2 节)" is not."""
+    if not _POINTER.search(text) or len(text) > 80:
+        return False
+    rest = _ASIDE.sub("", text).strip()
+    return bool(_POINTER.search(rest)) or len(rest) < _OWN_WORDS
 
 
 def pointers_later(ranked: list) -> list:
     """A unit that only points to another section goes after the first of the top units that says something."""
-    if not ranked or not _POINTER.search(ranked[0].answer_text) or len(ranked[0].answer_text) > 80:
+    if not ranked or not only_points(ranked[0].answer_text):
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_POINTER_TOP], 1)
-                  if ev.supported and not _POINTER.search(ev.answer_text)), None)
+                  if ev.supported and not only_points(ev.answer_text)), None)
     if found is None:
         return ranked
     return _promote(ranked, found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -194,18 +195,34 @@ def foreign_terms(question: str, vocabulary: Callable[[str], bool] | None = None
     return tuple(dict.fromkeys(chinese + words))
 
 
-def named_entities(question: str) -> tuple[str, ...]:
-    """Places, organisations, people and foreign terms the question names (jieba's part-of-speech tags)."""
+@functools.lru_cache(maxsize=256)
+def _tagged(question: str) -> tuple[tuple[str, str], ...]:
+    """The question's words with jieba's part-of-speech tags."""
     import jieba
     import jieba.posseg
 
     jieba.setLogLevel(60)
+    return tuple((w.word, w.flag) for w in jieba.posseg.cut(question))
+
+
+def named_entities(question: str) -> tuple[str, ...]:
+    """Places, organisations, people and foreign terms the question names (jieba's part-of-speech tags)."""
     found = [
-        w.word for w in jieba.posseg.cut(question)
-        if w.flag in ("ns", "nr", "nt", "nrt", "eng") and len(w.word) >= 2 and w.word not in _GENERIC_PLACES
-        and _looks_named(w.word, w.flag)
+        word for word, flag in _tagged(question)
+        if flag in ("ns", "nr", "nt", "nrt", "eng") and len(word) >= 2 and word not in _GENERIC_PLACES
+        and _looks_named(word, flag)
     ]
     return tuple(dict.fromkeys(found))
+
+
+def long_nouns(question: str) -> tuple[str, ...]:
+    """The Chinese nouns of three characters or more the question uses ("新能源" of "新能源汽车免征吗")."""
+    return tuple(dict.fromkeys(word for word, flag in _tagged(question)
+                               if flag.startswith("n") and len(word) >= 3 and _NOUN.fullmatch(word)))
+
+
+# Chinese only, and not ending in a word that joins a sentence: jieba tags "账户就" (of "这样账户就不能用了") a noun
+_NOUN = re.compile(r"[\u4e00-\u9fff]+(?<![就也都了的在是还又才把被])")
 
 
 _PLACE_ENDS = "省市县区州旗镇乡村国洲盟"

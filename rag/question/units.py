@@ -54,6 +54,32 @@ def same_whole(question: str, clause: str) -> bool:
     return bool(set(asked.group(1)) & set(given.group(1)))
 
 
+# the measures a figure may be asked in ("多少公里", "几个小时"): one in another measure answers something else
+_MEASURES = (
+    r"公里|千米|米|厘米|毫米|km|cm|mm",
+    r"吨|公斤|千克|克|斤|kg",
+    r"元|万元|亿元|块钱|美元|钱",
+    r"平方米|平方公里|平米|亩|公顷",
+    r"小时|分钟|秒|天|日|工作日|周|星期|个月|hours?|minutes?|seconds?|days?|weeks?|months?",
+    r"摄氏度|度|℃",
+    r"字节|[KMGT]i?B|兆|bytes?",
+)
+_ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES) + r")")
+
+
+def asked_measure(question: str) -> str | None:
+    """The measure a count question asks its figure in ("多少公里高速公路" → the lengths), or None."""
+    m = _ASKED_MEASURE.search(question)
+    if not m:
+        return None
+    return next(group for group in _MEASURES if re.fullmatch(group, m.group(1)))
+
+
+def in_measure(clause: str, number: Number, measure: str) -> bool:
+    """Whether ``number`` in ``clause`` is given in ``measure`` ("300公里", "2 GB", "3,000元")."""
+    return bool(re.match(rf"\s*[余多]?\s*(?:{measure})", clause[number.end:number.end + 8]))
+
+
 def without_asking_words(terms: tuple[str, ...]) -> tuple[str, ...]:
     """The question's terms without the words that only ask for a share ("比例") or a duration ("几年")."""
     return tuple(t for t in terms if not _ASKS_SHARE.fullmatch(t) and not _ASKS_DURATION.fullmatch(t)) or terms
