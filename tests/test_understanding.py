@@ -93,6 +93,10 @@ def test_answer_restates_the_question_only_when_the_passage_backs_every_number()
     # 2025 is not in the passage: the evidence is quoted instead of a restatement it does not back
     info = analyse("2025年自治区政协形成了多少份协商报告？")
     assert sentence(info, "形成的18份协商报告全部得到党政领导批示", TEXT_2024, "[1]").startswith("形成的18份")
+    # nor when a word of the question is not in it: "曼谷办事处有14名员工" would say what only the question says
+    office = "海外方面，胡志明市办事处于2024年5月开业，目前有员工14人。"
+    info = analyse("澄湖智联曼谷办事处有多少名员工？")
+    assert sentence(info, "目前有员工14人", office, "[1]") == "目前有员工14人[1]。"
 
 
 def test_answer_says_the_figure_with_the_documents_measure_word():
@@ -312,3 +316,15 @@ def test_an_english_question_asking_for_several_things_is_a_list_question(questi
 
     assert asks_several(question) is several
     assert (question_kind(question) == "list") is several
+
+
+def test_the_clause_giving_a_figure_in_the_measure_word_asked_answers():
+    from rag.answering.figures import best_clause, quantities
+
+    info = analyse("政协领导班子成员亲自讲课的那次委员集中学习，有多少人听课？")
+    said = "首次由8位自治区政协主席会议成员作专题辅导,主导主题鲜明,全区三级政协委员和机关干部2万多人参训。"
+    assert best_clause(info, said, lambda c: bool(quantities(c, ()))) == "全区三级政协委员和机关干部2万多人参训"
+    # a figure the question states itself is not the one it asks for
+    info = analyse("“六个倍增”计划推动内蒙古西部几个盟市与北京建立了合作关系？")
+    said = "“六个倍增”计划结出丰硕成果,推动内蒙古西部四盟市与北京相关地区建立合作关系。"
+    assert best_clause(info, said, lambda c: bool(quantities(c, ()))) == "推动内蒙古西部四盟市与北京相关地区建立合作关系"

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-
 from rag.question import units
 from rag.answering.nearmiss import LOOKBACK, counts_another_thing, other_ordinal
 from rag.answering.persons import names_a_person
@@ -18,12 +17,13 @@ from rag.question.analysis import (
     date_predicate,
     quoted_names,
 )
-from rag.text.tokens import DATE, TRIM, YEAR_IN_TEXT, trim
-from rag.text.tokens import bigrams
+from rag.answering.figures import best_clause, counts_things, quantities, score_text
+from rag.text.tokens import DATE, YEAR_IN_TEXT, trim
 from rag.types import Passage
 
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)")
-_CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
+
+
 @dataclass(frozen=True)
 class Evidence:
     """An answer unit inside one of the passages (a sentence, table row, list item, …), with how well it answers."""
@@ -69,22 +69,6 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _overlap(tokens: set[str], text: str) -> float:
-    if not tokens:
-        return 0.0
-    found = set(bigrams(text))
-    return len(tokens & found) / len(tokens)
-
-
-def score_text(info: QuestionInfo, text: str) -> float:
-    """How well ``text`` covers the question: its focus weighs three times its other words."""
-    # "方面的成果": the phrases either side of 的 are matched, not the bigrams across it
-    focus = {g for part in info.focus.split("的") for g in bigrams(part)} if info.focus else set()
-    years = {y for y in info.years}
-    question = set(bigrams(" ".join(info.terms))) | years
-    return 3 * _overlap(focus, text) + _overlap(question, text)
-
-
 def candidates(info: QuestionInfo, passages: Sequence[Passage], ranker: Ranker | None = None) -> list[Evidence]:
     """Every answer unit of the passages, best first: by the selector, or without one by the question's words."""
     if ranker is not None:
@@ -96,52 +80,6 @@ def candidates(info: QuestionInfo, passages: Sequence[Passage], ranker: Ranker |
             # earlier passages win ties: retrieval already ranked them
             found.append(Evidence(p_i, s, e, text, score_text(info, text) - 0.01 * p_i))
     return sorted(found, key=lambda ev: -ev.score)
-
-
-_CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座万亿千百元倍余多盟市县旗区户"  # not 届: "十三届" names a term
-
-
-def _quantities(clause: str, years: tuple[str, ...]) -> list:
-    """Numbers in a clause that count something: not years or dates, not ordinals (第九批), not names (三北).
-
-    "连续补贴5年" counts years: a duration is a quantity.
-    """
-    nums = []
-    for n in extract_numbers(clause):
-        tail = clause[n.end : n.end + 1]
-        if units.is_duration(clause, n):
-            nums.append(n)
-            continue
-        if tail in ("年", "月", "日") or n.text in years or clause[: n.start].rstrip().endswith("第"):
-            continue
-        if not n.text[0].isdigit() and (not tail or tail not in _CLASSIFIERS):
-            continue
-        if _NAMES_NUMBER.search(clause[: n.start]):
-            continue  # "debuild(1)", "v2.1", "gcc-12": part of a name, not a count
-        nums.append(n)
-    return nums
-
-
-_NAMES_NUMBER = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*[(（]?$")
-
-
-def _best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool], span: int = 1) -> str | None:
-    """The clause of ``sentence`` that answers: it holds what ``wanted`` asks for and covers the question best.
-
-    ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
-    """
-    clauses = [c.strip(TRIM) for c in _CLAUSE_SPLIT.split(sentence)]
-    best, best_score = None, -1.0
-    for i, clause in enumerate(clauses):
-        if not clause or not wanted(clause):
-            continue
-        score = score_text(info, clause)
-        if score > best_score:
-            best, best_score = i, score
-    if best is None:
-        return None
-    following = [c for c in clauses[best + 1 :] if c and wanted(c)][: span - 1]
-    return "，".join([clauses[best], *following])
 
 
 def extract_all(
@@ -196,8 +134,8 @@ def extract(
         measure = units.asked_measure(info.text)
         if measure:  # "多少公里": a figure in kilometres or metres, or written another way, never "两件大事"
             return _pick(info, ranked, lambda c: any(units.in_measure(c, n, measure) for n in extract_numbers(c)),
-                         span=asked, loose=lambda c: not _counts_things(c, info.years))
-        return _pick(info, ranked, lambda c: bool(_quantities(c, info.years)), span=asked)
+                         span=asked, loose=lambda c: not counts_things(c, info.years))
+        return _pick(info, ranked, lambda c: bool(quantities(c, info.years)), span=asked)
     if info.kind == "date":
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
         # mentions the subject, or dates another event of it (a meeting about the agreement)
@@ -277,12 +215,6 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     return None
 
 
-def _counts_things(text: str, years) -> bool:
-    """Every figure of ``text`` counts things ("两件大事", "12个"): none is a measure written another way."""
-    figures = [n for n in extract_numbers(text) if n.text not in years]
-    return bool(figures) and all(text[n.end:n.end + 1] in _CLASSIFIERS for n in figures)
-
-
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
           span: int = 1, loose: Callable[[str], bool] | None = None) -> Extract | None:
     """``loose``: whether the selector's best unit may answer with a figure ``wanted`` does not see ("百分之十");
@@ -292,7 +224,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
     for ev in ranked[:12]:
         if not _supported(info, ev):
             break
-        clause = _best_clause(info, ev.answer_text, wanted, span)
+        clause = best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
             return Extract(trim(ev.answer_text) if whole else clause, ev)
     return None
@@ -321,14 +253,14 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     for ev in top:
         if not ev.plausible or counts_another_thing(info, ev.answer_text):
             continue
-        clause = _best_clause(info, ev.answer_text, wanted, span)
+        clause = best_clause(info, ev.answer_text, wanted, span)
         if clause is not None:
             return Extract(trim(ev.answer_text) if whole else clause, ev)
     best = ranked[0]
     if counts_another_thing(info, best.answer_text):
         return None
     goes_on = _goes_on(best, ranked) if info.kind == "count" else None
-    clause = goes_on and _best_clause(info, goes_on.answer_text, wanted, span)
+    clause = goes_on and best_clause(info, goes_on.answer_text, wanted, span)
     if clause:  # "……以专题协商的形式开展。形成了4个方面……": the figure is in the sentence that goes on from it
         return Extract(clause, goes_on)
     text = best.answer_text

@@ -2,8 +2,8 @@
 
 "2024年自治区政协形成了多少篇协商报告？" + evidence "18份协商报告" → "2024年自治区政协形成了18份协商报告"
 (the figure in the document's own words, measure word included).
-The question is restated only when its numbers (years, ordinals) and the figure are all in the cited
-passage and the evidence names what the question counts; otherwise the evidence itself is the answer,
+The question is restated only when its numbers (years, ordinals), its nouns and the figure are all in the
+cited passage and the evidence names what the question counts; otherwise the evidence itself is the answer,
 with the year it is about put in front when the passage says so.
 """
 
@@ -13,7 +13,7 @@ import re
 
 from rag.index.facts import CLASSIFIERS
 from rag.text.numbers import extract_numbers, numbers_supported
-from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo
+from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo, nouns
 
 _ASK = re.compile(rf"(?:多少|几)(人次|场次|[{COUNT_CLASSIFIERS}天年吨亩册集户]?)")
 _UNITS = ("人次", "场次", "万元", "亿元")
@@ -43,6 +43,8 @@ def restate(info: QuestionInfo, clause: str, passage: str, evidence: str = "") -
         return None
     if re.search(r"分别|各[有是自]", info.text) or any(e not in (evidence or clause) for e in info.entities):
         return None  # several things asked, or a place/name the evidence sentence does not state
+    if any(noun not in passage for noun in nouns(info.text) if noun in info.terms):
+        return None  # restated, "曼谷办事处有14人" would say what only the question says ("胡志明市办事处…14人")
     asks = list(_ASK.finditer(info.text))
     figure = _figure(clause, clause.index(info.focus))
     if len(asks) != 1 or figure is None:

@@ -160,11 +160,17 @@ def own_item_first(info: QuestionInfo, ranked: list) -> list:
 
     def fit(ev) -> float:
         text = ev.answer_text
-        return item_coverage(own, text) - max(item_coverage(o, text) for o in others)
+        # an entry that is the item's own ("不在第 1 页上：项目在所有页面上都可见……") says it best
+        named = ev.kind in _LIST_KINDS and _squeezed(entry_term(text)) == _squeezed(own)
+        return item_coverage(own, text) - max(item_coverage(o, text) for o in others) + named
 
     scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]
     best, k = max(scored, key=lambda s: (s[0], -s[1]))
     return ranked if k == 0 or best <= fit(ranked[0]) or best <= 0 else _promote(ranked, k)
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s*`_“”\"]+", "", text).lower()
 
 
 def item_coverage(item: str, text: str) -> float:

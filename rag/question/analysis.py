@@ -215,6 +215,11 @@ def named_entities(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def nouns(question: str) -> tuple[str, ...]:
+    """The nouns the question uses, names of places and people among them (jieba's part-of-speech tags)."""
+    return tuple(dict.fromkeys(word for word, flag in _tagged(question) if flag.startswith("n")))
+
+
 def long_nouns(question: str) -> tuple[str, ...]:
     """The Chinese nouns of three characters or more the question uses ("新能源" of "新能源汽车免征吗")."""
     return tuple(dict.fromkeys(word for word, flag in _tagged(question)

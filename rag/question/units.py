@@ -58,7 +58,7 @@ def same_whole(question: str, clause: str) -> bool:
 _MEASURES = (
     r"公里|千米|米|厘米|毫米|km|cm|mm",
     r"吨|公斤|千克|克|斤|kg",
-    r"元|万元|亿元|块钱|美元|钱",
+    r"元|万元|亿元|块钱|美元|钱|yuan|dollars?|USD|EUR|RMB",
     r"平方米|平方公里|平米|亩|公顷",
     r"小时|分钟|秒|天|日|工作日|周|星期|个月|hours?|minutes?|seconds?|days?|weeks?|months?",
     r"摄氏度|度|℃",
@@ -67,12 +67,25 @@ _MEASURES = (
 _ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES) + r")")
 
 
+# the same asked in English: "how much did … spend", "how many kilometres", "how many hours"
+_ASKED_IN_ENGLISH = (
+    (0, r"how (?:many|much|long) (?:kilomet(?:er|re)s|km|met(?:er|re)s|miles)\b"),
+    (1, r"how (?:many|much) (?:tons|tonnes|kilograms|kg|grams)\b|how much does .* weigh\b"),
+    (2, r"how much (?:money|did .* (?:spend|cost|pay|invest|raise)|does .* cost|is .* worth)\b|"
+        r"how many (?:yuan|dollars)\b|what (?:is|was) the (?:cost|price|budget) of\b"),
+    (3, r"how many (?:square )?(?:hectares|acres|mu)\b"),
+    (4, r"how many (?:hours|minutes|seconds|days|weeks|months)\b"),
+    (5, r"how many degrees\b|what temperature\b"),
+    (6, r"how many (?:bytes|kilobytes|megabytes|gigabytes|[kmg]b)\b"),
+)
+
+
 def asked_measure(question: str) -> str | None:
-    """The measure a count question asks its figure in ("多少公里高速公路" → the lengths), or None."""
+    """The measure a count question asks its figure in ("多少公里高速公路", "how much did … spend"), or None."""
     m = _ASKED_MEASURE.search(question)
-    if not m:
-        return None
-    return next(group for group in _MEASURES if re.fullmatch(group, m.group(1)))
+    if m:
+        return next(group for group in _MEASURES if re.fullmatch(group, m.group(1)))
+    return next((_MEASURES[k] for k, pattern in _ASKED_IN_ENGLISH if re.search(pattern, question, re.I)), None)
 
 
 def in_measure(clause: str, number: Number, measure: str) -> bool:

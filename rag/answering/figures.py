@@ -1,0 +1,95 @@
+"""The figure a clause gives: which numbers count something, in what measure, and which clause answers best.
+
+"2024年形成了多少份协商报告？" is answered by the clause "形成了18份协商报告", not by "三级政协" (a numeral
+naming nothing counted), "第九批" (an ordinal) or "debuild(1)" (part of a name); "有多少人听课" by "2万多人参训"
+rather than "8位…成员作专题辅导" in the same sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from rag.question import units
+from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo
+from rag.text.numbers import extract_numbers
+from rag.text.tokens import TRIM, bigrams
+
+CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
+
+
+def _overlap(tokens: set[str], text: str) -> float:
+    if not tokens:
+        return 0.0
+    found = set(bigrams(text))
+    return len(tokens & found) / len(tokens)
+
+
+def score_text(info: QuestionInfo, text: str) -> float:
+    """How well ``text`` covers the question: its focus weighs three times its other words."""
+    # "方面的成果": the phrases either side of 的 are matched, not the bigrams across it
+    focus = {g for part in info.focus.split("的") for g in bigrams(part)} if info.focus else set()
+    years = {y for y in info.years}
+    question = set(bigrams(" ".join(info.terms))) | years
+    return 3 * _overlap(focus, text) + _overlap(question, text)
+
+
+CLASSIFIERS = "个份篇件人名位次场期批项家条种支所座万亿千百元倍余多盟市县旗区户"  # not 届: "十三届" names a term
+
+
+def quantities(clause: str, years: tuple[str, ...]) -> list:
+    """Numbers in a clause that count something: not years or dates, not ordinals (第九批), not names (三北).
+
+    "连续补贴5年" counts years: a duration is a quantity.
+    """
+    nums = []
+    for n in extract_numbers(clause):
+        tail = clause[n.end : n.end + 1]
+        if units.is_duration(clause, n):
+            nums.append(n)
+            continue
+        if tail in ("年", "月", "日") or n.text in years or clause[: n.start].rstrip().endswith("第"):
+            continue
+        if not n.text[0].isdigit() and (not tail or tail not in CLASSIFIERS):
+            continue
+        if _NAMES_NUMBER.search(clause[: n.start]):
+            continue  # "debuild(1)", "v2.1", "gcc-12": part of a name, not a count
+        nums.append(n)
+    return nums
+
+
+_NAMES_NUMBER = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*[(（]?$")
+
+
+def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool], span: int = 1) -> str | None:
+    """The clause of ``sentence`` that answers: it holds what ``wanted`` asks for and covers the question best.
+
+    ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
+    """
+    clauses = [c.strip(TRIM) for c in CLAUSE_SPLIT.split(sentence)]
+    unit = re.search(rf"(?:多少|几)([{COUNT_CLASSIFIERS}])", info.text) if info.kind == "count" else None
+    best, best_score = None, (-1, -1.0)
+    for i, clause in enumerate(clauses):
+        if not clause or not wanted(clause):
+            continue
+        # "有多少人听课": "2万多人参训" before "8位…成员作专题辅导", whatever words each shares with the question
+        # (a figure the question states itself, the 六 of "“六个倍增”计划推动几个盟市…", is not the one asked)
+        score = (bool(unit) and _in_unit(clause, unit.group(1), info.text), score_text(info, clause))
+        if score > best_score:
+            best, best_score = i, score
+    if best is None:
+        return None
+    following = [c for c in clauses[best + 1 :] if c and wanted(c)][: span - 1]
+    return "，".join([clauses[best], *following])
+
+
+def _in_unit(clause: str, unit: str, question: str) -> bool:
+    """A figure of ``clause`` counted in ``unit`` ("2万多人" in 人), other than one the question writes itself."""
+    return any(re.match(rf"\s*[余多]?\s*{unit}", clause[n.end:]) and clause[n.start:n.end + 1] not in question
+               for n in extract_numbers(clause))
+
+
+def counts_things(text: str, years) -> bool:
+    """Every figure of ``text`` counts things ("两件大事", "12个"): none is a measure written another way."""
+    figures = [n for n in extract_numbers(text) if n.text not in years]
+    return bool(figures) and all(text[n.end:n.end + 1] in CLASSIFIERS for n in figures)
