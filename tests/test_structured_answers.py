@@ -573,6 +573,9 @@ def test_a_figure_asked_in_a_measure_is_never_a_count_of_something_else(tmp_path
     trap = ask(settings, "2024年全区供暖温度标准提高到了多少摄氏度？")
     assert trap.abstained and "两件" not in trap.text and "12" not in trap.text
     assert asked_measure("一共多少个部门？") is None and asked_measure("要在几个工作日内办完？")
+    assert asked_measure("How much did the committee spend on the survey?") == asked_measure("花了多少钱？")
+    assert asked_measure("What is the maximum size of a package that can be uploaded?") == asked_measure("多少MB？")
+    assert asked_measure("How many packages does the release contain?") is None
 
 
 def test_a_which_ones_question_gets_the_entries_before_a_sentence_about_them():

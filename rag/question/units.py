@@ -62,9 +62,13 @@ _MEASURES = (
     r"平方米|平方公里|平米|亩|公顷",
     r"小时|分钟|秒|天|日|工作日|周|星期|个月|hours?|minutes?|seconds?|days?|weeks?|months?",
     r"摄氏度|度|℃",
-    r"字节|[KMGT]i?B|兆|bytes?",
+    r"字节|[KMGT]i?B?(?![A-Za-z])|兆|bytes?",
 )
 _ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES) + r")")
+# "文件的大小", "多大的磁盘空间", "maximum size of a package": a size in bytes
+_ASKS_SIZE = re.compile(r"(?:文件|软件包|包|磁盘|分区|镜像|内存|上传)的?(?:大小|容量)|多大的?(?:文件|空间|内存|磁盘|分区|容量)|"
+                        r"\bsize of (?:a |an |the )?(?:[\w-]+ )?(?:files?|packages?|uploads?|disks?|partitions?|images?|"
+                        r"archives?|memory)\b", re.I)
 
 
 # the same asked in English: "how much did … spend", "how many kilometres", "how many hours"
@@ -85,6 +89,8 @@ def asked_measure(question: str) -> str | None:
     m = _ASKED_MEASURE.search(question)
     if m:
         return next(group for group in _MEASURES if re.fullmatch(group, m.group(1)))
+    if _ASKS_SIZE.search(question):
+        return _MEASURES[6]
     return next((_MEASURES[k] for k, pattern in _ASKED_IN_ENGLISH if re.search(pattern, question, re.I)), None)
 
 
