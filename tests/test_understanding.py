@@ -328,3 +328,11 @@ def test_the_clause_giving_a_figure_in_the_measure_word_asked_answers():
     info = analyse("“六个倍增”计划推动内蒙古西部几个盟市与北京建立了合作关系？")
     said = "“六个倍增”计划结出丰硕成果,推动内蒙古西部四盟市与北京相关地区建立合作关系。"
     assert best_clause(info, said, lambda c: bool(quantities(c, ()))) == "推动内蒙古西部四盟市与北京相关地区建立合作关系"
+
+
+def test_a_version_after_a_name_is_part_of_the_name_not_a_figure_the_evidence_must_state():
+    from rag.question.analysis import stated_numbers
+
+    assert stated_numbers("为什么说 KiCad 6.0 的新工程文件格式更方便配合版本控制？") == ()
+    assert stated_numbers("退出状态 2 是什么意思？") == (2.0,)
+    assert stated_numbers("税率提高到 10.5 了吗？") == (10.5,)

@@ -253,7 +253,12 @@ def stated_numbers(question: str) -> tuple[float, ...]:
     return tuple(n.value for n in extract_numbers(question) if n.value not in years
                  and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪"
                  and not (which and question[n.end:n.end + 1] in COUNT_CLASSIFIERS + "类样"
-                          and question[max(n.start - 1, 0):n.start] != "第"))
+                          and question[max(n.start - 1, 0):n.start] != "第")
+                 and not (_VERSION.fullmatch(n.text) and _NAMED.search(question[:n.start])))
+
+
+_VERSION = re.compile(r"\d+(?:\.\d+)+")  # "6.0", "3.11": with the name before it ("KiCad 6.0") a name, not a figure
+_NAMED = re.compile(r"[A-Za-z][\w+-]*\s*$")
 
 
 _ASKS_WHICH = re.compile(r"分别|各是|各自|各为|哪|都是|都有")
