@@ -4,7 +4,6 @@ a field, an option entry; follow-ups with a pronoun; relative years; a figure of
 from __future__ import annotations
 
 import datetime
-import re
 
 import pytest
 
@@ -39,6 +38,20 @@ def indexed(base, name: str, text: str):
 
 def ask(settings, question, history=None):
     return answer(question, history, settings=settings, backend="extractive")
+
+
+def unit(text, kind="sentence", passage=0, supported=True):
+    """An answer unit as the selector hands it to the preferences."""
+    from rag.answering.extractive import Evidence
+
+    return Evidence(passage, 0, len(text), text, 0.3, kind=kind, supported=supported)
+
+
+def asked(text, kind="other"):
+    """What the preferences know of a Chinese question."""
+    from rag.question.analysis import QuestionInfo
+
+    return QuestionInfo(text=text, kind=kind, years=(), terms=(), is_chinese=True)
 
 
 def test_a_table_row_answers_with_its_header(manual):
@@ -462,28 +475,21 @@ def test_an_option_written_against_chinese_is_the_option_alone():
 
 
 def test_a_where_question_gets_the_unit_that_names_the_path():
-    from rag.answering.extractive import Evidence
     from rag.answering.preferences import path_first
-    from rag.question.analysis import QuestionInfo
 
-    def unit(text, kind="sentence", supported=True):
-        return Evidence(0, 0, len(text), text, 0.3, kind=kind, supported=supported)
-
-    def info(text):
-        return QuestionInfo(text=text, kind="other", years=(), terms=(), is_chinese=True)
 
     lead = unit("如果你已经更新了源代码树，在存放 debian 目录的源码目录里执行 pdebuild。")
     hooks = unit("HOOKDIR=/var/cache/pbuilder/hooks", kind="code")
     result = unit("新构建的软件包会被放置于 /var/cache/pbuilder/result/。")
     ranked = [lead, hooks, result]
-    got = path_first(info("用 pbuilder 构建出来的软件包会放在哪个目录？"), ranked)
+    got = path_first(asked("用 pbuilder 构建出来的软件包会放在哪个目录？"), ranked)
     # the path that says more of the question goes first, with the best unit's verdict on answering
     assert got[0].answer_text == result.answer_text and got[1:] == [lead, hooks]
-    assert path_first(info("pbuilder 构建出来的软件包怎么签名？"), ranked) == ranked  # no place asked
-    assert path_first(info("软件包放在哪个目录？"), [result, lead]) == [result, lead]  # the best names one
+    assert path_first(asked("pbuilder 构建出来的软件包怎么签名？"), ranked) == ranked  # no place asked
+    assert path_first(asked("软件包放在哪个目录？"), [result, lead]) == [result, lead]  # the best names one
     # a path the question names itself, or one in a unit the selector does not back, is no answer
-    assert path_first(info("/var/cache/pbuilder/hooks 是哪个目录？"), [lead, hooks]) == [lead, hooks]
-    assert path_first(info("软件包放在哪个目录？"), [lead, unit(result.text, supported=False)])[0] == lead
+    assert path_first(asked("/var/cache/pbuilder/hooks 是哪个目录？"), [lead, hooks]) == [lead, hooks]
+    assert path_first(asked("软件包放在哪个目录？"), [lead, unit(result.text, supported=False)])[0] == lead
     # "和/或", a fraction or a URL is not a path
     from rag.answering.preferences import PATH
     assert PATH.findall("和/或 1/2 见 http://a.org/x 或 ~/.ssh/config") == ["~/.ssh/config"]
@@ -513,28 +519,21 @@ def test_a_reason_is_a_purpose_said_with_yi_not_the_ke_yi_of_can():
 
 
 def test_a_question_asking_for_the_command_gets_the_unit_holding_the_command_line():
-    from rag.answering.extractive import Evidence
     from rag.answering.preferences import command_first
-    from rag.question.analysis import QuestionInfo
 
-    def unit(text, kind="sentence", supported=True):
-        return Evidence(0, 0, len(text), text, 0.3, kind=kind, supported=supported)
-
-    def info(text):
-        return QuestionInfo(text=text, kind="other", years=(), terms=(), is_chinese=True)
 
     said = unit("当 VNC 会话关闭时，记得退出相应的 SSH 会话来关闭隧道。")
     tunnel = unit("ssh -L localhost:5901:localhost:5900 -N -T machine 命令创建本地端口 5901 的隧道。")
     ranked = [said, unit("VNC 缺省在第一个屏幕使用端口号 5900。"), tunnel]
-    got = command_first(info("通过 SSH 隧道连 VNC 桌面，具体命令怎么敲？"), ranked)
+    got = command_first(asked("通过 SSH 隧道连 VNC 桌面，具体命令怎么敲？"), ranked)
     assert got[0].answer_text == tunnel.answer_text and got[1:] == ranked[:2]
-    assert command_first(info("通过 SSH 隧道连 VNC 桌面要注意什么？"), ranked) == ranked  # no command asked
-    assert command_first(info("ssh 这个命令一般用在什么场合？"), ranked) == ranked  # it names one
+    assert command_first(asked("通过 SSH 隧道连 VNC 桌面要注意什么？"), ranked) == ranked  # no command asked
+    assert command_first(asked("ssh 这个命令一般用在什么场合？"), ranked) == ranked  # it names one
     block = unit("$ ssh -L 5901:localhost:5900 machine", kind="code")
     named = unit("debc(1) 命令列出一个二进制软件包中的文件。")
-    assert command_first(info("用哪个命令列出软件包里的文件？"), [named, tunnel]) == [named, tunnel]  # it names one
-    assert command_first(info("用什么命令建隧道？"), [block, tunnel]) == [block, tunnel]  # the best holds one
-    assert command_first(info("用什么命令建隧道？"), [said, unit(tunnel.text, supported=False)])[0] == said
+    assert command_first(asked("用哪个命令列出软件包里的文件？"), [named, tunnel]) == [named, tunnel]  # it names one
+    assert command_first(asked("用什么命令建隧道？"), [block, tunnel]) == [block, tunnel]  # the best holds one
+    assert command_first(asked("用什么命令建隧道？"), [said, unit(tunnel.text, supported=False)])[0] == said
 
 
 def test_a_unit_that_says_something_and_points_on_in_brackets_is_an_answer():
@@ -579,44 +578,28 @@ def test_a_figure_asked_in_a_measure_is_never_a_count_of_something_else(tmp_path
 
 
 def test_a_which_ones_question_gets_the_entries_before_a_sentence_about_them():
-    from rag.answering.extractive import Evidence
     from rag.answering.preferences import entries_first
-    from rag.question.analysis import QuestionInfo
-
-    def unit(text, kind="sentence", passage=0, supported=True):
-        return Evidence(passage, 0, len(text), text, 0.3, kind=kind, supported=supported)
-
-    def info(text, kind="list"):
-        return QuestionInfo(text=text, kind=kind, years=(), terms=(), is_chinese=True)
 
     about = unit("KiCad 可以导入由其他一些软件包创建的文件。")
     eagle, cadstar = unit("*.sch, *.brd：Eagle 6.x 或更高版本", "row"), unit("*.csa, *.cpa：CADSTAR 档案格式", "row")
     ranked = [about, unit("要导入工程，请在文件菜单中选择。"), cadstar, eagle]
-    got = entries_first(info("KiCad 能从哪两种工具导入工程？"), ranked)
+    got = entries_first(asked("KiCad 能从哪两种工具导入工程？", "list"), ranked)
     assert got[0].answer_text == cadstar.answer_text and got[1:] == [about, ranked[1], eagle]
-    assert entries_first(info("KiCad 怎么导入工程？", "other"), ranked) == ranked  # no list asked
+    assert entries_first(asked("KiCad 怎么导入工程？"), ranked) == ranked  # no list asked
     lone = [about, cadstar, unit("*.sch：Eagle", "row", passage=1)]  # entries of two lists are no list
-    assert entries_first(info("KiCad 能从哪两种工具导入工程？"), lone) == lone
+    assert entries_first(asked("KiCad 能从哪两种工具导入工程？", "list"), lone) == lone
 
 
 def test_the_unit_naming_the_key_or_option_the_question_names_goes_first_however_low_it_ranks():
-    from rag.answering.extractive import Evidence
     from rag.answering.preferences import exact_first
-    from rag.question.analysis import QuestionInfo
 
-    def unit(text, kind="row", supported=True):
-        return Evidence(0, 0, len(text), text, 0.3, kind=kind, supported=supported)
-
-    def info(text):
-        return QuestionInfo(text=text, kind="other", years=(), terms=(), is_chinese=True)
-
-    rows = [unit("工程管理器的启动器包含各种工具的快捷方式。", "sentence"), *(unit(f"new project {k}：创建工程。") for k in range(6))]
-    image = unit("Action：Image Converter；Default Hotkey：Ctrl+B；Description：Convert bitmap images")
-    got = exact_first(info("在工程管理器里按 Ctrl+B 会打开哪个工具？"), [*rows, image])
+    rows = [unit("工程管理器的启动器包含各种工具的快捷方式。", "sentence"), *(unit(f"new project {k}：创建工程。", "row") for k in range(6))]
+    image = unit("Action：Image Converter；Default Hotkey：Ctrl+B；Description：Convert bitmap images", "row")
+    got = exact_first(asked("在工程管理器里按 Ctrl+B 会打开哪个工具？"), [*rows, image])
     assert got[0].answer_text == image.answer_text and got[1:] == rows
-    assert exact_first(info("按 ctrl+b 会打开哪个工具？"), [*rows, image])[0].answer_text == image.answer_text
+    assert exact_first(asked("按 ctrl+b 会打开哪个工具？"), [*rows, image])[0].answer_text == image.answer_text
     # an option is named as written: "-n" is another option than "-N"; an unrated unit is no answer
     options = [unit("-n, --dry-run：只显示要做什么。", "option"), unit("-N, --no-user-group：不创建同名的组。", "option")]
-    assert exact_first(info("useradd 的 -N 是什么意思？"), options)[0] is not options[0]
-    assert exact_first(info("useradd 的 -n 是什么意思？"), options) == options
-    assert exact_first(info("按 Ctrl+B 会打开哪个工具？"), [rows[0], unit(image.text, supported=False)])[0] == rows[0]
+    assert exact_first(asked("useradd 的 -N 是什么意思？"), options)[0] is not options[0]
+    assert exact_first(asked("useradd 的 -n 是什么意思？"), options) == options
+    assert exact_first(asked("按 Ctrl+B 会打开哪个工具？"), [rows[0], unit(image.text, supported=False)])[0] == rows[0]
