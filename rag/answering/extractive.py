@@ -17,7 +17,7 @@ from rag.question.analysis import (
     date_predicate,
     quoted_names,
 )
-from rag.answering.figures import best_clause, counts_things, quantities, score_text
+from rag.answering.figures import asked_unit, best_clause, counts_things, quantities, score_text
 from rag.text.tokens import DATE, YEAR_IN_TEXT, trim
 from rag.types import Passage
 
@@ -246,8 +246,8 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
         # a count of the thing asked ("86件…提案") before a figure of something else ("两件大事") ranked above it;
         # a unit with neither a character of it nor a figure in the unit asked ("几次视察考察活动": "十三届…书画作品展")
         # counts something else
-        unit = re.search(rf"(?:多少|几)([{COUNT_CLASSIFIERS}])", info.text)
-        same = re.compile(rf"[\d零〇一二两三四五六七八九十百千万亿]\s*[余多]?\s*{unit.group(1)}") if unit else None
+        unit = asked_unit(info.text)
+        same = re.compile(rf"[\d零〇一二两三四五六七八九十百千万亿]\s*[余多]?\s*{unit}") if unit else None
         top = sorted((ev for ev in top if set(counted) & set(ev.answer_text) or (same and same.search(ev.answer_text))),
                      key=lambda ev: counted not in ev.answer_text)
     for ev in top:

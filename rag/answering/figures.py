@@ -67,20 +67,26 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
     ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
     """
     clauses = [c.strip(TRIM) for c in CLAUSE_SPLIT.split(sentence)]
-    unit = re.search(rf"(?:多少|几)([{COUNT_CLASSIFIERS}])", info.text) if info.kind == "count" else None
+    unit = asked_unit(info.text) if info.kind == "count" else None
     best, best_score = None, (-1, -1.0)
     for i, clause in enumerate(clauses):
         if not clause or not wanted(clause):
             continue
         # "有多少人听课": "2万多人参训" before "8位…成员作专题辅导", whatever words each shares with the question
         # (a figure the question states itself, the 六 of "“六个倍增”计划推动几个盟市…", is not the one asked)
-        score = (bool(unit) and _in_unit(clause, unit.group(1), info.text), score_text(info, clause))
+        score = (bool(unit) and _in_unit(clause, unit, info.text), score_text(info, clause))
         if score > best_score:
             best, best_score = i, score
     if best is None:
         return None
     following = [c for c in clauses[best + 1 :] if c and wanted(c)][: span - 1]
     return "，".join([clauses[best], *following])
+
+
+def asked_unit(question: str) -> str | None:
+    """The measure word a count question asks in: "人" of "有多少人听课", "支" of "派出了几支队伍"."""
+    m = re.search(rf"(?:多少|几)([{COUNT_CLASSIFIERS}])", question)
+    return m.group(1) if m else None
 
 
 def _in_unit(clause: str, unit: str, question: str) -> bool:

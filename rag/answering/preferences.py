@@ -64,8 +64,8 @@ _PATH_TOP = 3
 
 
 def path_first(info: QuestionInfo, ranked: list) -> list:
-    """"下载的 .deb 放在哪个目录": when the best unit names no path the question does not name, the first of the
-    top units that does goes first ("APT 在 /var/cache/apt/archives/ 目录中保存……")."""
+    """"下载的 .deb 放在哪个目录": when the best unit names no path the question does not name, the one of the
+    top units that does and says most of the question goes first ("APT 在 /var/cache/apt/archives/ 目录中保存……")."""
     if not ranked or not _ASKS_PATH.search(info.text):
         return ranked
     asked = set(PATH.findall(info.text))
