@@ -55,16 +55,16 @@ def same_whole(question: str, clause: str) -> bool:
 
 
 # the measures a figure may be asked in ("多少公里", "几个小时"): one in another measure answers something else
-_MEASURES = (
-    r"公里|千米|米|厘米|毫米|km|cm|mm",
-    r"吨|公斤|千克|克|斤|kg",
-    r"元|万元|亿元|块钱|美元|钱|yuan|dollars?|USD|EUR|RMB",
-    r"平方米|平方公里|平米|亩|公顷",
-    r"小时|分钟|秒|天|日|工作日|周|星期|个月|hours?|minutes?|seconds?|days?|weeks?|months?",
-    r"摄氏度|度|℃",
-    r"字节|[KMGT]i?B?(?![A-Za-z])|兆|bytes?",
-)
-_ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES) + r")")
+_MEASURES = {
+    "length": r"公里|千米|米|厘米|毫米|km|cm|mm",
+    "weight": r"吨|公斤|千克|克|斤|kg",
+    "money": r"元|万元|亿元|块钱|美元|钱|yuan|dollars?|USD|EUR|RMB",
+    "area": r"平方米|平方公里|平米|亩|公顷",
+    "time": r"小时|分钟|秒|天|日|工作日|周|星期|个月|hours?|minutes?|seconds?|days?|weeks?|months?",
+    "temperature": r"摄氏度|度|℃",
+    "size": r"字节|[KMGT]i?B?(?![A-Za-z])|兆|bytes?",
+}
+_ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES.values()) + r")")
 # "文件的大小", "多大的磁盘空间", "maximum size of a package": a size in bytes
 _ASKS_SIZE = re.compile(r"(?:文件|软件包|包|磁盘|分区|镜像|内存|上传)的?(?:大小|容量)|多大的?(?:文件|空间|内存|磁盘|分区|容量)|"
                         r"\bsize of (?:a |an |the )?(?:[\w-]+ )?(?:files?|packages?|uploads?|disks?|partitions?|images?|"
@@ -73,14 +73,14 @@ _ASKS_SIZE = re.compile(r"(?:文件|软件包|包|磁盘|分区|镜像|内存|�
 
 # the same asked in English: "how much did … spend", "how many kilometres", "how many hours"
 _ASKED_IN_ENGLISH = (
-    (0, r"how (?:many|much|long) (?:kilomet(?:er|re)s|km|met(?:er|re)s|miles)\b"),
-    (1, r"how (?:many|much) (?:tons|tonnes|kilograms|kg|grams)\b|how much does .* weigh\b"),
-    (2, r"how much (?:money|did .* (?:spend|cost|pay|invest|raise)|does .* cost|is .* worth)\b|"
-        r"how many (?:yuan|dollars)\b|what (?:is|was) the (?:cost|price|budget) of\b"),
-    (3, r"how many (?:square )?(?:hectares|acres|mu)\b"),
-    (4, r"how many (?:hours|minutes|seconds|days|weeks|months)\b"),
-    (5, r"how many degrees\b|what temperature\b"),
-    (6, r"how many (?:bytes|kilobytes|megabytes|gigabytes|[kmg]b)\b"),
+    ("length", r"how (?:many|much|long) (?:kilomet(?:er|re)s|km|met(?:er|re)s|miles)\b"),
+    ("weight", r"how (?:many|much) (?:tons|tonnes|kilograms|kg|grams)\b|how much does .* weigh\b"),
+    ("money", r"how much (?:money|did .* (?:spend|cost|pay|invest|raise)|does .* cost|is .* worth)\b|"
+              r"how many (?:yuan|dollars)\b|what (?:is|was) the (?:cost|price|budget) of\b"),
+    ("area", r"how many (?:square )?(?:hectares|acres|mu)\b"),
+    ("time", r"how many (?:hours|minutes|seconds|days|weeks|months)\b"),
+    ("temperature", r"how many degrees\b|what temperature\b"),
+    ("size", r"how many (?:bytes|kilobytes|megabytes|gigabytes|[kmg]b)\b"),
 )
 
 
@@ -88,10 +88,10 @@ def asked_measure(question: str) -> str | None:
     """The measure a count question asks its figure in ("多少公里高速公路", "how much did … spend"), or None."""
     m = _ASKED_MEASURE.search(question)
     if m:
-        return next(group for group in _MEASURES if re.fullmatch(group, m.group(1)))
+        return next(group for group in _MEASURES.values() if re.fullmatch(group, m.group(1)))
     if _ASKS_SIZE.search(question):
-        return _MEASURES[6]
-    return next((_MEASURES[k] for k, pattern in _ASKED_IN_ENGLISH if re.search(pattern, question, re.I)), None)
+        return _MEASURES["size"]
+    return next((_MEASURES[name] for name, pattern in _ASKED_IN_ENGLISH if re.search(pattern, question, re.I)), None)
 
 
 def in_measure(clause: str, number: Number, measure: str) -> bool:
