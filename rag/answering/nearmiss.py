@@ -12,6 +12,8 @@ import re
 from rag.index.facts import CLASSIFIERS
 from rag.text.numbers import parse_chinese_number
 from rag.question.analysis import QuestionInfo
+from rag.question.answer_type import asks_for_key, for_another, key_asked_for
+from rag.text.tokens import names_key
 
 _ORDINAL = re.compile(r"第([零〇一二两三四五六七八九十百\d]+)([期次届批轮场号个项条款章节])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -74,6 +76,15 @@ LOOKAHEAD = 200  # characters of the evidence's paragraph after it that may stil
 def no_default(info: QuestionInfo, around: str) -> bool:
     """The question asks for a default value and the text around the evidence never calls anything a default."""
     return bool(_ASKS_DEFAULT.search(info.text)) and not _SAYS_DEFAULT.search(around)
+
+
+def no_key(info: QuestionInfo, texts: list[str]) -> bool:
+    """The question asks which key or shortcut does something and none of ``texts`` (the answer's units) names a
+    key for it: "Ctrl + N 新建图像" is the key of another thing than "新建图层"."""
+    if not asks_for_key(info.text):
+        return False
+    asked = key_asked_for(info.text)
+    return not any(names_key(t) and not for_another(t, asked) for t in texts)
 
 
 def describe(info: QuestionInfo, clause: str, context: str, around: str = "") -> tuple[str, bool] | None:

@@ -75,6 +75,8 @@ def extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
         if told is not None:
             return told
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
+    if nearmiss.no_key(info, [hit.answer for hit in parts]):
+        return _told_instead(("文档没有给出这个操作的快捷键", True), parts[0], passages, flags, base)
     if len(parts) == 1:
         missed = _near_miss(info, parts[0], passages, flags, base)
         if missed is not None:
@@ -92,8 +94,11 @@ def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool]
 def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
     """An abstention that tells the related figure the documents do hold (another ordinal, a subset)."""
     found = _miss_reason(info, hit, passages)
-    if found is None:
-        return None
+    return None if found is None else _told_instead(found, hit, passages, flags, base)
+
+
+def _told_instead(found: tuple[str, bool], hit: Extract, passages, flags, base) -> Answer:
+    """The abstention for a near-miss: why the passages do not answer, and (when related) what they hold instead."""
     reason, related = found
     n = hit.evidence.passage + 1
     if not related:

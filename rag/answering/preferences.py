@@ -12,14 +12,15 @@ from dataclasses import replace
 
 from rag.answering.unit_features import REASON
 from rag.question.analysis import QuestionInfo
-from rag.text.tokens import HEX_ID, exact_terms
+from rag.question.answer_type import asks_for_key, for_another, key_asked_for
+from rag.text.tokens import HEX_ID, exact_terms, key_combos
 
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
     ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked))))
     ranked = own_item_first(info, ranked)
-    ranked = entries_first(info, command_first(info, path_first(info, id_first(info, ranked))))
+    ranked = entries_first(info, command_first(info, path_first(info, key_first(info, id_first(info, ranked)))))
     return reason_first(ranked) if qtype == "reason" else ranked
 
 
@@ -36,9 +37,10 @@ def exact_first(info: QuestionInfo, ranked: list) -> list:
 
 
 def _names_exactly(text: str, named: list[str]) -> bool:
-    """An option as written ("-N" is not "-n"); a key combination in any case ("Ctrl+B", "ctrl+b")."""
+    """An option as written ("-N" is not "-n"); a key combination however written ("Ctrl+B", "**ctrl** + b")."""
+    keys = key_combos(text)
     return any(re.search(rf"(?<![\w+-]){re.escape(term)}(?![\w+])", text, 0 if term.startswith("-") else re.I)
-               for term in named)
+               or term.lower() in keys for term in named)
 
 
 _ASKS_ID = re.compile(r"(?<![A-Za-z])(?:ID|UUID|GUID)(?![A-Za-z])|标识符|\bidentifier\b", re.I)
@@ -80,6 +82,29 @@ def path_first(info: QuestionInfo, ranked: list) -> list:
         return ranked
     # of two, the one that says more of the question: "软件包会被……放置于 …/result/" before a "HOOKDIR=…" line
     return _promote(ranked, max(found, key=lambda k: (item_coverage(info.text, ranked[k].answer_text), -k)))
+
+
+_KEY_TOP = 8
+_KEY_ROWS = 30  # a key table's rows all read alike, so the selector may rank the one for the action asked low
+_KEY_WORDS = re.compile(r"默认|快捷键|热键|组合键|键|是什么|是哪个|什么|哪个|哪些|按|用|的|呢|？|\?")
+
+
+def key_first(info: QuestionInfo, ranked: list) -> list:
+    """"GIMP 里退出程序的快捷键是什么": when the best unit names no key, a unit that names a key combination for the
+    action asked goes first ("**Ctrl** + Q 退出", from any of the top rows, not "Ctrl + N 新建图像" for "新建图层");
+    failing that, the one of the top units the selector backs that says most of the question."""
+    if not ranked or not asks_for_key(info.text) or key_combos(ranked[0].answer_text):
+        return ranked
+    asked = key_asked_for(info.text)
+    for k, ev in enumerate(ranked[1:_KEY_ROWS], 1):
+        if asked[0] and asked[0] in ev.answer_text and key_combos(ev.answer_text) and not for_another(ev.answer_text, asked):
+            return _promote(ranked, k)
+    words = _KEY_WORDS.sub(" ", info.text)
+    found = [k for k, ev in enumerate(ranked[1:_KEY_TOP], 1)
+             if ev.supported and key_combos(ev.answer_text) and item_coverage(words, ev.answer_text) > 0]
+    if not found:
+        return ranked
+    return _promote(ranked, max(found, key=lambda k: (item_coverage(words, ranked[k].answer_text), -k)))
 
 
 # "具体命令怎么敲", "用什么命令", "which command": the question wants a command ("newusers 这个命令用在什么场合"

@@ -156,7 +156,9 @@ def _kind(para: str, following: str) -> tuple[str, int]:
         return "row", 0
     if _COMMAND.match(first):
         return "code", 0
-    if _OPTION.match(first) or ((_TERM_LINE.match(para.strip()) or _bold_term(para)) and following.strip()):
+    # a term needs the description that follows it, unless it says more than the term (the last key of a key list)
+    term_only = bool(_TERM_LINE.match(para.strip()))
+    if _OPTION.match(first) or ((term_only or _bold_term(para)) and (following.strip() or not term_only)):
         return "option", 0
     if _ITEM.match(first):
         return "item", 0

@@ -21,8 +21,9 @@ READABLE_VERSIONS = (1, 2)
 # ("**-M ***路径*", a man page's examples) is an entry with its description, not a heading; an entry's id line
 # ("-- 5a1b…") has the entry's title as its context; the keyword index also holds key combinations and options
 # whole ("ctrl+b", "--no-purge"). 4: each chunk is embedded and keyword-indexed under a context line, its document's
-# name and the headings above it (``Chunk.context``).
-PIPELINE_VERSION = 4
+# name and the headings above it (``Chunk.context``). 5: the keyword index holds a key combination however it
+# is written ("**Ctrl** + **Alt** + O" as "ctrl+alt+o"); a bold entry line that ends a document is an entry.
+PIPELINE_VERSION = 5
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text.tokens import ASKS_KEY
+
 TYPES = ("figure", "date", "person", "command", "reason", "procedure", "yesno", "definition", "other")
 
 _PATTERNS = (
@@ -55,3 +57,32 @@ def answer_type(question: str) -> str:
         if pattern.search(text):
             return name
     return "other"
+
+
+def asks_for_key(question: str) -> bool:
+    """Whether the answer must be a key or key combination: "退出的快捷键是什么", not "怎么把快捷键搬到另一台电脑"."""
+    return bool(ASKS_KEY.search(question)) and answer_type(question) not in ("procedure", "reason", "yesno")
+
+
+# what a key is asked for: "新建图层" of "新建图层的快捷键是什么"
+_KEY_FOR = re.compile(r"((?:(?!的)[\u4e00-\u9fff]){2,8})的?(?:默认)?(?:快捷键|热键|组合键|是哪个键|按哪个键|用哪个键)")
+
+
+def key_asked_for(question: str) -> tuple[str, str]:
+    """What a key is asked for, as its action and what the action is done to: ("新建", "图层") of
+    "新建图层的快捷键是什么", ("退出", "程序") of "退出程序的快捷键"; ("", "") when the question does not say."""
+    import jieba.posseg
+
+    found = _KEY_FOR.search(question)
+    words = [(w.word, w.flag) for w in jieba.posseg.cut(found.group(1))] if found else []
+    while words and words[0][1][:1] in ("f", "p", "u", "c", "r"):  # "里", "在", "的": where, not what
+        words.pop(0)
+    thing = "".join(w for w, _ in words)
+    return (thing[:2], thing[2:]) if len(thing) >= 4 else ("", "")
+
+
+def for_another(text: str, asked: tuple[str, str]) -> bool:
+    """``text`` does the asked action to another thing: "新建图像" when "新建图层" is asked ("退出" alone is not)."""
+    action, done_to = asked
+    return bool(action) and any(not text.startswith(done_to[:2], m.end())
+                                for m in re.finditer(rf"{action}\s*(?=[\u4e00-\u9fff])", text))

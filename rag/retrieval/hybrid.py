@@ -23,7 +23,7 @@ from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
 from rag.text import lexicon
-from rag.text.tokens import YEAR_IN_TEXT, bigrams, exact_terms, is_mostly_cjk
+from rag.text.tokens import ASKS_KEY, YEAR_IN_TEXT, bigrams, exact_terms, is_mostly_cjk, key_combos
 from rag.types import Passage
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,23 @@ class Retriever:
         """The vector the dense search used for ``question`` (cached by the embedder)."""
         return np.asarray(self.embedder.embed_query(self.search_text(question)), dtype=np.float32)
 
+    def names_collection(self, name: str) -> bool:
+        """Whether ``name`` is what the whole collection is about: at least half of its documents (two or
+        more) say it ("GIMP" in GIMP's help). A page of such a collection (its licence, a chapter) need not."""
+        if "documents" not in self._derived:
+            texts: dict[str, list[str]] = {}
+            for chunk in self.all_chunks():
+                texts.setdefault(chunk.source, []).append(chunk.text.lower())
+            self._derived["documents"] = ["\n".join(parts) for parts in texts.values()]
+            self._derived["collection"] = {}
+        known = self._derived["collection"]
+        key = name.lower()
+        if key not in known:
+            documents = self._derived["documents"]
+            saying = sum(key in text for text in documents)
+            known[key] = saying >= 2 and 2 * saying >= len(documents)
+        return known[key]
+
     def document_year(self, source: str) -> str | None:
         """The year a document is about: the one it mentions most (None when it names no year)."""
         if source not in self._years:
@@ -134,7 +151,8 @@ class Retriever:
         top_k = top_k or s.top_k
         text = self.search_text(question)
         dense = self.view.dense(np.asarray(self.embedder.embed_query(text), dtype=np.float32), s.candidates)
-        keyword = self.view.keyword(text, s.candidates)
+        # "退出的快捷键是什么": the rows of a key table ("**Ctrl** + Q 退出") say the thing and a key, not "快捷键"
+        keyword = self.view.keyword(f"{text} {_KEYS}" if ASKS_KEY.search(question) else text, s.candidates)
         dense_w, bm25_w = s.dense_weight, s.bm25_weight
         if not is_mostly_cjk(question):
             # BM25 searches the question's dictionary translation, which is noisier than Chinese words
@@ -182,6 +200,7 @@ class Retriever:
         return self._derived["next"]
 
 
+_KEYS = "Ctrl Alt Shift"  # what a key table's rows say instead of "快捷键"
 _lock = threading.Lock()
 _vocabulary_lock = threading.Lock()
 _retrievers: dict[tuple, Retriever] = {}
@@ -215,5 +234,6 @@ def get_retriever(settings: Settings | None = None, embedder: Embedder | None = 
 
 
 def _holds(text: str, term: str) -> bool:
-    """``text`` says ``term`` as a whole ("-t" not inside "--test", "ctrl+b" not inside "ctrl+b2")."""
-    return re.search(rf"(?<![\w+-]){re.escape(term)}(?![\w+])", text) is not None
+    """``text`` says ``term`` as a whole ("-t" not inside "--test", "ctrl+b" not inside "ctrl+b2"); a key
+    combination however it is written ("**Ctrl** + B")."""
+    return re.search(rf"(?<![\w+-]){re.escape(term)}(?![\w+])", text) is not None or term in key_combos(text)

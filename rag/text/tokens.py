@@ -50,6 +50,33 @@ def exact_terms(text: str) -> list[str]:
     return _EXACT_RE.findall(text)
 
 
+# a key combination however a document writes it: "Ctrl+B", "Ctrl + B", "**Ctrl** + **Alt** + O", "<kbd>Ctrl</kbd>+<kbd>O</kbd>"
+_MODIFIER = r"(?:ctrl|control|alt|shift|cmd|command|meta|super|win|option|fn)"
+_KEY = r"[*_`]*(?:<kbd>)?{}(?:</kbd>)?[*_`]*"
+_KEY_COMBO = re.compile(rf"(?<![A-Za-z0-9]){_KEY.format(_MODIFIER)}(?:\s*[+＋]\s*{_KEY.format('[A-Za-z0-9]{1,9}')})+"
+                        r"(?![A-Za-z0-9])", re.I)
+
+
+def key_combos(text: str) -> list[str]:
+    """The key combinations ``text`` names, each written one way: lower case, joined by "+" ("ctrl+alt+o")."""
+    return ["+".join(re.findall(r"[A-Za-z0-9]+", m.group().replace("<kbd>", " ").replace("</kbd>", " "))).lower()
+            for m in _KEY_COMBO.finditer(text)]
+
+
+# a question that asks for a key: "快捷键是什么", "按哪个键", "keyboard shortcut"
+ASKS_KEY = re.compile(r"快捷键|热键|组合键|(?:哪个|什么|哪些|哪几个)键|\bshortcut|\bhot ?keys?\b|key ?bindings?|which keys?\b",
+                      re.I)
+# a key by its name: a modifier, Esc, Enter, F1 … F12, an arrow
+_KEY_NAME = re.compile(r"(?<![A-Za-z])(?:ctrl|control|alt|shift|cmd|command|meta|super|option|esc|ecs|escape|tab|enter|"
+                       r"return|space|home|end|pgup|pgdn|page ?up|page ?down|insert|ins|delete|del|backspace|F\d{1,2})"
+                       r"(?![A-Za-z])|回车|空格键|退格键|方向键|[←→↑↓]", re.I)
+
+
+def names_key(text: str) -> bool:
+    """Whether ``text`` names a key ("Ctrl+Q", "按 F11 键", "ESC 键也可以")."""
+    return _KEY_NAME.search(text) is not None
+
+
 def bigrams(text: str) -> list[str]:
     """Character bigrams of CJK runs (a lone character stays a unigram), plus ASCII words and numbers, key
     combinations and options."""
@@ -59,7 +86,9 @@ def bigrams(text: str) -> list[str]:
             tokens.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
         elif run.lower() not in _EN_STOP:
             tokens.append(run.lower())
-    tokens.extend(t.lower() for t in exact_terms(text))
+    exact = [t.lower() for t in exact_terms(text)]
+    tokens.extend(exact)
+    tokens.extend(k for k in key_combos(text) if k not in exact)  # "**Ctrl** + O" is found as "ctrl+o"
     return tokens
 
 
