@@ -336,3 +336,20 @@ def test_a_version_after_a_name_is_part_of_the_name_not_a_figure_the_evidence_mu
     assert stated_numbers("为什么说 KiCad 6.0 的新工程文件格式更方便配合版本控制？") == ()
     assert stated_numbers("退出状态 2 是什么意思？") == (2.0,)
     assert stated_numbers("税率提高到 10.5 了吗？") == (10.5,)
+
+
+@pytest.mark.parametrize("previous, question, standalone", [
+    # the new action takes the place of the action a key was asked for
+    ("GIMP 里新建图像的快捷键是什么？", "那退出程序呢？", "GIMP 里退出程序的快捷键是什么？"),
+    # a follow-up that only names another version asks the same of that version
+    ("GIMP 0.54 的界面工具箱是基于什么做的？", "那到了 0.60 版换成什么了？", "GIMP 0.60 的界面工具箱是基于什么做的？"),
+    ("GIMP 2.2 是哪年发布的？", "那2.4呢？", "GIMP 2.4 是哪年发布的？"),
+])
+def test_a_follow_up_asks_the_earlier_question_of_its_new_thing(previous, question, standalone):
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
+    assert rewrite_follow_up(question, history) == standalone
+
+
+def test_a_short_follow_up_about_a_role_does_not_replace_whose_role_it_is():
+    history = [{"role": "user", "content": "自治区政协的秘书长是谁？"}, {"role": "assistant", "content": "……"}]
+    assert "自治区政协" in rewrite_follow_up("那主席呢？", history)

@@ -23,7 +23,8 @@ _LIST_WORDS = re.compile(r"下列|如下|以下|下面|包括|as follows|followi
 _ENDS = ("。", "！", "？", "!", "?", "；", ";", ".", "”", "）", ")")
 # a sentence that starts by pointing back ("这种事情", "此时", "但代价是"): it needs the sentence before it
 _LEANS_BACK = re.compile(r"^(?:万一|如果|但是?|然而|不过|因此|所以|同时|此外|另外|而且|并且|否则|其中)?\s*"
-                         r"(?:这|此|该|那(?!么)|它|其(?![他它余实次中])|上述|前者|后者)|^(?:但是?|然而|不过|因此|所以|否则)")
+                         r"(?:这|此|该|那(?!么)|它|其(?![他它余实次中])|上述|前者|后者)|^(?:但是?|然而|不过|因此|所以|否则)|"
+                         r"^(?:比如|例如|譬如|比方说)")  # an example is of what the sentence before says
 _SENTENCE_KINDS = ("sentence",)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Sequence
 
 from rag.question.analysis import QuestionInfo, analyse, is_mostly_cjk, long_nouns
@@ -54,8 +55,10 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
                 return f"检索到的资料中没有提到“{name}”"
         # "……规定新能源汽车免征吗": a yes-or-no question about a thing no passage names is not answered by
         # the passages about its neighbours (the list of what is exempt)
+        # the clause that asks names it: "我的服务器上没装图形界面，GIMP 能在那种环境下跑吗" tells a situation first,
+        # in the asker's own words
         if answer_type(info.text) == "yesno" and is_mostly_cjk(joined):  # English text says "unprivileged user"
-            for noun in long_nouns(info.text):
+            for noun in long_nouns(_CLAUSE_BREAK.split(info.text.strip(" ，,；;：:"))[-1]):
                 if noun not in squeezed:
                     return f"检索到的资料中没有提到“{noun}”"
         # a reworded question shares no word with its passage ("买东西被商家骗了" for "经营者……欺诈"): whether
@@ -63,6 +66,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     return None
 
 
+_CLAUSE_BREAK = re.compile(r"[，,；;：:]")
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")
@@ -96,5 +100,9 @@ def missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
 
 
 def analyse_question(question: str, focus, retriever: Retriever) -> QuestionInfo:
+    """What ``question`` asks, over the indexed documents: a name the whole collection is about ("GIMP" in GIMP's
+    help) tells no passage from another, so it is not among the names an answer's passage must say."""
     vocabulary = None if is_mostly_cjk(question) else retriever.vocabulary()
-    return analyse(question, focus, vocabulary, retriever.is_common)
+    info = analyse(question, focus, vocabulary, retriever.is_common)
+    entities = tuple(e for e in info.entities if not retriever.names_collection(e))
+    return info if entities == info.entities else replace(info, entities=entities)

@@ -15,8 +15,6 @@ from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo
 from rag.text.numbers import extract_numbers
 from rag.text.tokens import TRIM, bigrams
 
-CLAUSE_SPLIT = re.compile(r"[、，,；;：:]")
-
 
 def _overlap(tokens: set[str], text: str) -> float:
     if not tokens:
@@ -66,7 +64,7 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
 
     ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
     """
-    clauses = [c.strip(TRIM) for c in CLAUSE_SPLIT.split(sentence)]
+    clauses = [c.strip(TRIM) for c in _clauses(sentence)]
     unit = asked_unit(info.text) if info.kind == "count" else None
     best, best_score = None, (-1, -1.0)
     for i, clause in enumerate(clauses):
@@ -81,6 +79,22 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
         return None
     following = [c for c in clauses[best + 1 :] if c and wanted(c)][: span - 1]
     return "，".join([clauses[best], *following])
+
+
+_LABEL = re.compile(r"^\s*[^：:]{1,12}[：:](?=\s*\S)")  # "工号：1002", a table cell under its header
+
+
+def _clauses(sentence: str) -> list[str]:
+    """The clauses of ``sentence``, split at commas, semicolons and colons; a label of up to 12 characters keeps
+    its value ("工号：1002" of a table row: the header is what says which figure it is)."""
+    found = []
+    for part in _PART_SPLIT.split(sentence):
+        found += [part] if _LABEL.match(part) and len(_COLON.split(part)) == 2 else _COLON.split(part)
+    return found
+
+
+_PART_SPLIT = re.compile(r"[、，,；;]")
+_COLON = re.compile(r"[：:]")
 
 
 def asked_unit(question: str) -> str | None:

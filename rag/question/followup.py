@@ -54,9 +54,13 @@ def carry_over(question: str, previous: str) -> str:
         return previous.replace(old_years[0], new_years[0])
     if not core:
         return previous
+    version = _other_version(core, previous)
+    if version:
+        return version
     if _ASKS.search(core) and len(core) >= _COMPLETE:
         return core + ("" if core.endswith(("？", "?")) else "？")  # already a whole question: nothing to splice
-    parallel = _in_place_of_its_like(core, previous) or _in_place_of_its_verb(core, previous)
+    parallel = (_in_place_of_its_like(core, previous) or _in_place_of_its_verb(core, previous)
+                or _in_place_of_its_owner(core, previous))
     if parallel:
         return parallel
     topic = _topic(previous)
@@ -137,6 +141,38 @@ def _in_place_of_its_verb(core: str, previous: str) -> str | None:
     if not asked or not asked[0][1].startswith("v") or len(asked[0][0]) < 2:
         return None
     return previous[:how.end()] + core + rest[len(asked[0][0]):]
+
+
+# "新建图像的快捷键是什么": what the earlier question asks something of, the thing asked, and the asking words
+_OWNER_ASKED = re.compile(r"([^\s，,。：:；;里中上在的]{2,12})的([^\s的，,？?]{1,8}?)(?:是什么|是多少|是哪|是谁|叫什么|有哪些|多少|几)")
+
+
+def _in_place_of_its_owner(core: str, previous: str) -> str | None:
+    """"那退出程序呢？" after "GIMP 里新建图像的快捷键是什么？": the new thing takes the place of what the earlier
+    question asked something of, when it is about as long as that and not as the thing asked ("那主席呢？" after
+    "……的秘书长是谁？" asks of the 主席, and is left to the subject carried over)."""
+    m = _OWNER_ASKED.search(previous)
+    size = len(core.replace(" ", ""))
+    if not m or size < 3 or _ASKS.search(core) or not re.search(r"[\u4e00-\u9fff]", core):
+        return None
+    owner, asked = len(m.group(1)), len(m.group(2))
+    if abs(size - owner) > 2 or abs(size - owner) >= abs(size - asked):
+        return None
+    return previous[:m.start(1)] + core + previous[m.end(1):]
+
+
+_VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.])")  # "0.60", "2.4.1"
+# what a follow-up about another version says besides the version: "到了 0.60 版换成什么了", "那 2.4 里呢"
+_VERSION_TALK = re.compile(r"到了?|在|那|版本?|里|中|时|的|换成|改成|变成|用的?|是|了|呢|什么|哪个|哪种|[？?，,\s]")
+
+
+def _other_version(core: str, previous: str) -> str | None:
+    """"那到了 0.60 版换成什么了？" after "GIMP 0.54 的界面工具箱是基于什么做的？": a follow-up that only names
+    another version asks the earlier question of that version ("GIMP 0.60 的界面工具箱是基于什么做的？")."""
+    new, old = _VERSION.findall(core), _VERSION.findall(previous)
+    if len(new) != 1 or len(old) != 1 or new == old or _VERSION_TALK.sub("", _VERSION.sub("", core)):
+        return None
+    return previous.replace(old[0], new[0], 1)
 
 
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*\??$", re.I)

@@ -1,0 +1,44 @@
+"""When the passages cannot answer: a name or a thing asked about that they never mention. The collection's own
+subject and the asker's description of their situation are not such a thing."""
+
+from __future__ import annotations
+
+from rag import answer
+from rag.index.ingestion import ingest
+
+
+def _collection(base, docs: dict[str, str]):
+    from rag.settings import Settings
+
+    (base / "docs").mkdir()
+    for name, text in docs.items():
+        (base / "docs" / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=base / "vs", uploads_dir=base / "up", backend="extractive")
+    ingest([base / "docs"], settings=settings)
+    return settings
+
+
+HISTORY = {
+    f"history-{v}.md": f"# FooEdit {v} 的新功能\n\nFooEdit {v} 改进了图层对话框和画笔工具，FooEdit {v} 的启动速度也比以前快。\n"
+    for v in ("1.0", "2.0", "2.2")
+}
+LICENCE = ("# 附录：自由文本授权\n\n这是一份自由文本授权非正式的中文翻译，它并非由自由软件基金会发表。\n\n"
+           "本版本由 Leo Hong 翻译整理，由 Delin Chang 进行复制和重新排版。\n\n"
+           "## 批处理\n\n现在可以在批处理模式下运行程序了，而不一定需要 X 窗口服务器。\n")
+
+
+def test_the_collections_own_subject_need_not_be_named_by_the_page_that_answers(tmp_path):
+    settings = _collection(tmp_path, {**HISTORY, "licence.md": LICENCE})
+    a = answer("FooEdit 帮助里附的自由文本授权中文版是谁翻译的？", settings=settings, backend="extractive")
+    assert "FooEdit" not in a.text, a.text  # never "检索到的资料中没有提到“FooEdit”"
+    assert not a.abstained and "Leo Hong" in a.text, a.text
+    other = answer("BarPaint 帮助里附的自由文本授权中文版是谁翻译的？", settings=settings, backend="extractive")
+    assert other.abstained and "BarPaint" in other.text, other.text  # a name no document says still is one
+
+
+def test_a_yes_or_no_question_is_judged_by_the_clause_that_asks(tmp_path):
+    settings = _collection(tmp_path, {**HISTORY, "licence.md": LICENCE})
+    a = answer("我的服务器上没装图形界面，程序能在那种环境下跑吗？", settings=settings, backend="extractive")
+    assert not a.abstained and "批处理模式" in a.text, a.text
+    trap = answer("程序能在图形界面服务器上跑吗？", settings=settings, backend="extractive")
+    assert trap.abstained and "图形界面" in trap.text, trap.text
