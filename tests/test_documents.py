@@ -281,7 +281,7 @@ def test_binary_file(tmp_path):
 
 
 def test_unsupported_suffix(tmp_path):
-    path = tmp_path / "table.xlsx"
+    path = tmp_path / "slides.pptx"
     path.write_bytes(b"data")
     assert "不支持" in reason(path)
     assert "不支持" in reason(tmp_path / "README")
@@ -451,25 +451,25 @@ def test_corrupt_docx(tmp_path):
 
 
 def test_iter_files_expands_folders_sorted_and_skips_hidden(tmp_path):
-    names = ["b.txt", "a.md", "c.pdf", "notes.csv", ".hidden.txt", "sub/d.docx", "sub/e.TXT", ".git/x.txt"]
+    names = ["b.txt", "a.md", "c.pdf", "notes.pptx", ".hidden.txt", "sub/d.docx", "sub/e.TXT", ".git/x.txt", "f.csv"]
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x", encoding="utf-8")
     found = [p.relative_to(tmp_path).as_posix() for p in iter_files([tmp_path])]
-    assert found == ["a.md", "b.txt", "c.pdf", "sub/d.docx", "sub/e.TXT"]
+    assert found == ["a.md", "b.txt", "c.pdf", "f.csv", "sub/d.docx", "sub/e.TXT"]
 
 
 def test_iter_files_yields_explicit_files_even_if_unsupported(tmp_path):
-    csv = tmp_path / "notes.csv"
+    slides = tmp_path / "notes.pptx"
     txt = tmp_path / "a.txt"
-    csv.write_text("x", encoding="utf-8")
+    slides.write_text("x", encoding="utf-8")
     txt.write_text("x", encoding="utf-8")
     missing = tmp_path / "missing.txt"
-    assert list(iter_files([csv, txt, missing, tmp_path])) == [csv, txt, missing]
+    assert list(iter_files([slides, txt, missing, tmp_path])) == [slides, txt, missing]
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".xhtml")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".xhtml", ".xlsx", ".csv", ".tsv")
 
 
 def test_key_value_header_lines_stay_apart_from_the_text_after_them():

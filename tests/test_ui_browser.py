@@ -305,7 +305,7 @@ def test_file_picker_offers_only_the_supported_kinds(page):
     _documents_tab(page)
     accept = page.locator("#rag-upload input[type=file]").get_attribute("accept") or ""
     kinds = sorted(kind.strip() for kind in accept.split(","))
-    assert kinds == [".docx", ".htm", ".html", ".md", ".pdf", ".txt", ".xhtml"]
+    assert kinds == [".csv", ".docx", ".htm", ".html", ".md", ".pdf", ".tsv", ".txt", ".xhtml", ".xlsx"]
 
 
 def test_a_file_of_another_kind_is_refused_in_chinese_and_changes_nothing(page, server, tmp_path):
@@ -316,7 +316,7 @@ def test_a_file_of_another_kind_is_refused_in_chinese_and_changes_nothing(page, 
     table, rows_before = _sample_documents(page)
     page.locator("#rag-upload input[type=file]").set_input_files(str(bad))  # as "all files" in the picker would
     toast = page.get_by_test_id("toast-text").filter(has_text="setup.exe")
-    expect(toast).to_have_text("未添加：setup.exe 的文件类型不支持，只能上传 .docx、.htm、.html、.md、.pdf、.txt、.xhtml 文件。")
+    expect(toast).to_have_text("未添加：setup.exe 的文件类型不支持，只能上传 .csv、.docx、.htm、.html、.md、.pdf、.tsv、.txt、.xhtml、.xlsx 文件。")
     expect(page.locator("#rag-upload")).to_contain_text("把文件拖到这里")
     expect(page.locator("#rag-upload")).not_to_contain_text("出错了")  # ready for the next file
     shot(page, "10-rejected-exe")

@@ -8,7 +8,7 @@ import zipfile
 from rag.errors import DocumentError
 
 # Formats that are zip archives inside; every one is checked by ``check_archive`` before parsing.
-ARCHIVE_SUFFIXES = (".docx",)
+ARCHIVE_SUFFIXES = (".docx", ".xlsx")
 
 # A genuine document unpacks to little more than its own size: photos are stored already
 # compressed, and even a several-hundred-page text's XML is a few MB. A "zip bomb" unpacks

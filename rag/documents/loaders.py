@@ -1,4 +1,5 @@
-"""Load .txt/.md/.pdf/.docx/.html files into cleaned Documents; each failure is a DocumentError a user can read."""
+"""Load .txt/.md/.pdf/.docx/.html/.xlsx/.csv files into cleaned Documents; each failure is a DocumentError a user can
+read."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from docx.table import Table
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")  # web pages, turned into Markdown by rag.documents.html
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", *HTML_SUFFIXES)
+TABLE_SUFFIXES = (".xlsx", ".csv", ".tsv")  # spreadsheets, turned into Markdown tables by rag.documents.spreadsheets
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", *HTML_SUFFIXES, *TABLE_SUFFIXES)
 
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:第\s*)?\d{1,4}\s*(?:页|/\s*\d{1,4})?[-–—\s]*$")
 
@@ -72,6 +74,15 @@ def load_document(path: Path, *, max_bytes: int | None = None) -> Document:
         raw_text, encoding = _pdf_text(raw, name), "utf-8"
     elif suffix == ".docx":
         raw_text, encoding = _docx_text(raw, name), "utf-8"
+    elif suffix == ".xlsx":
+        from rag.documents.spreadsheets import xlsx_text
+
+        raw_text, encoding = xlsx_text(raw, name), "utf-8"
+    elif suffix in (".csv", ".tsv"):
+        from rag.documents.spreadsheets import delimited_text
+
+        decoded, encoding = _decode_text(raw, name)  # Excel writes GB18030 (ANSI) .csv files on Chinese Windows
+        raw_text = delimited_text(decoded, suffix, name)
     elif suffix in HTML_SUFFIXES:
         from rag.documents.html import declared_encoding, html_to_markdown  # Beautiful Soup only when a page is read
 
