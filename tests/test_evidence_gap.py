@@ -42,3 +42,12 @@ def test_a_yes_or_no_question_is_judged_by_the_clause_that_asks(tmp_path):
     assert not a.abstained and "批处理模式" in a.text, a.text
     trap = answer("程序能在图形界面服务器上跑吗？", settings=settings, backend="extractive")
     assert trap.abstained and "图形界面" in trap.text, trap.text
+
+
+def test_a_date_of_another_release_is_told_as_such_not_as_the_release_asked(tmp_path):
+    docs = {**HISTORY, "early-days.md": "# 早期历史\n\nFooEdit 的 1.0 版于 2000 年 12 月 25 日发布，它的界面工具箱基于 GTK。\n"}
+    settings = _collection(tmp_path, docs)
+    a = answer("When was FooEdit 2.2 released?", settings=settings, backend="extractive")
+    assert a.abstained and a.text.startswith("文档没有提到FooEdit 2.2"), a.text
+    b = answer("FooEdit 1.0 是什么时候发布的？", settings=settings, backend="extractive")
+    assert not b.abstained and "2000 年 12 月 25 日" in b.text, b.text

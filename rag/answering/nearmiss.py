@@ -42,6 +42,28 @@ def other_ordinal(info: QuestionInfo, context: str) -> str | None:
     return None
 
 
+# "GIMP 2.2", "KiCad 6.0": a release named by its program's name and version
+_NAMED_VERSION = re.compile(r"(?<![\w.])([A-Za-z][\w+-]*)\s*[vV]?(\d+(?:\.\d+)+)(?![\w.])")
+
+
+def other_version(info: QuestionInfo, context: str) -> str | None:
+    """The release the question names ("GIMP 2.2") when ``context`` (the evidence) names only other releases of the
+    same program ("GIMP 的 1.2.0 版于 2000 年……发布"): a fact about another release."""
+    for m in _NAMED_VERSION.finditer(info.text):
+        name, version = m.groups()
+        said = re.findall(rf"(?<![\w.]){re.escape(name)}\s*(?:的\s*)?[vV]?(\d+(?:\.\d+)*)(?![\w.])", context, re.I)
+        if said and not any(_same_release(v, version) for v in said):
+            return f"{name} {version}"
+    return None
+
+
+def _same_release(a: str, b: str) -> bool:
+    """"2.2" and "2.2.0", "2" and "2.0": one names the other's release."""
+    x, y = a.split("."), b.split(".")
+    n = min(len(x), len(y))
+    return x[:n] == y[:n] and all(p == "0" for p in (x[n:] + y[n:]))
+
+
 def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
     """The qualifier that narrows the evidence's figure to a subset the question did not ask about.
 
@@ -93,6 +115,9 @@ def describe(info: QuestionInfo, clause: str, context: str, around: str = "") ->
     both sides of it."""
     if around and no_default(info, around):
         return "文档没有说默认值是多少", True
+    version = other_version(info, clause)  # the unit itself: release notes compare with older releases around it
+    if version:
+        return f"文档没有提到{version}", True
     ordinal = other_ordinal(info, context)
     if ordinal:
         counter = ordinal[-1]
