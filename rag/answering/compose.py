@@ -67,7 +67,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
             if first > 0 and _leads_in(table.texts[spans[first - 1][1]]):
                 first -= 1  # the sentence that leads into the list
         elif qtype == "procedure" and kinds[here] == "sentence" and not _leads_in(ev.answer_text) and not follows_code:
-            return _steps_after(here, spans, kinds, table, chunk) or ev.answer_text
+            return (_steps_after(here, spans, kinds, table, chunk)
+                    or _steps_told(here, spans, kinds, table, passages[ev.passage].text) or ev.answer_text)
         elif kinds[here] in _STEP_KINDS or not (_leads_in(ev.answer_text) or (qtype == "procedure" and follows_code)):
             if kinds[here] == "code" and here > 0 and kinds[here - 1] == "sentence":
                 lead = table.texts[spans[here - 1][1]].strip()
@@ -108,6 +109,25 @@ def _steps_after(here: int, spans: list, kinds: list[str], table, chunk) -> str 
         return None
     parts = [table.texts[spans[j][1]].strip().lstrip("-*+•·▪ ") for j in range(here, last + 1)]
     return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
+
+
+# a procedure told in sentences: "首先……。然后……。……就可以按回车键确认了。"
+_FIRST_STEP = re.compile(r"^(?:首先|第一步|第一，|先)")
+_LAST_STEP = re.compile(r"^(?:最后|最终)|就可以|即可|就完成|就好了|这样就")
+
+
+def _steps_told(here: int, spans: list, kinds: list[str], table, text: str) -> str | None:
+    """A "怎么做" question's best unit is the first step of a procedure told in sentences ("首先，选择一个区域……"): the
+    answer is it and the sentences after it in the same paragraph, through the one that says it is done ("……就可以按
+    回车键确认了") or ``MAX_STEPS`` sentences; None when the unit is no first step or nothing says it is done."""
+    if not _FIRST_STEP.match(table.texts[spans[here][1]].lstrip()):
+        return None
+    for k in range(here + 1, min(len(spans), here + MAX_STEPS)):
+        if kinds[k] not in _SENTENCE_KINDS or "\n\n" in text[spans[k - 1][0]:spans[k][0]]:
+            return None
+        if _LAST_STEP.search(table.texts[spans[k][1]]):
+            return "；".join(table.texts[spans[j][1]].strip().rstrip("；;。") for j in range(here, k + 1)) + "。"
+    return None
 
 
 def _with_neighbour(here: int, spans: list, kinds: list[str], table, text: str, qtype: str, shown: str) -> str | None:

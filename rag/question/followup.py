@@ -149,13 +149,15 @@ _OWNER_ASKED = re.compile(r"([^\s，,。：:；;里中上在的]{2,12})的([^\s�
 
 def _in_place_of_its_owner(core: str, previous: str) -> str | None:
     """"那退出程序呢？" after "GIMP 里新建图像的快捷键是什么？": the new thing takes the place of what the earlier
-    question asked something of, when it is about as long as that and not as the thing asked ("那主席呢？" after
-    "……的秘书长是谁？" asks of the 主席, and is left to the subject carried over)."""
+    question asked something of, when it is about as long as that; "那主席呢？" after "自治区政协的秘书长是谁？" is
+    about as long as the thing asked, and takes its place ("自治区政协的主席是谁？")."""
     m = _OWNER_ASKED.search(previous)
     size = len(core.replace(" ", ""))
-    if not m or size < 3 or _ASKS.search(core) or not re.search(r"[\u4e00-\u9fff]", core):
+    if not m or size < 2 or _ASKS.search(core) or not re.search(r"[\u4e00-\u9fff]", core):
         return None
     owner, asked = len(m.group(1)), len(m.group(2))
+    if abs(size - asked) < abs(size - owner) and size <= asked + 2:  # "那主席呢？" after "……的秘书长是谁？"
+        return previous[:m.start(2)] + core + previous[m.end(2):]
     if abs(size - owner) > 2 or abs(size - owner) >= abs(size - asked):
         return None
     return previous[:m.start(1)] + core + previous[m.end(1):]
