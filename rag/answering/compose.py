@@ -57,8 +57,10 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         if entry is not None or not whole:
             return entry or ev.answer_text
         joined = _with_neighbour(here, spans, kinds, table, passages[ev.passage].text, qtype, ev.answer_text)
-        if joined is not None:
-            return joined
+        if joined is not None:  # "其默认行为如下所示：" after the sentence it leans on, and what it shows
+            ends_here = joined.rstrip().endswith(table.texts[spans[here][1]].strip())
+            shown = _shown_after(here, spans, table, passages[ev.passage].text) if ends_here else ""
+            return joined.rstrip() + shown if shown and _colon_ends(ev.answer_text) else joined
         first = here
         follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
         if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in _ENTRY_KINDS):
@@ -79,7 +81,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         while last + 1 < len(spans) and kinds[last + 1] in run_kinds and last + 1 - first < MAX_STEPS:
             last += 1
         if last == first:
-            return ev.answer_text
+            shown = _shown_after(here, spans, table, passages[ev.passage].text)
+            return f"{ev.answer_text.rstrip()}{shown}" if shown and _colon_ends(ev.answer_text) else ev.answer_text
         parts = [table.texts[spans[k][1]].strip().lstrip("-*+•·▪ ") for k in range(first, last + 1)]
         return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
 
@@ -109,6 +112,21 @@ def _steps_after(here: int, spans: list, kinds: list[str], table, chunk) -> str 
         return None
     parts = [table.texts[spans[j][1]].strip().lstrip("-*+•·▪ ") for j in range(here, last + 1)]
     return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
+
+
+def _colon_ends(text: str) -> bool:
+    """The unit ends in a colon: it says that what follows is what it is about ("其默认行为如下所示：")."""
+    return text.rstrip().endswith(_LEADS_IN)
+
+
+def _shown_after(here: int, spans: list, table, text: str) -> str:
+    """The quoted line right after unit ``here``, which it leads into ("其默认行为如下所示：" then "> 1 n l 8 3 0 2"),
+    or ""."""
+    if here + 1 >= len(spans):
+        return ""
+    at = spans[here + 1][0]
+    line = text[text.rfind("\n", 0, at) + 1:at + 1].lstrip()
+    return table.texts[spans[here + 1][1]].strip().lstrip("> ") if line.startswith(">") else ""
 
 
 # a procedure told in sentences: "首先……。然后……。……就可以按回车键确认了。"

@@ -15,6 +15,7 @@ from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap, mi
 from rag.answering.extractive import Evidence, fits, sentences
 from rag.answering.persons import names_a_cited_person
 from rag.answering.offline import extractive, other_year_answer, several
+from rag.answering.selection import with_pointed
 from rag.errors import LLMUnavailable, RagError
 from rag.index.ingestion import ensure_index
 from rag.llm import BACKEND_NAMES, LLM, auto_llm, get_llm
@@ -70,6 +71,7 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     passages = retriever.search(asked, top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
     info = replace(analyse_question(asked, focus, retriever), aside=aside)
+    passages = with_pointed(info, passages, retriever)
     base = dict(question=question, passages=passages, standalone_question=standalone, timings=timings)
     gap = evidence_gap(info, passages, retriever)
     if gap and llm is None and missing_year(info, passages, retriever):

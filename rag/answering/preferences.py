@@ -13,6 +13,7 @@ from dataclasses import replace
 from rag.answering.unit_features import REASON
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
+from rag.text.pointers import is_section, pointed_sections
 from rag.text.tokens import HEX_ID, exact_terms, key_combos
 
 
@@ -237,6 +238,25 @@ def pointers_later(ranked: list) -> list:
     if found is None:
         return ranked
     return _promote(ranked, found)
+
+
+
+
+def follow_pointer(ranked: list, headings) -> list:
+    """"man 默认按什么顺序找章节" finds "默认将按预定的顺序查找所有可用的章节（参见 默认值 一节）": when the best unit
+    sends the reader to a section, a unit under that section's heading (``headings(ev)``: the headings a unit
+    stands under, "选项 › 常规选项") goes first, so the answer is what the section says, not where to read it: the
+    sentence that leads into its list or value ("其默认行为如下所示：") if there is one, else its best unit."""
+    targets = pointed_sections(ranked[0].answer_text) if ranked else []
+    if not targets:
+        return ranked
+    under = [k for k, ev in enumerate(ranked)
+             if not only_points(ev.answer_text) and any(is_section(headings(ev).split(" › ")[-1], number, title)
+                                                        for number, title in targets)]
+    if not under or under[0] == 0:
+        return ranked
+    leading = [k for k in under if ranked[k].answer_text.rstrip().endswith(("：", ":"))]
+    return _promote(ranked, (leading or under)[0])
 
 
 _ENTRY_KINDS = ("option", "field", "row")

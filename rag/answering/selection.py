@@ -19,7 +19,8 @@ from typing import Sequence
 import numpy as np
 
 from rag.answering.extractive import Evidence
-from rag.answering.preferences import prefer
+from rag.answering.preferences import follow_pointer, prefer
+from rag.text.pointers import pointed_sections
 from rag.answering.unit_features import FEATURES, candidates, features
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import TYPES, answer_type
@@ -91,6 +92,17 @@ def qtype_of(info: QuestionInfo) -> str:
     return kind if kind in TYPES else "other"
 
 
+def with_pointed(info: QuestionInfo, passages: list[Passage], retriever) -> list[Passage]:
+    """``passages`` and, when the best unit only says where to read ("（参见 默认值 一节）"), the sections it points to:
+    the answer is what they say."""
+    if not any(pointed_sections(p.chunk.text) for p in passages):
+        return passages  # nothing points anywhere: no second ranking
+    ranked = rank(info, passages, retriever)
+    if not ranked:
+        return passages
+    return passages + retriever.pointed(passages, ranked[0].passage, ranked[0].answer_text)
+
+
 def rank(info: QuestionInfo, passages: Sequence[Passage], retriever, selector: Selector | None = None):
     """The units of ``passages`` as evidence, most likely answer first, each with the selector's verdict."""
 
@@ -121,4 +133,5 @@ def rank(info: QuestionInfo, passages: Sequence[Passage], retriever, selector: S
         for c, p in zip(cands, share)
     ]
     found.sort(key=lambda ev: (-ev.score, ev.passage, ev.start))
-    return prefer(info, qtype_of(info), found)
+    headings = {(c.passage, c.start): c.context for c in cands}  # the headings each unit stands under
+    return follow_pointer(prefer(info, qtype_of(info), found), lambda ev: headings.get((ev.passage, ev.start), ""))

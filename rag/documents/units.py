@@ -179,8 +179,8 @@ def _bold_term(para: str) -> bool:
 def _plain_heading(para: str, following: str) -> bool:
     """A short line without a final mark, followed by a longer paragraph: "第三章 安装", "OPTIONS"."""
     text = para.strip().strip("*")
-    if "\n" in text or not text or len(text) > _HEADING_MAX or text[-1] in _FINAL + "，,、":
-        return False
+    if "\n" in text or not text or len(text) > _HEADING_MAX or text[-1] in _FINAL + "，,、" or text.startswith(">"):
+        return False  # a quoted line is shown content ("> 1 n l 8 3 0 2"), not a title
     return len(following.strip()) > len(text)
 
 

@@ -23,7 +23,8 @@ READABLE_VERSIONS = (1, 2)
 # whole ("ctrl+b", "--no-purge"). 4: each chunk is embedded and keyword-indexed under a context line, its document's
 # name and the headings above it (``Chunk.context``). 5: the keyword index holds a key combination however it
 # is written ("**Ctrl** + **Alt** + O" as "ctrl+alt+o"); a bold entry line that ends a document is an entry.
-PIPELINE_VERSION = 5
+# 6: a short quoted line ("> 1 n l 8 3 0 2") is content, not a heading over what follows it.
+PIPELINE_VERSION = 6
 
 
 @dataclass

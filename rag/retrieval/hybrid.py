@@ -23,6 +23,7 @@ from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
 from rag.text import lexicon
+from rag.text.pointers import is_section, pointed_sections
 from rag.text.tokens import ASKS_KEY, YEAR_IN_TEXT, bigrams, exact_terms, is_mostly_cjk, key_combos
 from rag.types import Passage
 
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 COMMON_SHARE = 0.5  # a bigram in this share of all chunks is common to the corpus, not a content word
 LEADS_IN = ("：", ":")  # a passage ending so introduces what the next chunk holds
 MAX_NEXT = 2
+_HEADING_LINE = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+_SECTION_TEXT = 150  # characters of a section a chunk must hold after its heading to stand for the section
+MAX_POINTED = 2  # sections a question's passages send the reader to, added after them
 _STRUCTURE_LINE = re.compile(r"^\s*(?:\||[-*+•]\s|\d{1,2}[.)、]\s|```)")
 
 
@@ -185,6 +189,36 @@ class Retriever:
                 have.add(nxt.id)
                 extra.append(Passage(chunk=nxt, score=p.score * 0.5, rank=len(passages) + len(extra) + 1))
         return extra
+
+    def pointed(self, passages: list[Passage], passage: int, text: str) -> list[Passage]:
+        """The sections ``text`` (a unit of ``passages[passage]``) sends the reader to ("参见 默认值 一节"), in that
+        passage's document: the chunk where each begins, as passages after ``passages`` (at most ``MAX_POINTED``)."""
+        have = {p.chunk.id for p in passages}
+        source = passages[passage]
+        extra: list[Passage] = []
+        for number, title in pointed_sections(text):
+            target = self._section_start(source.chunk.doc_id or source.chunk.source, number, title)
+            if target is not None and target.id not in have and len(extra) < MAX_POINTED:
+                have.add(target.id)
+                extra.append(Passage(chunk=target, score=source.score * 0.5, rank=len(passages) + len(extra) + 1))
+        return extra
+
+    def _section_start(self, document: str, number: str, title: str):
+        """The chunk of ``document`` where the section with that number or title begins: the one holding its
+        heading line (the next one when the heading ends it), or else the first that stands under it; or None."""
+        if "sections" not in self._derived:
+            starts: dict[str, list[tuple[str, object]]] = {}
+            for chunk in sorted(self.all_chunks(), key=lambda c: c.start):
+                entries = starts.setdefault(chunk.doc_id or chunk.source, [])
+                found = [(m.group(1), chunk.text[m.end():]) for m in _HEADING_LINE.finditer(chunk.text)]
+                under = [(chunk.context.split(" › ")[-1], chunk.text)] if " › " in chunk.context else []
+                for heading, after in [*found, *under]:
+                    if all(h != heading for h, _ in entries):
+                        too_little = len(after.strip()) < _SECTION_TEXT
+                        entries.append((heading, self._next_chunk().get(chunk.id, chunk) if too_little else chunk))
+            self._derived["sections"] = starts
+        return next((chunk for heading, chunk in self._derived["sections"].get(document, [])
+                     if is_section(heading, number, title)), None)
 
     def _next_chunk(self) -> dict:
         """Each chunk's id → the chunk that follows it in its document."""
