@@ -254,10 +254,11 @@ def stated_numbers(question: str) -> tuple[float, ...]:
                  and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪"
                  and not (which and question[n.end:n.end + 1] in COUNT_CLASSIFIERS + "类样"
                           and question[max(n.start - 1, 0):n.start] != "第")
-                 and not (_VERSION.fullmatch(n.text) and _NAMED.search(question[:n.start])))
+                 and not (VERSION.fullmatch(n.text) and _NAMED.search(question[:n.start])))
 
 
-_VERSION = re.compile(r"\d+(?:\.\d+)+")  # "6.0", "3.11": with the name before it ("KiCad 6.0") a name, not a figure
+# a release number: "6.0", "3.11", "2.4.1"; with the name before it ("KiCad 6.0") a name, not a figure
+VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.])")
 _NAMED = re.compile(r"[A-Za-z][\w+-]*\s*$")
 
 

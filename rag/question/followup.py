@@ -10,6 +10,7 @@ import re
 
 from rag.question.analysis import (
     FOLLOW_UP,
+    VERSION,
     YEAR_WORD,
     YEAR_RE,
     focus_of,
@@ -163,7 +164,6 @@ def _in_place_of_its_owner(core: str, previous: str) -> str | None:
     return previous[:m.start(1)] + core + previous[m.end(1):]
 
 
-_VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.])")  # "0.60", "2.4.1"
 # what a follow-up about another version says besides the version: "到了 0.60 版换成什么了", "那 2.4 里呢"
 _VERSION_TALK = re.compile(r"到了?|在|那|版本?|里|中|时|的|换成|改成|变成|用的?|是|了|呢|什么|哪个|哪种|[？?，,\s]")
 
@@ -171,8 +171,8 @@ _VERSION_TALK = re.compile(r"到了?|在|那|版本?|里|中|时|的|换成|改�
 def _other_version(core: str, previous: str) -> str | None:
     """"那到了 0.60 版换成什么了？" after "GIMP 0.54 的界面工具箱是基于什么做的？": a follow-up that only names
     another version asks the earlier question of that version ("GIMP 0.60 的界面工具箱是基于什么做的？")."""
-    new, old = _VERSION.findall(core), _VERSION.findall(previous)
-    if len(new) != 1 or len(old) != 1 or new == old or _VERSION_TALK.sub("", _VERSION.sub("", core)):
+    new, old = VERSION.findall(core), VERSION.findall(previous)
+    if len(new) != 1 or len(old) != 1 or new == old or _VERSION_TALK.sub("", VERSION.sub("", core)):
         return None
     return previous.replace(old[0], new[0], 1)
 
