@@ -4,19 +4,7 @@ subject and the asker's description of their situation are not such a thing."""
 from __future__ import annotations
 
 from rag import answer
-from rag.index.ingestion import ingest
-
-
-def _collection(base, docs: dict[str, str]):
-    from rag.settings import Settings
-
-    (base / "docs").mkdir()
-    for name, text in docs.items():
-        (base / "docs" / name).write_text(text, encoding="utf-8")
-    settings = Settings(index_dir=base / "vs", uploads_dir=base / "up", backend="extractive")
-    ingest([base / "docs"], settings=settings)
-    return settings
-
+from tests.test_structured_answers import indexed_all
 
 HISTORY = {
     f"history-{v}.md": f"# FooEdit {v} 的新功能\n\nFooEdit {v} 改进了图层对话框和画笔工具，FooEdit {v} 的启动速度也比以前快。\n"
@@ -28,7 +16,7 @@ LICENCE = ("# 附录：自由文本授权\n\n这是一份自由文本授权非�
 
 
 def test_the_collections_own_subject_need_not_be_named_by_the_page_that_answers(tmp_path):
-    settings = _collection(tmp_path, {**HISTORY, "licence.md": LICENCE})
+    settings = indexed_all(tmp_path, {**HISTORY, "licence.md": LICENCE})
     a = answer("FooEdit 帮助里附的自由文本授权中文版是谁翻译的？", settings=settings, backend="extractive")
     assert "FooEdit" not in a.text, a.text  # never "检索到的资料中没有提到“FooEdit”"
     assert not a.abstained and "Leo Hong" in a.text, a.text
@@ -37,7 +25,7 @@ def test_the_collections_own_subject_need_not_be_named_by_the_page_that_answers(
 
 
 def test_a_yes_or_no_question_is_judged_by_the_clause_that_asks(tmp_path):
-    settings = _collection(tmp_path, {**HISTORY, "licence.md": LICENCE})
+    settings = indexed_all(tmp_path, {**HISTORY, "licence.md": LICENCE})
     a = answer("我的服务器上没装图形界面，程序能在那种环境下跑吗？", settings=settings, backend="extractive")
     assert not a.abstained and "批处理模式" in a.text, a.text
     trap = answer("程序能在图形界面服务器上跑吗？", settings=settings, backend="extractive")
@@ -46,7 +34,7 @@ def test_a_yes_or_no_question_is_judged_by_the_clause_that_asks(tmp_path):
 
 def test_a_date_of_another_release_is_told_as_such_not_as_the_release_asked(tmp_path):
     docs = {**HISTORY, "early-days.md": "# 早期历史\n\nFooEdit 的 1.0 版于 2000 年 12 月 25 日发布，它的界面工具箱基于 GTK。\n"}
-    settings = _collection(tmp_path, docs)
+    settings = indexed_all(tmp_path, docs)
     a = answer("When was FooEdit 2.2 released?", settings=settings, backend="extractive")
     assert a.abstained and a.text.startswith("文档没有提到FooEdit 2.2"), a.text
     b = answer("FooEdit 1.0 是什么时候发布的？", settings=settings, backend="extractive")

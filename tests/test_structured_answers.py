@@ -27,10 +27,16 @@ def manual(tmp_path_factory):
 
 def indexed(base, name: str, text: str):
     """Settings over a fresh index of one document ``name`` holding ``text``, in ``base``."""
+    return indexed_all(base, {name: text})
+
+
+def indexed_all(base, documents: dict[str, str]):
+    """Settings over a fresh index of ``documents`` (name → text), in ``base``."""
     from rag.settings import Settings
 
     (base / "docs").mkdir()
-    (base / "docs" / name).write_text(text, encoding="utf-8")
+    for name, text in documents.items():
+        (base / "docs" / name).write_text(text, encoding="utf-8")
     settings = Settings(index_dir=base / "vs", uploads_dir=base / "up", backend="extractive")
     ingest([base / "docs"], settings=settings)
     return settings
