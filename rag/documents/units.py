@@ -89,7 +89,7 @@ def split_units(text: str) -> list[Unit]:
             units.append(Unit(start, match.end(), "row", _join(context, lead, header)))
             continue
         header = ""
-        if kind == "sentence":
+        if kind == "sentence" or (kind == "field" and _describes(units, text, start)):
             term = _term_before(units, text, start)
             units.extend(_sentences(para, start, _join(context, term)))
             continue
@@ -142,6 +142,14 @@ def _term_before(units: list[Unit], text: str, start: int) -> str:
     end = first.end() if first else start
     units[-1] = Unit(term.start, end, "option", term.context)
     return name
+
+
+def _describes(units: list[Unit], text: str, start: int) -> bool:
+    """A ``Key: value`` line right under a bare term is the term's description ("**Shift** + **Ctrl** + E" then
+    "Export As...: save image to various file formats"), not a field of its own."""
+    if not units or units[-1].kind != "option" or text[units[-1].end:start].count("\n") > 2:
+        return False
+    return "\n" not in text[units[-1].start:units[-1].end].strip()
 
 
 def _kind(para: str, following: str) -> tuple[str, int]:

@@ -23,8 +23,10 @@ READABLE_VERSIONS = (1, 2)
 # whole ("ctrl+b", "--no-purge"). 4: each chunk is embedded and keyword-indexed under a context line, its document's
 # name and the headings above it (``Chunk.context``). 5: the keyword index holds a key combination however it
 # is written ("**Ctrl** + **Alt** + O" as "ctrl+alt+o"); a bold entry line that ends a document is an entry.
-# 6: a short quoted line ("> 1 n l 8 3 0 2") is content, not a heading over what follows it.
-PIPELINE_VERSION = 6
+# 6: a short quoted line ("> 1 n l 8 3 0 2") is content, not a heading over what follows it. 7: a bare term
+# followed by a line that reads like a field is one entry with it ("**Shift** + **Ctrl** + E" then "Export As...: save
+# image…"); the keyword index holds a key combination's modifiers in one order ("Shift + Ctrl + E" as "ctrl+shift+e").
+PIPELINE_VERSION = 7
 
 
 @dataclass

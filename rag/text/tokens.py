@@ -58,9 +58,17 @@ _KEY_COMBO = re.compile(rf"(?<![A-Za-z0-9]){_KEY.format(_MODIFIER)}(?:\s*[+＋]\
 
 
 def key_combos(text: str) -> list[str]:
-    """The key combinations ``text`` names, each written one way: lower case, joined by "+" ("ctrl+alt+o")."""
-    return ["+".join(re.findall(r"[A-Za-z0-9]+", m.group().replace("<kbd>", " ").replace("</kbd>", " "))).lower()
-            for m in _KEY_COMBO.finditer(text)]
+    """The key combinations ``text`` names, each written one way: lower case, modifiers in one order, joined by
+    "+" ("ctrl+alt+o" for "**Alt** + **Ctrl** + O")."""
+    found = []
+    for m in _KEY_COMBO.finditer(text):
+        keys = re.findall(r"[A-Za-z0-9]+", m.group().replace("<kbd>", " ").replace("</kbd>", " ").lower())
+        modifiers = sorted(keys[:-1], key=lambda k: _MODIFIER_ORDER.get(k, len(_MODIFIER_ORDER)))
+        found.append("+".join([*modifiers, keys[-1]]))
+    return found
+
+
+_MODIFIER_ORDER = {name: k for k, name in enumerate("ctrl control alt option shift super win meta cmd command fn".split())}
 
 
 # a question that asks for a key: "快捷键是什么", "按哪个键", "keyboard shortcut"
