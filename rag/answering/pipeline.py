@@ -20,7 +20,8 @@ from rag.errors import LLMUnavailable, RagError
 from rag.index.ingestion import ensure_index
 from rag.llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from rag.question.analysis import QuestionInfo, YEAR_RE, asks_for_person, analyse, validate
-from rag.question.followup import follow_up_focus, is_follow_up, last_user_question, normalise_history, rewrite_follow_up
+from rag.question.followup import (follow_up_focus, is_follow_up, last_user_question, normalise_history, rewrite_follow_up,
+                                   search_context)
 from rag.question.besides import set_aside
 from rag.question.compare import sub_questions
 from rag.question.time import resolve_relative_time
@@ -68,7 +69,7 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
         if apart is not None:
             yield apart
             return
-    passages = retriever.search(asked, top_k or settings.top_k)
+    passages = retriever.search(search_context(asked, history), top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
     info = replace(analyse_question(asked, focus, retriever), aside=aside)
     passages = with_pointed(info, passages, retriever)

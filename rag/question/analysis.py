@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rag.errors import QuestionError, RagError
+from rag.question.answer_type import without_indefinite
 from rag.text.tokens import is_mostly_cjk
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -89,6 +90,7 @@ def question_kind(question: str) -> str:
             return english
         return "list" if re.search(r"^(?:which|what) [\w\s]* are\b|^list\b|^(?:which|what|name(?: the)?) "
                                    r"(?:two|three|four|five|several|\d+)\b", lowered) else "other"
+    lowered = without_indefinite(lowered)
     for kind, pattern in _KINDS:
         if re.search(pattern, lowered):
             return kind
@@ -221,9 +223,12 @@ def nouns(question: str) -> tuple[str, ...]:
 
 
 def long_nouns(question: str) -> tuple[str, ...]:
-    """The Chinese nouns of three characters or more the question uses ("新能源" of "新能源汽车免征吗")."""
-    return tuple(dict.fromkeys(word for word, flag in _tagged(question)
-                               if flag.startswith("n") and len(word) >= 3 and _NOUN.fullmatch(word)))
+    """The Chinese nouns of three characters or more the question uses ("新能源" of "新能源汽车免征吗"); not one
+    that a 了/过/着 makes a predicate ("出毛病" of "是电脑出毛病了吗")."""
+    tagged = _tagged(question) + (("", ""),)
+    return tuple(dict.fromkeys(word for (word, flag), (_, after) in zip(tagged, tagged[1:])
+                               if flag.startswith("n") and len(word) >= 3 and _NOUN.fullmatch(word)
+                               and after not in ("ul", "ug", "uz")))
 
 
 # Chinese only, and not ending in a word that joins a sentence: jieba tags "账户就" (of "这样账户就不能用了") a noun
@@ -231,6 +236,9 @@ _NOUN = re.compile(r"[\u4e00-\u9fff]+(?<![就也都了的在是还又才把被])
 
 
 _PLACE_ENDS = "省市县区州旗镇乡村国洲盟"
+# the hundred most common Chinese surnames (single-character ones cover almost every two-character name)
+_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜"
+                      "崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 
 
 def _looks_named(word: str, flag: str) -> bool:
@@ -240,6 +248,8 @@ def _looks_named(word: str, flag: str) -> bool:
         return word[-1] in _PLACE_ENDS
     if flag == "nrt" and len(word) < 3 and not word.isascii():
         return False  # a two-character "transliterated name" is mostly a mis-cut phrase ("里加" in "往里加")
+    if flag == "nr" and len(word) == 2 and word[0] not in _SURNAMES:
+        return False  # "满格" (of "信号满格") tagged a person's name: a two-character name starts with a common surname
     return True
 
 

@@ -34,7 +34,7 @@ _ENGLISH = (
     ("reason", r"why\b|what for\b|for what reason"),
     ("procedure", r"how (?:do|does|can|could|should|would|to|is|are)\b|what (?:are )?the steps"),
     ("figure", r"how (?:many|much)\b|what (?:is |was )?(?:the )?(?:number|percentage|rate|amount|price|cost)\b"
-               r"|what (?:is|was|are) (?:the |an? )?(?:[\w-]+'s )?(?:maximum|minimum|max|min|largest|smallest|total|"
+               r"|what (?:(?:is|was|are) )?(?:the |an? )?(?:[\w-]+'s )?(?:maximum|minimum|max|min|largest|smallest|total|"
                r"average|default (?:size|length|limit|interval|timeout|value|number))\b|.*\bin (?:minutes|seconds|"
                r"hours|days|bytes|kilobytes|megabytes|gigabytes|[kmg]b|percent)\b"),
     ("date", r"when\b|what (?:date|year|day|time)\b|which (?:date|year|day)\b|how long\b|by when\b"),
@@ -43,8 +43,25 @@ _ENGLISH = (
     ("definition", r"what (?:is|are|does)\b"),
     ("yesno", r"(?:is|are|can|does|do|should|will|must|may|was|were|has|have)\b"),
 )
-_ENGLISH_COMPILED = tuple((name, re.compile(r"^(?:\W*(?:in|on|under|for|according to|at)\b[^,?]*,\s*)?" + p, re.I))
-                          for name, p in _ENGLISH)
+_ENGLISH_COMPILED = tuple((name, re.compile(p, re.I)) for name, p in _ENGLISH)
+# ...after the opening phrases or clauses that set the scene: "According to X, …", "When a user does X, how many …"
+_SCENE = re.compile(r"^\W*(?:in|on|under|for|according to|at|when|whenever|if|after|before|once|while|since)\b[^,?]*,\s*",
+                    re.I)
+
+
+# "我自己做了几个 deb 包，……去哪儿看？": "几个" after a verb done (了) in an earlier clause means "a few"; the last
+# clause asks its own question
+_INDEFINITE = re.compile(r"了几(?=[个份篇件本台张条次种])")
+_LAST_CLAUSE_ASKS = re.compile(r"[，,；;][^，,；;]*(?:哪|什么|怎么|如何|为什么|为何|谁|是否|多少|几)[^，,；;]*$")
+
+
+def without_indefinite(question: str) -> str:
+    """``question`` with an indefinite "几" ("做了几个") of an earlier clause blanked, when the last clause asks."""
+    last = _LAST_CLAUSE_ASKS.search(question)
+    if not last:
+        return question
+    head = _INDEFINITE.sub("了□", question[:last.start()])
+    return head + question[last.start():]
 
 
 def answer_type(question: str) -> str:
@@ -52,7 +69,11 @@ def answer_type(question: str) -> str:
     ("为什么要用这个命令" asks a reason; "多少天内" asks a figure before a date)."""
     text = question.strip()
     if not _CJK.search(text):
-        return next((name for name, pattern in _ENGLISH_COMPILED if pattern.search(text)), "other")
+        asked = text
+        while (scene := _SCENE.match(asked)) and scene.end() < len(asked):
+            asked = asked[scene.end():]
+        return next((name for name, pattern in _ENGLISH_COMPILED if pattern.match(asked)), "other")
+    text = without_indefinite(text)
     for name, pattern in _COMPILED:
         if pattern.search(text):
             return name

@@ -10,7 +10,6 @@ import re
 
 from rag.question.analysis import (
     FOLLOW_UP,
-    VERSION,
     YEAR_WORD,
     YEAR_RE,
     focus_of,
@@ -18,6 +17,7 @@ from rag.question.analysis import (
     question_kind,
     quoted_names,
 )
+from rag.question.swaps import other_bound, other_version, swap_ordinals, with_modifier
 
 
 def _follow_up_core(question: str) -> str:
@@ -48,14 +48,14 @@ def carry_over(question: str, previous: str) -> str:
     core = _follow_up_core(question)
     new_years = YEAR_RE.findall(core)
     old_years = YEAR_RE.findall(previous)
-    swapped = _swap_qualifiers(core, previous)
+    swapped = swap_ordinals(core, previous) or other_bound(core, previous) or with_modifier(core, previous)
     if swapped:
         return swapped
     if new_years and old_years and not YEAR_WORD.sub("", core).strip():
         return previous.replace(old_years[0], new_years[0])
     if not core:
         return previous
-    version = _other_version(core, previous)
+    version = other_version(core, previous)
     if version:
         return version
     if _ASKS.search(core) and len(core) >= _COMPLETE:
@@ -102,6 +102,9 @@ def _in_place_of_its_like(core: str, previous: str) -> str | None:
     head = re.search(r"[\u4e00-\u9fff]{2}$", core)
     if head:
         m = _same_kind(previous, core, head.group())
+        if m is None and len(core) >= 3:  # "服务器端" after "客户端": one final character in common
+            m = _same_kind(previous, core, head.group()[-1])
+            m = m if m is not None and len(m.group()) >= 3 else None
         # "当成什么来匹配": a phrase right after the asking word is what was asked, not a thing to swap
         if m and m.group() != core and not re.search(rf"(?:{_ASKS.pattern})\s*$", previous[:m.start()]):
             before = previous[:m.start()]
@@ -164,19 +167,6 @@ def _in_place_of_its_owner(core: str, previous: str) -> str | None:
     return previous[:m.start(1)] + core + previous[m.end(1):]
 
 
-# what a follow-up about another version says besides the version: "到了 0.60 版换成什么了", "那 2.4 里呢"
-_VERSION_TALK = re.compile(r"到了?|在|那|版本?|里|中|时|的|换成|改成|变成|用的?|是|了|呢|什么|哪个|哪种|[？?，,\s]")
-
-
-def _other_version(core: str, previous: str) -> str | None:
-    """"那到了 0.60 版换成什么了？" after "GIMP 0.54 的界面工具箱是基于什么做的？": a follow-up that only names
-    another version asks the earlier question of that version ("GIMP 0.60 的界面工具箱是基于什么做的？")."""
-    new, old = VERSION.findall(core), VERSION.findall(previous)
-    if len(new) != 1 or len(old) != 1 or new == old or _VERSION_TALK.sub("", VERSION.sub("", core)):
-        return None
-    return previous.replace(old[0], new[0], 1)
-
-
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*\??$", re.I)
 
 
@@ -192,26 +182,6 @@ def _english_swap(question: str, previous: str) -> str | None:
     if not old or old.group().lower() == new.lower():
         return None
     return previous[:old.start()] + new + previous[old.end():]
-
-
-_ORDINAL_WORD = re.compile(r"第[零〇一二两三四五六七八九十百\d]+([期次届批轮场号])")
-
-
-def _swap_qualifiers(core: str, previous: str) -> str | None:
-    """"第二期" after a question about "第一期" (with or without a year): the same question, swapped."""
-    ordinals = list(_ORDINAL_WORD.finditer(core))
-    if not ordinals or _ORDINAL_WORD.sub("", YEAR_WORD.sub("", core)).strip():
-        return None
-    out = previous
-    for m in ordinals:
-        old = next((o for o in _ORDINAL_WORD.finditer(out) if o.group(1) == m.group(1)), None)
-        if old is None:
-            return None
-        out = out.replace(old.group(), m.group(), 1)
-    new_years, old_years = YEAR_RE.findall(core), YEAR_RE.findall(out)
-    if new_years and old_years:
-        out = out.replace(old_years[0], new_years[0])
-    return out
 
 
 def _topic(previous: str) -> str:
@@ -323,6 +293,22 @@ def referent(previous: str) -> str:
         return names[0]
     owner = re.match(r"^(?:(?:19|20)\d{2}年)?([\u4e00-\u9fff]{2,12}?)的", previous)  # "车辆购置税的税率…" → 车辆购置税
     return owner.group(1) if owner else focus_of(previous)
+
+
+def search_context(standalone: str, history: list[dict]) -> str:
+    """What to search for a follow-up whose pronoun the rewrite could not fill in ("那要怎么让它重新拿到这些数据？"
+    after an answer about the power manager): the question with the answer it goes on from, whose words say
+    where the conversation is. Any other question is searched as it is."""
+    if not history or not _PRONOUN.search(standalone):
+        return standalone
+    said = next((str(m.get("content", "")) for m in reversed(history) if m.get("role") == "assistant"), "")
+    said = re.sub(r"\[\d+\]", "", said).strip()
+    if not said or said.startswith(("文档中没有", "文档没有")):
+        return standalone
+    return f"{standalone} {said[:_CONTEXT_CHARS]}"
+
+
+_CONTEXT_CHARS = 200
 
 
 def last_user_question(history: list[dict]) -> str | None:

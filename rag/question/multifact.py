@@ -86,8 +86,12 @@ def split_items(question: str) -> list[tuple[str, str]]:
     items = [head_text[start:], *middle, last_text[:end]]
     if any(not i.strip() or len(i.strip(_OPEN + _CLOSE)) > MAX_ITEM_CHARS * 2 or re.search(_ANY_ASK, i) for i in items):
         return []
-    head, tail = head_text[:start], last_text[end:]
+    head, tail = head_text[:start], _COUNTED_ITEMS.sub("", last_text[end:])
     return [(item.strip(_OPEN + _CLOSE + " "), f"{head}{item}{tail}{after}") for item in items]
+
+
+# "-m、-M、-W 三个选项分别……": one item alone is one option, not three
+_COUNTED_ITEMS = re.compile(r"^\s*(?:这|那)?[两二三四五六七八九十几\d]+\s*[个种项条类样位台]")
 
 
 def _first_item_start(text: str) -> int | None:

@@ -84,6 +84,10 @@ _ASKED_IN_ENGLISH = (
 )
 
 
+# a Chinese figure in a measure ("四百毫升", "三十公里"): a quantity, as "18份" is
+MEASURE_WORD = re.compile(r"\s*(?:毫升|升|" + "|".join(_MEASURES[k] for k in ("length", "weight", "money", "area")) + r")")
+
+
 def asked_measure(question: str) -> str | None:
     """The measure a count question asks its figure in ("多少公里高速公路", "how much did … spend"), or None."""
     m = _ASKED_MEASURE.search(question)
