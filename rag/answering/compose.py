@@ -59,8 +59,11 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         joined = _with_neighbour(here, spans, kinds, table, passages[ev.passage].text, qtype, ev.answer_text)
         if joined is not None:  # "其默认行为如下所示：" after the sentence it leans on, and what it shows
             ends_here = joined.rstrip().endswith(table.texts[spans[here][1]].strip())
-            shown = _shown_after(here, spans, table, passages[ev.passage].text) if ends_here else ""
-            return joined.rstrip() + shown if shown and _colon_ends(ev.answer_text) else joined
+            if not (ends_here and _colon_ends(ev.answer_text)):
+                return joined
+            listed = _run_after(here, spans, kinds, table, run_kinds)  # "……卷正忙，要安全移除此设备：" and its steps
+            shown = "" if listed else _shown_after(here, spans, table, passages[ev.passage].text)
+            return joined.rstrip() + (listed or shown)
         first = here
         follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
         if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in _ENTRY_KINDS):
@@ -112,6 +115,16 @@ def _steps_after(here: int, spans: list, kinds: list[str], table, chunk) -> str 
         return None
     parts = [table.texts[spans[j][1]].strip().lstrip("-*+•·▪ ") for j in range(here, last + 1)]
     return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
+
+
+def _run_after(here: int, spans: list, kinds: list[str], table, run_kinds) -> str:
+    """The list items (or steps) right after unit ``here``, joined: "1. 点取消；2. 关闭此设备上的所有文件。" ("" when none)."""
+    last = here
+    while last + 1 < len(spans) and kinds[last + 1] in run_kinds and last - here < MAX_STEPS:
+        last += 1
+    parts = [table.texts[spans[k][1]].strip().lstrip("-*+•·▪ ").rstrip("；;。") for k in range(here + 1, last + 1)]
+    parts = [p for p in parts if p]
+    return "；".join(parts) + "。" if parts else ""
 
 
 def _colon_ends(text: str) -> bool:

@@ -42,7 +42,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
     for name in identifiers(info.text, info.is_chinese):
-        if name.lstrip("$").lower() not in lowered:
+        if name.lstrip("$").lower() not in lowered and not _the_source(name, info.text, retriever):
             return f"检索到的资料中没有提到“{name}”"
     if info.is_chinese:
         for tag in TAG.findall(info.text):
@@ -70,8 +70,25 @@ _CLAUSE_BREAK = re.compile(r"[，,；;：:]")
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")
-_CODE_WORD = re.compile(r"variable|option|directive|field|key|setting|flag|parameter|macro|constant|变量|选项|指令|字段|参数|宏|常量",
+_CODE_WORD = re.compile(r"\b(?:variables?|options?|directives?|fields?|keys?(?!\s*(?:combination|binding|shortcut|stroke|press))|"
+                        r"settings?|flags?|parameters?|macros?|constants?)\b|变量|选项|指令|字段|参数|宏|常量",
                         re.I)
+
+
+# "GNOME 帮助说……", "according to the KiCad manual": the documents asked, which need not name themselves
+_SOURCE_WORDS = r"(?:的)?\s*(?:帮助|手册|文档|指南|说明书|教程|(?:user\s*)?(?:help|manual|guide|handbook|documentation|docs)\b)"
+
+
+def names_the_source(name: str, question: str) -> bool:
+    """Whether the question names ``name`` only as the documentation it asks ("GNOME 帮助说…", "the GIMP manual")."""
+    said = list(re.finditer(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", question, re.I))
+    return bool(said) and all(re.match(_SOURCE_WORDS, question[m.end():], re.I) for m in said)
+
+
+def _the_source(name: str, question: str, retriever: Retriever) -> bool:
+    """``name`` is the documentation asked ("GNOME 帮助说…") and the documents say it somewhere: another program's
+    manual ("BarPaint 帮助里…" over FooEdit's) is still a name the passages must say."""
+    return names_the_source(name, question) and retriever.vocabulary()(name)
 
 
 def identifiers(question: str, chinese: bool) -> list[str]:
@@ -83,8 +100,7 @@ def identifiers(question: str, chinese: bool) -> list[str]:
         name = m.group()
         capitals = re.fullmatch(r"[A-Z][A-Z0-9]+", name)
         if capitals and not chinese:
-            near = question[max(0, m.start() - 24): m.end() + 24]
-            if not _CODE_WORD.search(near):
+            if not any(w.start() < m.end() + 24 and w.end() > m.start() - 24 for w in _CODE_WORD.finditer(question)):
                 continue
         found.append(name)
     return found
@@ -104,5 +120,5 @@ def analyse_question(question: str, focus, retriever: Retriever) -> QuestionInfo
     help) tells no passage from another, so it is not among the names an answer's passage must say."""
     vocabulary = None if is_mostly_cjk(question) else retriever.vocabulary()
     info = analyse(question, focus, vocabulary, retriever.is_common)
-    entities = tuple(e for e in info.entities if not retriever.names_collection(e))
+    entities = tuple(e for e in info.entities if not retriever.names_collection(e) and not _the_source(e, question, retriever))
     return info if entities == info.entities else replace(info, entities=entities)

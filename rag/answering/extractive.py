@@ -119,7 +119,8 @@ def extract(
     every = candidates(info, passages, ranker)
     # the selector judges the question answerable by its best unit of all; the checks below pick among fitting ones
     answerable = every[0].supported if every and every[0].supported is not None else None
-    ranked = [ev for ev in every if fits(info, ev, passages[ev.passage], document_year)]
+    naming = _naming_sources(info, passages)
+    ranked = [ev for ev in every if fits(info, ev, passages[ev.passage], document_year, naming)]
     if answerable is not None and ranked:
         ranked = [replace(ev, supported=answerable) if k == 0 else ev for k, ev in enumerate(ranked)]
     if not ranked:
@@ -280,8 +281,15 @@ def _goes_on(best: Evidence, ranked: list[Evidence]) -> Evidence | None:
 _NO_SUBJECT = re.compile(r"\s*(?:并|还|又|共|先后|累计|共计|最终|最后)?(?:形成|提出|达成|完成|收到|推出|产生|取得|开展|举办|组织)")
 
 
-def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> bool:
-    """The sentence speaks of the question's years and the numbers the question states."""
+def _naming_sources(info: QuestionInfo, passages: Sequence[Passage]) -> frozenset[str]:
+    """The documents whose retrieved passages say every “named” thing of the question."""
+    names = [_bare(n) for n in quoted_names(info.text)]
+    return frozenset(p.source for p in passages if all(n in _bare(p.chunk.context + p.text) for n in names))
+
+
+def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, naming: frozenset[str] = frozenset()) -> bool:
+    """The sentence speaks of the question's years and the numbers the question states. ``naming``: the documents
+    that say the question's “named” things somewhere, under which a list's item may stand."""
     for year in info.years:
         mentioned = YEAR_IN_TEXT.findall(ev.text)
         if year in mentioned:
@@ -293,7 +301,9 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
     context = passage.text[max(0, ev.start - LOOKBACK) : ev.end + after]
     if other_ordinal(info, context):
         return False  # "第三期" is not answered by the 第二期's figure
-    if any(_bare(name) not in _bare(context) for name in quoted_names(info.text)):
+    # a list's items stand under the lead-in that names what they are ("这些代号都来自《玩具总动员》的角色：")
+    listed = ev.kind in _LISTED and passage.source in naming
+    if not listed and any(_bare(name) not in _bare(context) for name in quoted_names(info.text)):
         return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
         # "退出状态 16": the number may be the entry's term just above the unit; "1、2、3 分别" asks for each
@@ -303,6 +313,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year) -> b
     return True
 
 
+_LISTED = ("item", "row", "field", "option")
 _LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行")  # "什么时候开始的": the subject is the event
 _RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
 _ENTRY_AHEAD = 200

@@ -12,7 +12,7 @@ from typing import Callable
 
 from rag.question import units
 from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo
-from rag.text.numbers import extract_numbers
+from rag.text.numbers import Number, extract_numbers
 from rag.text.tokens import TRIM, bigrams
 
 
@@ -48,12 +48,22 @@ def quantities(clause: str, years: tuple[str, ...]) -> list:
             continue
         if tail in ("年", "月", "日") or n.text in years or clause[: n.start].rstrip().endswith("第"):
             continue
-        if not n.text[0].isdigit() and (not tail or tail not in CLASSIFIERS):
+        if not n.text[0].isdigit() and (not tail or tail not in CLASSIFIERS) and not units.MEASURE_WORD.match(
+                clause, n.end):
             continue
         if _NAMES_NUMBER.search(clause[: n.start]):
             continue  # "debuild(1)", "v2.1", "gcc-12": part of a name, not a count
         nums.append(n)
-    return nums
+    return nums or _only_one(clause)
+
+
+# "只有一次机会", "最多一个": one, bounded by the words around it (a lone 一 is usually a word: 一次次, 一个新的)
+_ONLY_ONE = re.compile(rf"(?:只|仅|最多|至多|至少|一共|总共)(?:有|能|可以|可|需要?){{0,2}}(一)(?=([{CLASSIFIERS}]))(?!.\2)")
+
+
+def _only_one(clause: str) -> list:
+    found = _ONLY_ONE.search(clause)
+    return [Number(value=1.0, text="一", start=found.start(1), end=found.end(1))] if found else []
 
 
 _NAMES_NUMBER = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*[(（]?$")
@@ -66,13 +76,13 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
     """
     clauses = [c.strip(TRIM) for c in _clauses(sentence)]
     unit = asked_unit(info.text) if info.kind == "count" else None
-    best, best_score = None, (-1, -1.0)
+    best, best_score = None, (-1, -1, -1.0)
     for i, clause in enumerate(clauses):
         if not clause or not wanted(clause):
             continue
         # "有多少人听课": "2万多人参训" before "8位…成员作专题辅导", whatever words each shares with the question
         # (a figure the question states itself, the 六 of "“六个倍增”计划推动几个盟市…", is not the one asked)
-        score = (bool(unit) and _in_unit(clause, unit, info.text), score_text(info, clause))
+        score = (bool(unit) and _in_unit(clause, unit, info.text), _same_bound(info.text, clause), score_text(info, clause))
         if score > best_score:
             best, best_score = i, score
     if best is None:
@@ -95,6 +105,19 @@ def _clauses(sentence: str) -> list[str]:
 
 _PART_SPLIT = re.compile(r"[、，,；;]")
 _COLON = re.compile(r"[：:]")
+
+
+# the bound a figure is asked at, and the ways a clause states it: "最多采多少血" is "最多不得超过四百毫升"
+_BOUNDS = (
+    (re.compile(r"最多|至多|最高|最大|最长|上限"), re.compile(r"最多|至多|最高|最大|最长|上限|不得?超过|不超过|以内")),
+    (re.compile(r"最少|至少|最低|最小|最短|下限"), re.compile(r"最少|至少|最低|最小|最短|下限|不得?少于|不少于|不得?低于|以上")),
+    (re.compile(r"一般|通常|平均"), re.compile(r"一般|通常|平均")),
+)
+
+
+def _same_bound(question: str, clause: str) -> bool:
+    """The clause states the figure at the bound the question asks ("最多", "至少", "一般")."""
+    return any(asked.search(question) and stated.search(clause) for asked, stated in _BOUNDS)
 
 
 def asked_unit(question: str) -> str | None:

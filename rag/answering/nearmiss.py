@@ -13,6 +13,7 @@ from rag.index.facts import CLASSIFIERS
 from rag.text.numbers import parse_chinese_number
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
+from rag.question.multifact import asks_several
 from rag.text.tokens import names_key
 
 _ORDINAL = re.compile(r"第([零〇一二两三四五六七八九十百\d]+)([期次届批轮场号个项条款章节])")
@@ -91,13 +92,17 @@ def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
 
 # "默认是多少", "the default …": only a value the text calls the default answers it
 _ASKS_DEFAULT = re.compile(r"默认|缺省|\bdefaults?\b", re.I)
-_SAYS_DEFAULT = re.compile(r"默认|缺省|预设|\bdefaults?\b|\bby default\b", re.I)
+_SAYS_DEFAULT = re.compile(r"默认|缺省|预设|预定义|出厂|\bdefaults?\b|\bby default\b|\bpredefined\b", re.I)
+LEAD_IN = 300  # characters before a table row that may name what the table is about (its heading, its lead-in)
 LOOKAHEAD = 200  # characters of the evidence's paragraph after it that may still call it the default ("……。默认关闭。")
 
 
 def no_default(info: QuestionInfo, around: str) -> bool:
-    """The question asks for a default value and the text around the evidence never calls anything a default."""
-    return bool(_ASKS_DEFAULT.search(info.text)) and not _SAYS_DEFAULT.search(around)
+    """The question asks for a default value and the text around the evidence never calls anything a default.
+    A key the documents give for an action is its default ("开关屏幕阅读器的默认快捷键" in a table of keys); a question
+    about several things under a default ("默认用到的运行等级里，0、1、6 分别是做什么用的") asks what each is."""
+    return (bool(_ASKS_DEFAULT.search(info.text)) and not _SAYS_DEFAULT.search(around)
+            and not asks_for_key(info.text) and not asks_several(info.text) and not info.items)
 
 
 def no_key(info: QuestionInfo, texts: list[str]) -> bool:
@@ -107,6 +112,43 @@ def no_key(info: QuestionInfo, texts: list[str]) -> bool:
         return False
     asked = key_asked_for(info.text)
     return not any(names_key(t) and not for_another(t, asked) for t in texts)
+
+
+_ASKS_MENU = re.compile(r"哪(?:一|个|一个)?(?:菜单|子菜单)|什么菜单|菜单(?:里|中|上)?(?:的)?(?:哪|什么位置)|\b(?:which|what) (?:sub)?menu\b",
+                        re.I)
+_MENU_PATH = re.compile(r"菜单|→|▸|»|->|(?<![<>])>(?![>=])|\bmenu\b", re.I)
+
+
+def no_menu(info: QuestionInfo, texts: list[str]) -> bool:
+    """The question asks which menu holds something and none of ``texts`` (the answer's units) names a menu or a
+    menu path ("滤镜 → 增强 → 消除红眼"): "GIMP 有一种自动滤镜可以消除红眼" does not say where it is."""
+    return bool(_ASKS_MENU.search(info.text)) and not any(_MENU_PATH.search(t) for t in texts)
+
+
+def other_page(info: QuestionInfo, indexed: str, pages: frozenset[str]) -> str | None:
+    """The page a Chinese question asks about by name ("userdel" of the collection's userdel.8) when the answering
+    passage, page name and headings included, never says it: the unit is another page's ("UID already in use" is
+    useradd's exit value 4). ``pages``: the names the collection's documents go by."""
+    if not info.is_chinese:
+        return None
+    lowered = indexed.lower()
+    return next((e for e in info.entities if e.lower() in pages and e.lower() not in lowered
+                 and re.search(rf"(?<![\w.-]){re.escape(e)}(?![\w.-])", info.text)), None)
+
+
+def not_in_entry(info: QuestionInfo, kind: str, entry: str, before: str = "") -> str | None:
+    """A name a Chinese question asks about ("SSH 用哪个端口") that the answering table row or ``Key: value``
+    entry does not say, nor the text that leads into it (``before``: the table's heading and lead-in): the row is
+    another thing's ("端口：631/tcp；名称：打印"). A name that is part of a longer one ("online" of
+    "migrate_all_online.sh") does not count."""
+    if kind not in ("row", "field") or not info.is_chinese:
+        return None
+    squeezed = re.sub(r"\s+", "", before + entry).lower()
+    for name in info.entities:
+        whole = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", info.text)
+        if whole and re.sub(r"\s+", "", name).lower() not in squeezed:
+            return name
+    return None
 
 
 def describe(info: QuestionInfo, clause: str, context: str, around: str = "") -> tuple[str, bool] | None:

@@ -75,13 +75,33 @@ def extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
         if told is not None:
             return told
         return Answer(text=NOT_FOUND, abstained=True, backend="extractive", flags=flags + ["no-evidence"], **base)
-    if nearmiss.no_key(info, [hit.answer for hit in parts]):
-        return _told_instead(("文档没有给出这个操作的快捷键", True), parts[0], passages, flags, base)
+    missing = _not_said(info, parts, passages, retriever)
+    if missing is not None:
+        return _told_instead(missing, parts[0], passages, flags, base)
     if len(parts) == 1:
         missed = _near_miss(info, parts[0], passages, flags, base)
         if missed is not None:
             return missed
     return _from_extracts(parts, passages, flags, base, info)
+
+
+def _not_said(info: QuestionInfo, parts: list[Extract], passages, retriever) -> tuple[str, bool] | None:
+    """What the question asks that the answer's units do not say (and whether to show them anyway): the key for
+    the action, the page it names, the menu, the thing a table row would have to name."""
+    texts = [hit.answer for hit in parts]
+    best = parts[0].evidence
+    chunk = passages[best.passage].chunk
+    if nearmiss.no_key(info, texts):
+        return "文档没有给出这个操作的快捷键", True
+    page = nearmiss.other_page(info, chunk.indexed, retriever.page_names())
+    if page:
+        return f"文档中关于{page}没有这一项", False
+    if nearmiss.no_menu(info, texts):
+        return "文档没有说它在哪个菜单里", True
+    # what the entry stands under: its document's name and headings, the lead-in above it
+    above = chunk.context + "\n" + passages[best.passage].text[max(0, best.start - nearmiss.LEAD_IN):best.start]
+    absent = nearmiss.not_in_entry(info, best.kind, best.shown or best.text, above)
+    return (f"相关的表格和条目里没有“{absent}”这一项", False) if absent else None
 
 
 def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool] | None:

@@ -14,27 +14,45 @@ from rag.answering.unit_features import REASON
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
 from rag.text.pointers import is_section, pointed_sections
-from rag.text.tokens import HEX_ID, exact_terms, key_combos
+from rag.text.tokens import HEX_ID, exact_terms, is_mostly_cjk, key_combos
 
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
-    ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked))))
+    ranked = name_first(info, own_language_first(info, ranked))
+    ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked, qtype))))
     ranked = own_item_first(info, ranked)
     ranked = entries_first(info, command_first(info, path_first(info, key_first(info, id_first(info, ranked)))))
-    return reason_first(ranked) if qtype == "reason" else ranked
+    return reason_first(ranked, info.is_chinese) if qtype == "reason" else ranked
 
 
-def exact_first(info: QuestionInfo, ranked: list) -> list:
+def exact_first(info: QuestionInfo, ranked: list, qtype: str = "other") -> list:
     """"按 Ctrl+B 会打开哪个工具", "-N 是什么意思": when the best unit does not name the key combination or option the
     question names, the best-ranked unit that does goes first, however low the selector put it (a hotkey table's
-    row reads like every other row)."""
+    row reads like every other row). A question of what it is or does gets its entry ("-M, --maxdays：……") rather
+    than a unit that only mentions it ("除非使用 -A 或 -M 选项"); a "why" or "how" question keeps its sentence."""
     named = exact_terms(info.text)
-    if not named or not ranked or _names_exactly(ranked[0].answer_text, named):
+    if not named or not ranked:
+        return ranked
+    entry = None if qtype in ("reason", "procedure") else next(
+        (k for k, ev in enumerate(ranked) if _is_entry_of(ev, named)), None)
+    if entry:
+        return _promote(ranked, entry)
+    if entry == 0 or _names_exactly(ranked[0].answer_text, named):
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:], 1) if ev.supported and _names_exactly(ev.answer_text, named)),
                  None)
     return ranked if found is None else _promote(ranked, found)
+
+
+def _is_entry_of(ev, named: list[str]) -> bool:
+    """The entry is about one of the ``named`` options or keys, as written ("-M, --maxdays：……" is -M's, not -m's)."""
+    if ev.kind not in _ENTRY_KINDS:
+        return False
+    text = ev.answer_text
+    head = text.split("：", 1)[0] if "：" in text[:60] else ""
+    terms = [t.strip(" *`_") for t in re.split(r"[,，\s]+", head) if t.strip(" *`_")]
+    return any(term in terms if term.startswith("-") else term.lower() in map(str.lower, terms) for term in named)
 
 
 def _names_exactly(text: str, named: list[str]) -> bool:
@@ -166,6 +184,42 @@ def _mentions(text: str, items) -> bool:
                for i in items)
 
 
+_NAME_TOP = 8
+
+
+def name_first(info: QuestionInfo, ranked: list) -> list:
+    """A Chinese question that names something in Latin letters ("stretch 这个代号是哪个角色"): when the best unit
+    does not say the name, the first of the top entries (list items, rows, fields, options) that says it goes first:
+    the item "*stretch*（Debian 9）是那个……章鱼" rather than the lead-in about all the codenames. A sentence that
+    only mentions the name ("在家连 WiFi……") is no better an answer for saying it."""
+    names = [e for e in info.entities if e.isascii() and len(e) >= 2
+             and re.search(rf"(?<![\w.-]){re.escape(e)}(?![\w.-])", info.text)]
+    if not info.is_chinese or not names or not ranked or _says_all(ranked[0].answer_text, names):
+        return ranked
+    found = next((k for k, ev in enumerate(ranked[1:_NAME_TOP], 1)
+                  if ev.kind in _LIST_KINDS and ev.supported is not False and _says_all(ev.answer_text, names)), None)
+    return ranked if found is None else _promote(ranked, found)
+
+
+def _says_all(text: str, names: list[str]) -> bool:
+    """Each name whole: "OpenSSH" is not said by "openssh-blacklist"."""
+    return all(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-]|\.\w)", text, re.I) for n in names)
+
+
+_SAME_LANGUAGE_TOP, _SAME_LANGUAGE_MARGIN = 3, 0.75
+
+
+def own_language_first(info: QuestionInfo, ranked: list) -> list:
+    """For a question in Chinese whose best unit is an untranslated English one: a Chinese unit the selector
+    scores nearly as high goes first (a partly translated manual says the same thing in both)."""
+    if not info.is_chinese or not ranked or is_mostly_cjk(ranked[0].answer_text):
+        return ranked
+    floor = _SAME_LANGUAGE_MARGIN * ranked[0].score
+    found = next((k for k, ev in enumerate(ranked[1:_SAME_LANGUAGE_TOP], 1)
+                  if ev.score >= floor and ev.supported is not False and is_mostly_cjk(ev.answer_text)), None)
+    return ranked if found is None else _promote(ranked, found)
+
+
 def _promote(ranked: list, k: int) -> list:
     """Unit ``k`` first, carrying the best unit's verdict on whether the question is answered."""
     chosen = replace(ranked[k], supported=ranked[0].supported)
@@ -180,14 +234,14 @@ def own_item_first(info: QuestionInfo, ranked: list) -> list:
     """For one part of "A、B 和 C 分别……": of the top units, the one that says most of its own item and least
     of the other parts' goes first, when that is not the best unit ("包含双冒号" for the part "中间有双冒号",
     the best unit being about "以冒号开头", another part's item)."""
-    if len(info.items) < 2 or not ranked or len(info.items[0]) < 2:
+    if len(info.items) < 2 or not ranked or not info.items[0].strip():
         return ranked
     own, others = info.items[0], info.items[1:]
 
     def fit(ev) -> float:
         text = ev.answer_text
         # an entry that is the item's own ("不在第 1 页上：项目在所有页面上都可见……") says it best
-        named = ev.kind in _LIST_KINDS and _squeezed(entry_term(text)) == _squeezed(own)
+        named = ev.kind in _LIST_KINDS and (_squeezed(entry_term(text)) == _squeezed(own) or _is_entry_of(ev, [own]))
         return item_coverage(own, text) - max(item_coverage(o, text) for o in others) + named
 
     scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]
@@ -200,16 +254,20 @@ def _squeezed(text: str) -> str:
 
 
 def item_coverage(item: str, text: str) -> float:
-    """How much of ``item`` ``text`` says: its Latin words whole (case and spaces aside: "macOS" is in
-    "Mac OS"), its Chinese as character pairs."""
+    """How much of ``item`` ``text`` says: an option whole and as written ("-M" is not "-m"), its other Latin
+    words whole (case and spaces aside: "macOS" is in "Mac OS"), its Chinese as character pairs."""
     flat = re.sub(r"\s+", "", text).lower()
-    grams = []
+    found = []
     for run in _GRAM.findall(item):
-        if run.isascii():
-            grams.append(run.lower())
+        if run.startswith("-"):
+            found.append(bool(re.search(rf"(?<![\w-]){re.escape(run)}(?![\w-])", text)))
+        elif run.isascii() and len(run) <= 2:  # "1" of "等级1", not of "10"
+            found.append(bool(re.search(rf"(?<![A-Za-z0-9.]){re.escape(run)}(?![A-Za-z0-9.])", text, re.I)))
+        elif run.isascii():
+            found.append(run.lower() in flat)
         else:
-            grams.extend(run[i:i + 2] for i in range(max(1, len(run) - 1)))
-    return sum(g in flat for g in grams) / len(grams) if grams else 0.0
+            found.extend(run[i:i + 2] in flat for i in range(max(1, len(run) - 1)))
+    return sum(found) / len(found) if found else 0.0
 
 
 # "……在《工程模板》一节中介绍", "请参阅第 6.1 节", "see section 3": a pointer to where the answer is, not the answer
@@ -304,10 +362,12 @@ def _names(term: str, named: set[str]) -> bool:
 _REASON_TOP = 3  # a reason is looked for among the selector's best three units
 
 
-def reason_first(ranked: list) -> list:
-    """For a "为什么" question: of the selector's top units, the first that states a reason goes first."""
+def reason_first(ranked: list, chinese: bool = True) -> list:
+    """For a "为什么" question: of the selector's top units, the first that states a reason goes first; for a
+    question in Chinese, one in Chinese (an untranslated paragraph's "so that" does not outrank the translation)."""
     top = ranked[:_REASON_TOP]
-    found = next((k for k, ev in enumerate(top) if ev.supported is not False and REASON.search(ev.answer_text)), None)
+    found = next((k for k, ev in enumerate(top) if ev.supported is not False and REASON.search(ev.answer_text)
+                  and (not chinese or is_mostly_cjk(ev.answer_text) or not is_mostly_cjk(top[0].answer_text))), None)
     if not found:
         return ranked
     return _promote(ranked, found)

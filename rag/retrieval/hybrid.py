@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -107,6 +108,12 @@ class Retriever:
     def question_vector(self, question: str) -> np.ndarray:
         """The vector the dense search used for ``question`` (cached by the embedder)."""
         return np.asarray(self.embedder.embed_query(self.search_text(question)), dtype=np.float32)
+
+    def page_names(self) -> frozenset[str]:
+        """The names the documents go by, lower-cased, without their suffixes: "userdel" of "userdel.8.md"."""
+        if "pages" not in self._derived:
+            self._derived["pages"] = frozenset(Path(c.source).name.split(".", 1)[0].lower() for c in self.all_chunks())
+        return self._derived["pages"]
 
     def names_collection(self, name: str) -> bool:
         """Whether ``name`` is what the whole collection is about: at least half of its documents (two or

@@ -185,7 +185,9 @@ def _skipped(match: re.Match[str], text: str) -> bool:
     if before == "第" and after and after in _LIST_PUNCT:  # "第二,…"
         return True
     line_start = not text[text.rfind("\n", 0, start) + 1 : start].strip(" \t")
-    return line_start and after in ("、", ".")  # "1、…", "二、…"
+    if after in ("）", ")") and before in ("（", "(") and not text[text.rfind("\n", 0, start) + 1 : start - 1].strip(" \t"):
+        return True  # "（二）请求……调解": an enumeration mark
+    return line_start and after in ("、", ".", "）", ")")  # "1、…", "二、…", "2) …"
 
 
 def numbers_supported(answer_text: str, evidence: str) -> list[Number]:
