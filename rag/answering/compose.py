@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from rag.answering.extractive import Evidence
 from rag.answering.unit_features import REASON
+from rag.documents.units import ENTRY_KINDS
 from rag.types import Passage
 
 MAX_STEPS = 8
@@ -36,13 +37,10 @@ def _leads_in(text: str) -> bool:
     return bool(_LIST_WORDS.search(text))
 
 
-_ENTRY_KINDS = ("item", "field", "row", "option")  # the members of a list a "哪些" question asks for
-
-
 def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool = False) -> Callable[[Evidence], str]:
     """How to turn the best unit into the answer for a question of type ``qtype`` (``listing``: it asks "哪些")."""
     table = retriever.units()
-    run_kinds = _ENTRY_KINDS if listing else _STEP_KINDS
+    run_kinds = ENTRY_KINDS if listing else _STEP_KINDS
 
     def steps(ev: Evidence, whole: bool = True) -> str:
         """The answer from unit ``ev``; ``whole=False`` (a runner-up): only an entry's term is put first."""
@@ -66,7 +64,7 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
             return joined.rstrip() + (listed or shown)
         first = here
         follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
-        if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in _ENTRY_KINDS):
+        if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in ENTRY_KINDS):
             while first > 0 and kinds[first - 1] in run_kinds and here - first + 1 < MAX_STEPS:
                 first -= 1
             if first > 0 and _leads_in(table.texts[spans[first - 1][1]]):

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 from rag.question import units
 from rag.answering.nearmiss import LOOKBACK, counts_another_thing, other_ordinal
 from rag.answering.persons import names_a_person
+from rag.documents.units import ENTRY_KINDS
 from rag.text.numbers import extract_numbers
 from rag.question.analysis import (
     COUNT_CLASSIFIERS,
@@ -302,7 +303,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
     if other_ordinal(info, context):
         return False  # "第三期" is not answered by the 第二期's figure
     # a list's items stand under the lead-in that names what they are ("这些代号都来自《玩具总动员》的角色：")
-    listed = ev.kind in _LISTED and passage.source in naming
+    listed = ev.kind in ENTRY_KINDS and passage.source in naming
     if not listed and any(_bare(name) not in _bare(context) for name in quoted_names(info.text)):
         return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
@@ -313,7 +314,6 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
     return True
 
 
-_LISTED = ("item", "row", "field", "option")
 _LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行")  # "什么时候开始的": the subject is the event
 _RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
 _ENTRY_AHEAD = 200

@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 
 from rag.answering.unit_features import REASON
+from rag.documents.units import ENTRY_KINDS
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
 from rag.text.pointers import is_section, pointed_sections
@@ -150,7 +151,6 @@ def has_command(ev) -> bool:
     return ev.kind == "code" or bool(_COMMAND_LINE.search(ev.answer_text))
 
 
-_LIST_KINDS = ("row", "item", "field", "option")
 _LIST_TOP = 5
 
 
@@ -158,9 +158,9 @@ def entries_first(info: QuestionInfo, ranked: list) -> list:
     """"能从哪两种工具导入": when the best unit is a sentence about the list ("KiCad 可以导入……文件") and two of
     the top units are entries of one passage ("*.sch, *.brd：Eagle……", "*.csa：CADSTAR……"), the first entry goes
     first, so the answer is the list."""
-    if info.kind != "list" or not ranked or ranked[0].kind in _LIST_KINDS:
+    if info.kind != "list" or not ranked or ranked[0].kind in ENTRY_KINDS:
         return ranked
-    entries = [k for k, ev in enumerate(ranked[1:_LIST_TOP], 1) if ev.supported and ev.kind in _LIST_KINDS]
+    entries = [k for k, ev in enumerate(ranked[1:_LIST_TOP], 1) if ev.supported and ev.kind in ENTRY_KINDS]
     siblings = [k for k in entries if ranked[k].passage == ranked[entries[0]].passage] if entries else []
     return _promote(ranked, siblings[0]) if len(siblings) >= 2 else ranked
 
@@ -197,7 +197,7 @@ def name_first(info: QuestionInfo, ranked: list) -> list:
     if not info.is_chinese or not names or not ranked or _says_all(ranked[0].answer_text, names):
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_NAME_TOP], 1)
-                  if ev.kind in _LIST_KINDS and ev.supported is not False and _says_all(ev.answer_text, names)), None)
+                  if ev.kind in ENTRY_KINDS and ev.supported is not False and _says_all(ev.answer_text, names)), None)
     return ranked if found is None else _promote(ranked, found)
 
 
@@ -241,7 +241,7 @@ def own_item_first(info: QuestionInfo, ranked: list) -> list:
     def fit(ev) -> float:
         text = ev.answer_text
         # an entry that is the item's own ("不在第 1 页上：项目在所有页面上都可见……") says it best
-        named = ev.kind in _LIST_KINDS and (_squeezed(entry_term(text)) == _squeezed(own) or _is_entry_of(ev, [own]))
+        named = ev.kind in ENTRY_KINDS and (_squeezed(entry_term(text)) == _squeezed(own) or _is_entry_of(ev, [own]))
         return item_coverage(own, text) - max(item_coverage(o, text) for o in others) + named
 
     scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]

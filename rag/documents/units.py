@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 KINDS = ("sentence", "row", "item", "field", "code", "option", "heading")
+ENTRY_KINDS = ("row", "item", "field", "option")  # the members of a list, table or glossary
 
 _PARAGRAPH = re.compile(r"```.*?(?:```|\Z)|[^\n]+(?:\n(?!\n)[^\n]*)*", re.S)
 # a sentence ends at its final punctuation, but not at a quoted one ("在密码开头添加一个“!”")
