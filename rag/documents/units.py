@@ -30,7 +30,8 @@ _FINAL = "。！？；…!?;.：:"
 _ADMONITION = re.compile(r"[>\s]*(?:(?i:note|notes|warning|caution|tip|hint|important|attention|danger)|注意|提示|警告|注|说明|重要"
                          r"|小心|危险)[\s:：!！]*")
 # a field that names the entry it heads: what follows it, up to the next heading or entry, is about that
-_RECORD_TITLE = re.compile(r"(?i:subject|title|name|summary)\s*:|(?:标题|主题|名称|题目|摘要)\s*[:：]")
+_RECORD_TITLE = re.compile(r"(?i:subject|title|name|summary|description)\s*:|(?:标题|主题|名称|题目|摘要)\s*[:：]")
+_RFC822_KEY = re.compile(r"^[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*: \S")  # "Choices: …", "Defined-By: …": a field however long
 _RECORD_START = re.compile(r"^-{2,3}\s+\S+$|^={3,}$")  # an entry's id line ("-- 5a1b2c…") or a rule
 _PLACEHOLDER = re.compile(r"[>\s]*(?:TODO|FIXME|TBD|XXX)\b|待补充|待撰写|此处待")
 _HEADING_MAX = 40
@@ -53,7 +54,8 @@ def split_units(text: str) -> list[Unit]:
     header = ""  # the header row of the table being read
     lead = ""  # the sentence that leads into it
     record = ""  # the title field of the entry being read ("Subject: …" in a message catalog)
-    opened: int | None = None  # the unit of the id line ("-- 5a1b…") that opened the entry being read
+    opened: int | None = None  # the first unit of the entry being read: its id line ("-- 5a1b…") or first field
+    fields = False  # the paragraph before was a field of the same run
     paragraphs = list(_PARAGRAPH.finditer(text))
     for i, match in enumerate(paragraphs):
         para, start = match.group(), match.start()
@@ -69,15 +71,20 @@ def split_units(text: str) -> list[Unit]:
             header = record = ""
             opened = None
             continue
+        if kind == "field" and not fields and opened is None:
+            record, opened = "", len(units)  # a run of fields after other text begins an entry ("Template: …")
         if kind == "field" and _RECORD_TITLE.match(shown):
-            record = shown.split(":", 1)[-1].split("：", 1)[-1].strip()  # "Subject: 单元启动失败" titles its entry
-            if opened is not None and opened < len(units):  # the entry's id line is about what it titles too
-                units[opened] = Unit(units[opened].start, units[opened].end, units[opened].kind,
-                                     _join(units[opened].context, record))
+            record = re.split(r"[:：]", shown, maxsplit=1)[-1].strip().rstrip("：:")  # "Subject: 单元启动失败" titles it
+            for k in range(opened if opened is not None else len(units), len(units)):
+                # the entry's id line and the fields above the title ("Default: …") are about what it titles too
+                units[k] = Unit(units[k].start, units[k].end, units[k].kind, _join(units[k].context, record))
             opened = None
         elif _RECORD_START.match(shown):
             record = ""  # "-- 5a1b…": the next entry of a catalog begins
             opened = len(units)
+        elif kind != "field":
+            opened = None  # the fields ended without a title
+        fields = kind == "field"
         context = _join(" › ".join(h[1] for h in headings), record)
         if kind == "row":
             if _SEPARATOR_ROW.match(stripped):
@@ -171,7 +178,7 @@ def _kind(para: str, following: str) -> tuple[str, int]:
         return "option", 0
     if _ITEM.match(first):
         return "item", 0
-    if _FIELD.match(first) and len(first) <= 80 and "。" not in first.rstrip("。"):
+    if _FIELD.match(first) and (len(first) <= 80 and "。" not in first.rstrip("。") or _RFC822_KEY.match(first)):
         return "field", 0
     if _plain_heading(para, following):
         return "heading", 9  # a heading without markup: below every marked-up level

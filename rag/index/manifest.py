@@ -26,7 +26,10 @@ READABLE_VERSIONS = (1, 2)
 # 6: a short quoted line ("> 1 n l 8 3 0 2") is content, not a heading over what follows it. 7: a bare term
 # followed by a line that reads like a field is one entry with it ("**Shift** + **Ctrl** + E" then "Export As...: save
 # image…"); the keyword index holds a key combination's modifiers in one order ("Shift + Ctrl + E" as "ctrl+shift+e").
-PIPELINE_VERSION = 7
+# 8: a run of "Key: value" fields is one entry, titled by its Subject, Title, Name, Summary or Description field
+# (the fields above the title too: "Default: …" of the question "Description: 邮件系统设置的常见类型"); a field with a
+# key like "Choices" or "Defined-By" is a field however long its value.
+PIPELINE_VERSION = 8
 
 
 @dataclass
