@@ -143,3 +143,55 @@ def test_entries_named_pages_and_swaps_end_to_end(tmp_path):
     assert "四百毫升" in bound.text and "六个月" not in bound.text, bound.text
     toy = ask(settings, "stretch 这个代号是《玩具总动员》里的哪个角色？")
     assert toy.text.startswith("stretch（Debian 9）是那只橡胶玩具章鱼"), toy.text
+
+
+CATALOG = ("# foo 的配置问题\n\n## foo/mode\n\nTemplate: foo/mode\nType: select\nDefault: local only\n"
+           "Choices: 互联网站；直接发送或接收, 仅在本地投递；不联网, 现在不进行配置\nDescription: 系统设置的常见类型：\n\n"
+           "请选择一个最适合您需要的设置类型。\n\n## foo/root-login\n\nTemplate: foo/root-login\nType: boolean\n"
+           "Default: true\nDescription: 允许以根用户 (root) 登录吗？\n\n如果您选择不允许，将会创建一个普通用户账户。\n")
+
+
+def test_the_fields_of_an_entry_stand_under_its_title():
+    from rag.documents.cleaning import clean_text
+
+    text = clean_text(CATALOG)
+    units = split_units(text)
+    default = next(u for u in units if display(text, u) == "Default: local only")
+    assert default.kind == "field" and default.context.endswith("系统设置的常见类型"), default
+    choices = next(u for u in units if display(text, u).startswith("Choices:"))
+    assert choices.kind == "field"  # a long value with semicolons is still the field's
+    login = next(u for u in units if display(text, u) == "Template: foo/root-login")
+    assert login.context.endswith("允许以根用户 (root) 登录吗？"), login
+
+
+def test_a_question_asking_one_field_of_an_entry_gets_that_field():
+    from rag.answering.preferences import asked_field_first
+    from rag.question.compare import split_asks
+
+    title = unit("Description: 系统设置的常见类型：", "field")
+    kind = unit("Type: select", "field")
+    default = unit("Default: local only", "field")
+    got = asked_field_first(asked("“系统设置的常见类型”这个问题的默认选项是哪一个？"), [title, kind, default])
+    assert got[0].answer_text == "Default: local only"
+    assert asked_field_first(asked("系统设置的常见类型有什么用？"), [title, kind, default]) == [title, kind, default]
+    assert split_asks("询问“允许以根用户 (root) 登录吗？”的是哪个模板？") == []  # one question, quoting another
+
+
+def test_entry_fields_end_to_end(tmp_path):
+    settings = indexed_all(tmp_path, {"foo.md": CATALOG})
+    default = ask(settings, "“系统设置的常见类型”这个问题的默认选项是哪一个？")
+    assert default.text.startswith("Default: local only"), default.text
+    template = ask(settings, "询问“允许以根用户 (root) 登录吗？”的是哪个模板？")
+    assert template.text.startswith("Template: foo/root-login"), template.text
+
+
+def test_this_thing_of_a_kind_is_the_one_the_last_answer_named():
+    def after(question, answer):
+        return rewrite_follow_up(question, [{"role": "user", "content": "libc6 升级时会不会问要不要自动重启服务？"},
+                                            {"role": "assistant", "content": answer}])
+
+    assert after("这个问题默认选的是什么？", "会，模板 libraries/restart-without-asking 问“要在升级时自动重启服务吗？”。") == (
+        "“要在升级时自动重启服务吗？”这个问题默认选的是什么？")
+    assert after("那这个文件在哪？", "写在 /etc/foo/bar.conf 里。") == "/etc/foo/bar.conf 这个文件在哪？"
+    assert after("这个选项是干什么的？", "用 -S 选项[1]。") == "-S 这个选项是干什么的？"
+    assert after("这个问题默认选的是什么？", "文档中没有提到这一点。") != "这个问题默认选的是什么？"  # the question's own

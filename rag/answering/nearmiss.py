@@ -105,11 +105,14 @@ def no_default(info: QuestionInfo, around: str) -> bool:
             and not asks_for_key(info.text) and not asks_several(info.text) and not info.items)
 
 
+_SETTING = re.compile(r"(?i:default|value|values|setting)\s*[:：]")
+
+
 def no_key(info: QuestionInfo, texts: list[str]) -> bool:
     """The question asks which key or shortcut does something and none of ``texts`` (the answer's units) names a
     key for it: "Ctrl + N 新建图像" is the key of another thing than "新建图层"."""
-    if not asks_for_key(info.text):
-        return False
+    if not asks_for_key(info.text) or _SETTING.match(texts[0] if texts else ""):
+        return False  # a setting's value is what it is ("Default: No compose key")
     asked = key_asked_for(info.text)
     return not any(names_key(t) and not for_another(t, asked) for t in texts)
 

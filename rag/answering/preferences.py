@@ -20,7 +20,7 @@ from rag.text.tokens import HEX_ID, exact_terms, is_mostly_cjk, key_combos
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
-    ranked = name_first(info, own_language_first(info, ranked))
+    ranked = asked_field_first(info, name_first(info, own_language_first(info, ranked)))
     ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked, qtype))))
     ranked = own_item_first(info, ranked)
     ranked = entries_first(info, command_first(info, path_first(info, key_first(info, id_first(info, ranked)))))
@@ -182,6 +182,38 @@ def _mentions(text: str, items) -> bool:
     lowered = text.lower()
     return any(re.search(rf"(?<![\w-]){re.escape(i.lower())}(?![\w-])" if i.isascii() else re.escape(i), lowered)
                for i in items)
+
+
+# what a question asks of an entry, by the field that says it ("……这个问题的默认选项是哪一个" → "Default: …")
+_FIELDS_ASKED = (
+    (re.compile(r"默认|缺省|预设|预填|\bdefault", re.I), "default"),
+    (re.compile(r"哪(?:个|一个)\s*(?:debconf\s*)?模板|什么模板|模板名|\btemplate\b", re.I), "template"),
+    (re.compile(r"(?:可|能)选(?:的|择)?(?:项|哪些|什么)|有哪些选项|选项有哪些|\bchoices\b", re.I), "choices"),
+    (re.compile(r"什么类型|哪种类型|类型是|\btype\b", re.I), "type"),
+)
+_FIELD_TOP = 8
+
+
+def asked_field_first(info: QuestionInfo, ranked: list) -> list:
+    """A question that asks one field of an entry ("默认选项是哪一个", "是哪个模板", or the field's own name), whose
+    best unit is another part of the entry ("Description: 邮件系统设置的常见类型"): the top field of that name goes
+    first ("Default: local delivery only; not on a network")."""
+    top = ranked[:_FIELD_TOP]
+    keys = {key for pattern, key in _FIELDS_ASKED if pattern.search(info.text)}
+    keys |= {k for k in map(_field_key, top) if k and re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", info.text, re.I)}
+    if not keys or not top or _field_key(top[0]) in keys:
+        return ranked
+    fields = [k for k, ev in enumerate(top[1:], 1) if _field_key(ev) in keys]
+    # the entry's own field: the one nearest the best unit in its passage (an entry's fields stand together)
+    near = [k for k in fields if top[k].passage == top[0].passage]
+    found = min(near, key=lambda k: abs(top[k].start - top[0].start)) if near else next(iter(fields), None)
+    return ranked if found is None else _promote(ranked, found)
+
+
+def _field_key(ev) -> str:
+    """The key of a ``Key: value`` field in Latin letters ("default" of "Default: true"), else ""."""
+    key = re.match(r"([A-Za-z][A-Za-z0-9-]*)\s*[:：]", ev.answer_text) if ev.kind == "field" else None
+    return key.group(1).lower() if key else ""
 
 
 _NAME_TOP = 8

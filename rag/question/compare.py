@@ -50,7 +50,8 @@ def split_years(question: str) -> list[tuple[str, str]]:
 
 def split_asks(question: str) -> list[str]:
     """The questions in ``question`` when it holds two, each ending in its own question mark; else []."""
-    pieces = [p.strip() for p in re.split(r"(?<=[？?])", question.strip()) if p.strip()]
+    # (a question mark inside quotes ends the quoted question, not the asker's: "询问“允许……登录吗？”的是哪个模板？")
+    pieces = [p.strip() for p in re.split(r"(?<=[？?])(?![”」』》\"'])", question.strip()) if p.strip()]
     if len(pieces) != 2 or not all(p.endswith(("？", "?")) and len(p) > 4 for p in pieces):
         return []
     first, second = pieces

@@ -224,6 +224,9 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
     previous = last_user_question(history)
     if not previous:
         return question
+    named = _named_in_answer(question, history)
+    if named:
+        return named
     if _PRONOUN.search(question) and not _ASCII_SUBJECT.search(question):
         subject = referent(previous)
         if subject:
@@ -234,6 +237,28 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
     if not is_follow_up(question):
         return _with_topic(question, previous)
     return carry_over(question, previous)
+
+
+# "这个问题默认选的是什么？": a thing of a kind the last answer named, in quotes or by its identifier
+_THIS_KIND = re.compile(r"^(?:那么?)?(?:这个|那个|该|这一?)(问题|模板|选项|设置|命令|文件|参数|字段|条目|软件包|包)")
+_ANSWER_QUOTE = re.compile(r"“([^”]{2,40})”")
+_ANSWER_ID = re.compile(r"(?<![\w./-])(?:[A-Za-z][\w.+-]*/[\w./+-]+|/[\w.+-]+(?:/[\w.+-]+)+)")  # "a/b", "/etc/x"
+_ANSWER_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+
+
+def _named_in_answer(question: str, history: list[dict]) -> str | None:
+    """"这个问题默认选的是什么？" after an answer that named the question (“要在升级时自动重启服务吗？”, or
+    libraries/restart-without-asking): that name stands before the words that pointed at it."""
+    this = _THIS_KIND.match(question.strip())
+    said = next((str(m.get("content", "")) for m in reversed(history) if m.get("role") == "assistant"), "")
+    if not this or not said:
+        return None
+    option = _ANSWER_OPTION.search(said) if this.group(1) in ("选项", "参数") else None
+    name = option or _ANSWER_QUOTE.search(said) or _ANSWER_ID.search(said)
+    if not name:
+        return None
+    rest = re.sub(r"^那么?", "", question.strip())
+    return f"“{name.group(1)}”{rest}" if name.re is _ANSWER_QUOTE else f"{name.group()} {rest}"
 
 
 _THEN = re.compile(r"^(?:那么?)?\s*(?:这时候?|此时|这种情况下|这样的话|这样一来)[，,]?\s*")
