@@ -543,7 +543,7 @@ def test_a_question_asking_for_the_command_gets_the_unit_holding_the_command_lin
 
 
 def test_a_unit_that_says_something_and_points_on_in_brackets_is_an_answer():
-    from rag.answering.preferences import only_points
+    from rag.answering.pointing import only_points
 
     assert only_points("从模板创建工程在《工程模板》一节中介绍。")
     assert only_points("详见第 9.2.1.4 节。")

@@ -44,6 +44,12 @@ class Evidence:
         return self.shown or self.text
 
 
+def promoted(ranked: list[Evidence], k: int) -> list[Evidence]:
+    """Unit ``k`` first, carrying the best unit's verdict on whether the question is answered."""
+    chosen = replace(ranked[k], supported=ranked[0].supported)
+    return [chosen, *ranked[:k], *ranked[k + 1:]]
+
+
 # Ranks the answer units of the passages, best first (``selection.rank``); None ranks sentences by words.
 Ranker = Callable[[QuestionInfo, Sequence[Passage]], list[Evidence]]
 

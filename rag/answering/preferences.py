@@ -8,13 +8,13 @@ The selector ranks units by fitted weights; these few preferences read the quest
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
+from rag.answering.extractive import promoted
+from rag.answering.pointing import pointers_later
 from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
-from rag.text.pointers import is_section, pointed_sections
 from rag.text.tokens import HEX_ID, exact_terms, is_mostly_cjk, key_combos
 
 
@@ -38,12 +38,12 @@ def exact_first(info: QuestionInfo, ranked: list, qtype: str = "other") -> list:
     entry = None if qtype in ("reason", "procedure") else next(
         (k for k, ev in enumerate(ranked) if _is_entry_of(ev, named)), None)
     if entry:
-        return _promote(ranked, entry)
+        return promoted(ranked, entry)
     if entry == 0 or _names_exactly(ranked[0].answer_text, named):
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:], 1) if ev.supported and _names_exactly(ev.answer_text, named)),
                  None)
-    return ranked if found is None else _promote(ranked, found)
+    return ranked if found is None else promoted(ranked, found)
 
 
 def _is_entry_of(ev, named: list[str]) -> bool:
@@ -74,7 +74,7 @@ def id_first(info: QuestionInfo, ranked: list) -> list:
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_ID_TOP], 1)
                   if ev.supported is not False and _ID_LINE.match(ev.answer_text.strip())), None)
-    return ranked if found is None else _promote(ranked, found)
+    return ranked if found is None else promoted(ranked, found)
 
 
 # "放在哪个目录", "配置文件在哪里", "which directory": a place in the file system is asked
@@ -101,7 +101,7 @@ def path_first(info: QuestionInfo, ranked: list) -> list:
     if not found:
         return ranked
     # of two, the one that says more of the question: "软件包会被……放置于 …/result/" before a "HOOKDIR=…" line
-    return _promote(ranked, max(found, key=lambda k: (item_coverage(info.text, ranked[k].answer_text), -k)))
+    return promoted(ranked, max(found, key=lambda k: (item_coverage(info.text, ranked[k].answer_text), -k)))
 
 
 _KEY_TOP = 8
@@ -118,13 +118,13 @@ def key_first(info: QuestionInfo, ranked: list) -> list:
     asked = key_asked_for(info.text)
     for k, ev in enumerate(ranked[1:_KEY_ROWS], 1):
         if asked[0] and asked[0] in ev.answer_text and key_combos(ev.answer_text) and not for_another(ev.answer_text, asked):
-            return _promote(ranked, k)
+            return promoted(ranked, k)
     words = _KEY_WORDS.sub(" ", info.text)
     found = [k for k, ev in enumerate(ranked[1:_KEY_TOP], 1)
              if ev.supported and key_combos(ev.answer_text) and item_coverage(words, ev.answer_text) > 0]
     if not found:
         return ranked
-    return _promote(ranked, max(found, key=lambda k: (item_coverage(words, ranked[k].answer_text), -k)))
+    return promoted(ranked, max(found, key=lambda k: (item_coverage(words, ranked[k].answer_text), -k)))
 
 
 # "具体命令怎么敲", "用什么命令", "which command": the question wants a command ("newusers 这个命令用在什么场合"
@@ -143,7 +143,7 @@ def command_first(info: QuestionInfo, ranked: list) -> list:
     if not ranked or not _ASKS_COMMAND.search(info.text) or has_command(ranked[0]):
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_COMMAND_TOP], 1) if ev.supported and has_command(ev)), None)
-    return ranked if found is None else _promote(ranked, found)
+    return ranked if found is None else promoted(ranked, found)
 
 
 def has_command(ev) -> bool:
@@ -162,7 +162,7 @@ def entries_first(info: QuestionInfo, ranked: list) -> list:
         return ranked
     entries = [k for k, ev in enumerate(ranked[1:_LIST_TOP], 1) if ev.supported and ev.kind in ENTRY_KINDS]
     siblings = [k for k in entries if ranked[k].passage == ranked[entries[0]].passage] if entries else []
-    return _promote(ranked, siblings[0]) if len(siblings) >= 2 else ranked
+    return promoted(ranked, siblings[0]) if len(siblings) >= 2 else ranked
 
 
 _ASIDE_TOP = 5
@@ -175,7 +175,7 @@ def aside_later(info: QuestionInfo, ranked: list) -> list:
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_ASIDE_TOP], 1)
                   if ev.supported is not False and not _mentions(ev.answer_text, info.aside)), None)
-    return ranked if found is None else _promote(ranked, found)
+    return ranked if found is None else promoted(ranked, found)
 
 
 def _mentions(text: str, items) -> bool:
@@ -207,7 +207,7 @@ def asked_field_first(info: QuestionInfo, ranked: list) -> list:
     # the entry's own field: the one nearest the best unit in its passage (an entry's fields stand together)
     near = [k for k in fields if top[k].passage == top[0].passage]
     found = min(near, key=lambda k: abs(top[k].start - top[0].start)) if near else next(iter(fields), None)
-    return ranked if found is None else _promote(ranked, found)
+    return ranked if found is None else promoted(ranked, found)
 
 
 def _field_key(ev) -> str:
@@ -230,7 +230,7 @@ def name_first(info: QuestionInfo, ranked: list) -> list:
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_NAME_TOP], 1)
                   if ev.kind in ENTRY_KINDS and ev.supported is not False and _says_all(ev.answer_text, names)), None)
-    return ranked if found is None else _promote(ranked, found)
+    return ranked if found is None else promoted(ranked, found)
 
 
 def _says_all(text: str, names: list[str]) -> bool:
@@ -249,13 +249,7 @@ def own_language_first(info: QuestionInfo, ranked: list) -> list:
     floor = _SAME_LANGUAGE_MARGIN * ranked[0].score
     found = next((k for k, ev in enumerate(ranked[1:_SAME_LANGUAGE_TOP], 1)
                   if ev.score >= floor and ev.supported is not False and is_mostly_cjk(ev.answer_text)), None)
-    return ranked if found is None else _promote(ranked, found)
-
-
-def _promote(ranked: list, k: int) -> list:
-    """Unit ``k`` first, carrying the best unit's verdict on whether the question is answered."""
-    chosen = replace(ranked[k], supported=ranked[0].supported)
-    return [chosen, *ranked[:k], *ranked[k + 1:]]
+    return ranked if found is None else promoted(ranked, found)
 
 
 _ITEM_TOP = 8  # the parts' units share most words, so the selector may rank the right one low
@@ -278,7 +272,7 @@ def own_item_first(info: QuestionInfo, ranked: list) -> list:
 
     scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]
     best, k = max(scored, key=lambda s: (s[0], -s[1]))
-    return ranked if k == 0 or best <= fit(ranked[0]) or best <= 0 else _promote(ranked, k)
+    return ranked if k == 0 or best <= fit(ranked[0]) or best <= 0 else promoted(ranked, k)
 
 
 def _squeezed(text: str) -> str:
@@ -300,53 +294,6 @@ def item_coverage(item: str, text: str) -> float:
         else:
             found.extend(run[i:i + 2] in flat for i in range(max(1, len(run) - 1)))
     return sum(found) / len(found) if found else 0.0
-
-
-# "……在《工程模板》一节中介绍", "请参阅第 6.1 节", "see section 3": a pointer to where the answer is, not the answer
-_POINTER = re.compile(r"(?:参见|请参阅|请参考|参考|详见|请见|见)\s*(?:第\s*[\d.]+\s*[节章]|[《“「\[])|"
-                      r"[》”」\]]\s*(?:一|这一|那一)?[节章](?:中|里)?(?:有|作了?|进行了?)?(?:介绍|说明|描述|讨论|详述)|"
-                      r"\bsee (?:the )?(?:section|chapter)\b", re.I)
-_POINTER_TOP = 3
-_ASIDE = re.compile(r"[（(][^（()）]*[）)]")
-_OWN_WORDS = 20  # characters a unit says besides a bracketed pointer for it to be an answer of its own
-
-
-def only_points(text: str) -> bool:
-    """A short unit whose point is where to read on; one that says something and adds "(见第 9.2 节)" is not."""
-    if not _POINTER.search(text) or len(text) > 80:
-        return False
-    rest = _ASIDE.sub("", text).strip()
-    return bool(_POINTER.search(rest)) or len(rest) < _OWN_WORDS
-
-
-def pointers_later(ranked: list) -> list:
-    """A unit that only points to another section goes after the first of the top units that says something."""
-    if not ranked or not only_points(ranked[0].answer_text):
-        return ranked
-    found = next((k for k, ev in enumerate(ranked[1:_POINTER_TOP], 1)
-                  if ev.supported and not only_points(ev.answer_text)), None)
-    if found is None:
-        return ranked
-    return _promote(ranked, found)
-
-
-
-
-def follow_pointer(ranked: list, headings) -> list:
-    """"man 默认按什么顺序找章节" finds "默认将按预定的顺序查找所有可用的章节（参见 默认值 一节）": when the best unit
-    sends the reader to a section, a unit under that section's heading (``headings(ev)``: the headings a unit
-    stands under, "选项 › 常规选项") goes first, so the answer is what the section says, not where to read it: the
-    sentence that leads into its list or value ("其默认行为如下所示：") if there is one, else its best unit."""
-    targets = pointed_sections(ranked[0].answer_text) if ranked else []
-    if not targets:
-        return ranked
-    under = [k for k, ev in enumerate(ranked)
-             if not only_points(ev.answer_text) and any(is_section(headings(ev).split(" › ")[-1], number, title)
-                                                        for number, title in targets)]
-    if not under or under[0] == 0:
-        return ranked
-    leading = [k for k in under if ranked[k].answer_text.rstrip().endswith(("：", ":"))]
-    return _promote(ranked, (leading or under)[0])
 
 
 _ENTRY_KINDS = ("option", "field", "row")
@@ -380,7 +327,7 @@ def named_entry_first(info: QuestionInfo, ranked: list) -> list:
                   and any(_names(term, named) for term in entry_terms(ev))), None)
     if not found:
         return ranked
-    return _promote(ranked, found)
+    return promoted(ranked, found)
 
 
 _TERM = re.compile(r"(?<![\w.-])-{0,2}[a-z0-9][\w.+-]*")
@@ -402,4 +349,4 @@ def reason_first(ranked: list, chinese: bool = True) -> list:
                   and (not chinese or is_mostly_cjk(ev.answer_text) or not is_mostly_cjk(top[0].answer_text))), None)
     if not found:
         return ranked
-    return _promote(ranked, found)
+    return promoted(ranked, found)

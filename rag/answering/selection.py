@@ -19,7 +19,8 @@ from typing import Sequence
 import numpy as np
 
 from rag.answering.extractive import Evidence
-from rag.answering.preferences import follow_pointer, prefer
+from rag.answering.pointing import follow_pointer
+from rag.answering.preferences import prefer
 from rag.text.pointers import pointed_sections
 from rag.answering.unit_features import FEATURES, candidates, features
 from rag.question.analysis import QuestionInfo
