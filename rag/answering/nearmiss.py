@@ -14,7 +14,7 @@ from rag.text.numbers import parse_chinese_number
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
 from rag.question.multifact import asks_several
-from rag.text.tokens import names_key
+from rag.text.tokens import names_key, says_whole
 
 _ORDINAL = re.compile(r"第([零〇一二两三四五六七八九十百\d]+)([期次届批轮场号个项条款章节])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -136,7 +136,7 @@ def other_page(info: QuestionInfo, indexed: str, pages: frozenset[str]) -> str |
         return None
     lowered = indexed.lower()
     return next((e for e in info.entities if e.lower() in pages and e.lower() not in lowered
-                 and re.search(rf"(?<![\w.-]){re.escape(e)}(?![\w.-])", info.text)), None)
+                 and says_whole(e, info.text)), None)
 
 
 def not_in_entry(info: QuestionInfo, kind: str, entry: str, before: str = "") -> str | None:
@@ -147,11 +147,8 @@ def not_in_entry(info: QuestionInfo, kind: str, entry: str, before: str = "") ->
     if kind not in ("row", "field") or not info.is_chinese:
         return None
     squeezed = re.sub(r"\s+", "", before + entry).lower()
-    for name in info.entities:
-        whole = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", info.text)
-        if whole and re.sub(r"\s+", "", name).lower() not in squeezed:
-            return name
-    return None
+    return next((name for name in info.entities
+                 if says_whole(name, info.text) and re.sub(r"\s+", "", name).lower() not in squeezed), None)
 
 
 def describe(info: QuestionInfo, clause: str, context: str, around: str = "") -> tuple[str, bool] | None:

@@ -15,7 +15,7 @@ from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
 from rag.question.analysis import QuestionInfo
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
-from rag.text.tokens import HEX_ID, exact_terms, is_mostly_cjk, key_combos
+from rag.text.tokens import HEX_ID, exact_terms, is_mostly_cjk, key_combos, says_whole
 
 
 def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
@@ -224,8 +224,7 @@ def name_first(info: QuestionInfo, ranked: list) -> list:
     does not say the name, the first of the top entries (list items, rows, fields, options) that says it goes first:
     the item "*stretch*（Debian 9）是那个……章鱼" rather than the lead-in about all the codenames. A sentence that
     only mentions the name ("在家连 WiFi……") is no better an answer for saying it."""
-    names = [e for e in info.entities if e.isascii() and len(e) >= 2
-             and re.search(rf"(?<![\w.-]){re.escape(e)}(?![\w.-])", info.text)]
+    names = [e for e in info.entities if e.isascii() and len(e) >= 2 and says_whole(e, info.text)]
     if not info.is_chinese or not names or not ranked or _says_all(ranked[0].answer_text, names):
         return ranked
     found = next((k for k, ev in enumerate(ranked[1:_NAME_TOP], 1)
@@ -235,7 +234,7 @@ def name_first(info: QuestionInfo, ranked: list) -> list:
 
 def _says_all(text: str, names: list[str]) -> bool:
     """Each name whole: "OpenSSH" is not said by "openssh-blacklist"."""
-    return all(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-]|\.\w)", text, re.I) for n in names)
+    return all(says_whole(n, text, ignore_case=True) for n in names)
 
 
 _SAME_LANGUAGE_TOP, _SAME_LANGUAGE_MARGIN = 3, 0.75

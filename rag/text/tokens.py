@@ -45,6 +45,12 @@ _EXACT_RE = re.compile(r"(?<![A-Za-z0-9_+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5
 HEX_ID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
+def says_whole(name: str, text: str, ignore_case: bool = False) -> bool:
+    """Whether ``text`` says ``name`` as a whole, not as part of a longer name: "SSH" in "SSH 用哪个端口", not
+    "online" in "migrate_all_online.sh" or "OpenSSH" in "openssh-blacklist"."""
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text, re.I if ignore_case else 0) is not None
+
+
 def exact_terms(text: str) -> list[str]:
     """The key combinations and options ``text`` names, as written ("Ctrl+B", "--no-purge")."""
     return _EXACT_RE.findall(text)
