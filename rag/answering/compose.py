@@ -84,8 +84,7 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         if last == first:
             shown = _shown_after(here, spans, table, passages[ev.passage].text)
             return f"{ev.answer_text.rstrip()}{shown}" if shown and _colon_ends(ev.answer_text) else ev.answer_text
-        parts = [table.texts[spans[k][1]].strip().lstrip("-*+•·▪ ") for k in range(first, last + 1)]
-        return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
+        return _joined(table, spans, range(first, last + 1))
 
     return steps
 
@@ -111,8 +110,7 @@ def _steps_after(here: int, spans: list, kinds: list[str], table, chunk) -> str 
         k += 1
     if last is None:
         return None
-    parts = [table.texts[spans[j][1]].strip().lstrip("-*+•·▪ ") for j in range(here, last + 1)]
-    return "；".join(p.rstrip("；;。") for p in parts if p) + "。"
+    return _joined(table, spans, range(here, last + 1))
 
 
 def _run_after(here: int, spans: list, kinds: list[str], table, run_kinds) -> str:
@@ -120,9 +118,14 @@ def _run_after(here: int, spans: list, kinds: list[str], table, run_kinds) -> st
     last = here
     while last + 1 < len(spans) and kinds[last + 1] in run_kinds and last - here < MAX_STEPS:
         last += 1
-    parts = [table.texts[spans[k][1]].strip().lstrip("-*+•·▪ ").rstrip("；;。") for k in range(here + 1, last + 1)]
-    parts = [p for p in parts if p]
-    return "；".join(parts) + "。" if parts else ""
+    return _joined(table, spans, range(here + 1, last + 1))
+
+
+def _joined(table, spans: list, rows) -> str:
+    """The units ``rows`` (positions in ``spans``) as one answer: bullets and final marks dropped, joined by "；"."""
+    parts = [table.texts[spans[k][1]].strip().lstrip("-*+•·▪ ") for k in rows]
+    kept = [p.rstrip("；;。") for p in parts if p]
+    return "；".join(kept) + "。" if kept else ""
 
 
 def _colon_ends(text: str) -> bool:

@@ -250,7 +250,7 @@ def _named_in_answer(question: str, history: list[dict]) -> str | None:
     """"这个问题默认选的是什么？" after an answer that named the question (“要在升级时自动重启服务吗？”, or
     libraries/restart-without-asking): that name stands before the words that pointed at it."""
     this = _THIS_KIND.match(question.strip())
-    said = next((str(m.get("content", "")) for m in reversed(history) if m.get("role") == "assistant"), "")
+    said = last_answer(history)
     if not this or not said:
         return None
     option = _ANSWER_OPTION.search(said) if this.group(1) in ("选项", "参数") else None
@@ -326,7 +326,7 @@ def search_context(standalone: str, history: list[dict]) -> str:
     where the conversation is. Any other question is searched as it is."""
     if not history or not _PRONOUN.search(standalone):
         return standalone
-    said = next((str(m.get("content", "")) for m in reversed(history) if m.get("role") == "assistant"), "")
+    said = last_answer(history)
     said = re.sub(r"\[\d+\]", "", said).strip()
     if not said or said.startswith(("文档中没有", "文档没有")):
         return standalone
@@ -334,6 +334,11 @@ def search_context(standalone: str, history: list[dict]) -> str:
 
 
 _CONTEXT_CHARS = 200
+
+
+def last_answer(history: list[dict]) -> str:
+    """The assistant's latest answer in a messages-style history ("" when there is none)."""
+    return next((str(m.get("content", "")) for m in reversed(history) if m.get("role") == "assistant"), "")
 
 
 def last_user_question(history: list[dict]) -> str | None:
