@@ -138,6 +138,15 @@ def _targets_md(r: dict) -> str:
     ratio = r["langchain"]["ratios"].get("answer_p50_vs_search")
     if ratio is not None:
         rows.append(_target("热抽取式回答 p50 ÷ LangChain similarity_search p50", ratio, 0.5, False))
+    fast = next((q for q in r["query"]["indexes"] if q["name"] == "sample-int8"), None)
+    if fast is not None and ratio is not None:  # the fast option: an int8 index, its questions embedded in int8
+        search = r["langchain"]["theirs"]["retrieval"]["p50_ms"]
+        rows.append(_target("热抽取式回答 p50（int8 索引，`RAG_EMBED_PRECISION=int8`）÷ LangChain similarity_search p50",
+                            fast["answer"]["p50_ms"] / search, 0.5, False))
+    first = (r.get("cold") or {}).get("answer")
+    if first is not None:  # the first answer() of a process, less what any later answer takes
+        one_time = first["call_s"] - r["query"]["indexes"][0]["answer"]["p50_ms"] / 1000
+        rows.append(_target("第一次 `answer()` 的一次性工作 s（冷调用本身 − 热回答 p50）", one_time, 0.3, False))
     for x in (r.get("engines") or {}).get("rows", []):
         if x["engine"] in ("onnx-fp32", "onnx-int8"):
             rows.append(_target(f"问题嵌入 CPU ÷ FLOP 下限（{x['label']}）", x["query_vs_floor"], 2.0, False))

@@ -75,3 +75,4 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     markdown = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "synthetic-50" in markdown and "LangChain" in markdown and "IVF nlist=" in markdown
     assert "Milvus Lite" in markdown and "ONNX Runtime int8" in markdown and "目标" in markdown
+    assert "热抽取式回答 p50（int8 索引" in markdown and "第一次 `answer()` 的一次性工作" in markdown
