@@ -20,8 +20,10 @@ _DATE = r"(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五�
 _CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早上|晚)?[,，]|▲|△|图为)")
 _STRUCTURAL = re.compile(
     r"^(?:#{1,6}\s|[-*+>•]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$|```"
-    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\$\s|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$)|\|$|\s\|\s.*\s\|\s"
-)  # headings, list items, table rows, rules, code fences, options, shell commands, a bold term alone ("**16**")
+    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\$\s|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$"
+    r"|`[^`]{1,40}`(?:\s*[,，/]\s*`[^`]{1,40}`)*$)|\|$|\s\|\s.*\s\|\s"
+)  # headings, list items, table rows, rules, code fences, options, shell commands, a bold or code term alone ("**16**",
+# "`deb`" over the line that describes it)
 _FENCE = re.compile(r"^```.*?(?:^```[^\n]*$|\Z)", re.M | re.S)
 # "错误码: E1023", "级别：严重": a header field, not the start of a wrapped sentence
 _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"]{1,16}\s*[:：]\s*\S")

@@ -35,6 +35,8 @@ _RFC822_KEY = re.compile(r"^[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*: \S")  # "Choice
 _RECORD_START = re.compile(r"^-{2,3}\s+\S+$|^={3,}$")  # an entry's id line ("-- 5a1b2c…") or a rule
 _PLACEHOLDER = re.compile(r"[>\s]*(?:TODO|FIXME|TBD|XXX)\b|待补充|待撰写|此处待")
 _HEADING_MAX = 40
+_PLAIN_LEVEL = 9  # the level of a heading without markup
+_TAGGED = re.compile(r"^[$~/\w][\w$~/.{}*+-]{1,60}$")  # a file, variable or name alone on its line
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def split_units(text: str) -> list[Unit]:
         if not shown or _ADMONITION.fullmatch(shown) or _PLACEHOLDER.match(shown):
             continue  # "Note", "警告": a label over the paragraph that says it; "TODO: 撰写本节": nothing yet
         kind, level = _kind(stripped, paragraphs[i + 1].group() if i + 1 < len(paragraphs) else "")
+        if kind == "heading" and level == _PLAIN_LEVEL and _term_above(units, text, start):
+            kind = "sentence"  # "`deb-src`" then "源代码软件包的软件包源": a term's description, not a title
         if kind == "heading":
             headings = _enter(headings, stripped, level)
             header = record = ""
@@ -152,6 +156,13 @@ def _term_before(units: list[Unit], text: str, start: int) -> str:
     return name
 
 
+def _term_above(units: list[Unit], text: str, start: int) -> bool:
+    """The paragraph at ``start`` comes right under a bare term ("`deb-src`", "**-p**") that it describes."""
+    if not units or units[-1].kind != "option" or text[units[-1].end:start].count("\n") > 2:
+        return False
+    return bool(_TERM_LINE.match(text[units[-1].start:units[-1].end].strip()))
+
+
 def _describes(units: list[Unit], text: str, start: int) -> bool:
     """A ``Key: value`` line right under a bare term is the term's description ("**Shift** + **Ctrl** + E" then
     "Export As...: save image to various file formats"), not a field of its own."""
@@ -176,12 +187,14 @@ def _kind(para: str, following: str) -> tuple[str, int]:
     term_only = bool(_TERM_LINE.match(para.strip()))
     if _OPTION.match(first) or ((term_only or _bold_term(para)) and (following.strip() or not term_only)):
         return "option", 0
+    if _TAGGED.match(para.strip()) and following.lstrip().startswith(">"):
+        return "option", 0  # "$HOME/.hushlogin" over "> 阻止显示系统信息。": a man page's tagged paragraph
     if _ITEM.match(first):
         return "item", 0
     if _FIELD.match(first) and (len(first) <= 80 and "。" not in first.rstrip("。") or _RFC822_KEY.match(first)):
         return "field", 0
     if _plain_heading(para, following):
-        return "heading", 9  # a heading without markup: below every marked-up level
+        return "heading", _PLAIN_LEVEL  # a heading without markup: below every marked-up level
     return "sentence", 0
 
 

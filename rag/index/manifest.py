@@ -28,8 +28,10 @@ READABLE_VERSIONS = (1, 2)
 # image…"); the keyword index holds a key combination's modifiers in one order ("Shift + Ctrl + E" as "ctrl+shift+e").
 # 8: a run of "Key: value" fields is one entry, titled by its Subject, Title, Name, Summary or Description field
 # (the fields above the title too: "Default: …" of the question "Description: 邮件系统设置的常见类型"); a field with a
-# key like "Choices" or "Defined-By" is a field however long its value.
-PIPELINE_VERSION = 8
+# key like "Choices" or "Defined-By" is a field however long its value. 9: a term alone on its line in code ("`deb`") is
+# not glued to the line before or after it: with the line that describes it, it is an entry ("deb：二进制软件包的软件包源");
+# so is a file or name alone on its line over a quoted description ("$HOME/.hushlogin" then "> 阻止显示系统信息。").
+PIPELINE_VERSION = 9
 
 
 @dataclass
