@@ -23,6 +23,7 @@ from rag.index.base import StoreView
 from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
 from rag.settings import Settings, get_settings
+from rag.retrieval.entries import entry_passages
 from rag.text import lexicon
 from rag.text.pointers import is_section, pointed_sections
 from rag.text.tokens import ASKS_KEY, YEAR_IN_TEXT, bigrams, exact_terms, is_mostly_cjk, key_combos
@@ -109,6 +110,14 @@ class Retriever:
         """The vector the dense search used for ``question`` (cached by the embedder)."""
         return np.asarray(self.embedder.embed_query(self.search_text(question)), dtype=np.float32)
 
+    def option_entries(self) -> dict[str, list]:
+        """Option ("-p", "--password") → the chunks where an option entry naming it begins (``entries``)."""
+        if "entries" not in self._derived:
+            from rag.retrieval.entries import file_entries
+
+            self._derived["entries"] = file_entries(self.units(), self.all_chunks())
+        return self._derived["entries"]
+
     def page_names(self) -> frozenset[str]:
         """The names the documents go by, lower-cased, without their suffixes: "userdel" of "userdel.8.md"."""
         if "pages" not in self._derived:
@@ -182,6 +191,7 @@ class Retriever:
         order = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
         found = [Passage(chunk=chunks[i], score=fused[i], rank=r + 1, dense_score=dense_by.get(i),
                          bm25_score=bm25_by.get(i, 0.0)) for r, i in enumerate(order)]
+        found = entry_passages(self, question, found)  # the entry of an option the question names, by its term
         return found + self._continuations(found)
 
     def _continuations(self, passages: list[Passage]) -> list[Passage]:
