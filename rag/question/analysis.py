@@ -74,6 +74,15 @@ _PERSON = re.compile(rf"谁|哪一?位|(?:{_ROLES})(?:分别)?的?(?:叫什么�
                      rf"\bwho(?:m|se)?\b|name of the (?:{_EN_ROLES})|(?:{_EN_ROLES})'s name", re.I)
 
 
+_GLOSS = re.compile(r"((?:(?!的)[\u4e00-\u9fff]){2,8})\s*[（(]\s*([A-Za-z][\w.+-]*)\s*[）)]")
+
+
+def glosses(question: str) -> dict[str, str]:
+    """Names the asker adds in brackets after the thing they name, each with that thing ("GNU 自由文本授权（GFDL）":
+    GFDL → 自由文本授权): another name for it, which the documents need not use when they name the thing."""
+    return {m.group(2): m.group(1) for m in _GLOSS.finditer(question)}
+
+
 def asks_for_person(question: str) -> bool:
     """Whether the answer must be a person's name ("由谁负责？", "Who is the chairman…?")."""
     return bool(_PERSON.search(question))
@@ -209,12 +218,19 @@ def _tagged(question: str) -> tuple[tuple[str, str], ...]:
 
 def named_entities(question: str) -> tuple[str, ...]:
     """Places, organisations, people and foreign terms the question names (jieba's part-of-speech tags)."""
-    found = [
-        word for word, flag in _tagged(question)
-        if flag in ("ns", "nr", "nt", "nrt", "eng") and len(word) >= 2 and word not in _GENERIC_PLACES
-        and _looks_named(word, flag)
-    ]
+    found, at = [], 0
+    for word, flag in _tagged(question):
+        before = question[:question.find(word, at)].rstrip()
+        at = max(at, question.find(word, at))
+        # "第 3 章里查": a counter after a number ("章", "条", "节") is no surname starting a name
+        counted = flag == "nr" and bool(before) and (before[-1].isdigit() or before[-1] in _NUMERALS)
+        if (flag in ("ns", "nr", "nt", "nrt", "eng") and len(word) >= 2 and word not in _GENERIC_PLACES
+                and _looks_named(word, flag) and not counted):
+            found.append(word)
     return tuple(dict.fromkeys(found))
+
+
+_NUMERALS = "零〇一二两三四五六七八九十百千"
 
 
 def nouns(question: str) -> tuple[str, ...]:

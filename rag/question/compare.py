@@ -56,8 +56,17 @@ def split_asks(question: str) -> list[str]:
         return []
     first, second = pieces
     subject = _subject(first)
+    this = _THIS.search(second)
     if subject and _PRONOUN.search(second):  # "又围绕它做了什么": "它" is the first question's subject
         second = _PRONOUN.sub(subject, second, count=1)
+    elif this:  # "这个数据库又是和谁共用的": the database of what the first question names ("GIMP 的数据库")
+        from rag.question.followup import referent
+
+        named = referent(first)
+        if named and named.endswith(this.group(1)):  # "交这个税" after a question about 车辆购置税
+            second = second[:this.start()] + named + second[this.end():]
+        elif named:
+            second = second[:this.start()] + f"{named} 的" + second[this.start() + 2:]
     elif len(second) <= _ELLIPTIC:  # "……本地会留一份吗？放在哪个目录？": the second asks on about the first's subject
         second = f"{_YES_NO_END.sub('', first)}，{second}"
     return [first, second]
@@ -68,6 +77,7 @@ _YES_NO_END = re.compile(r"(?:吗|呢|嘛)?\s*[？?]$")
 
 
 _PRONOUN = re.compile(r"它们|它|该项|这项|此项")
+_THIS = re.compile(r"这个([\u4e00-\u9fff])")
 _QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]([\u4e00-\u9fff]{0,12}?)(?=是|在|于|由|的|[？?])")
 
 

@@ -224,14 +224,14 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
     previous = last_user_question(history)
     if not previous:
         return question
-    named = _named_in_answer(question, history)
+    named = _named_in_answer(question, history) or _after_it(question, previous, last_answer(history))
     if named:
         return named
     if _PRONOUN.search(question) and not _ASCII_SUBJECT.search(question):
         subject = referent(previous)
         if subject:
             return _PRONOUN.sub(subject, re.sub(r"^那么?(?=[它该这那其])", "", question.strip()), count=1)
-    bare = _bare_ask(question, previous) or _english_swap(question, previous) or _after_it(question, previous)
+    bare = _bare_ask(question, previous) or _english_swap(question, previous)
     if bare:
         return bare
     if not is_follow_up(question):
@@ -241,6 +241,7 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
 
 # "这个问题默认选的是什么？": a thing of a kind the last answer named, in quotes or by its identifier
 _THIS_KIND = re.compile(r"^(?:那么?)?(?:这个|那个|该|这一?)(问题|模板|选项|设置|命令|文件|参数|字段|条目|软件包|包)")
+_THIS_NOUN = re.compile(r"(?:这个|这种)([\u4e00-\u9fff]{1,4})")
 _ANSWER_QUOTE = re.compile(r"“([^”]{2,40})”")
 _ANSWER_ID = re.compile(r"(?<![\w./-])(?:[A-Za-z][\w.+-]*/[\w./+-]+|/[\w.+-]+(?:/[\w.+-]+)+)")  # "a/b", "/etc/x"
 _ANSWER_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
@@ -249,8 +250,15 @@ _ANSWER_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 def _named_in_answer(question: str, history: list[dict]) -> str | None:
     """"这个问题默认选的是什么？" after an answer that named the question (“要在升级时自动重启服务吗？”, or
     libraries/restart-without-asking): that name stands before the words that pointed at it."""
-    this = _THIS_KIND.match(question.strip())
     said = last_answer(history)
+    kind = _THIS_NOUN.search(question)
+    if kind and said:  # "存这个格式的时候……" after "……更适合用 PNG 格式。": the name the answer gave that kind
+        for size in range(min(4, len(kind.group(1))), 0, -1):
+            noun = kind.group(1)[:size]
+            named = re.search(rf"((?<![\\w.+/-])[A-Za-z][\w.+-]*|“[^”]{{1,30}}”)\s*{re.escape(noun)}", said)
+            if named and named.group(1).lower() not in question.lower():
+                return question[:kind.start()] + f"{named.group(1)} {noun}" + question[kind.start() + 2 + size:]
+    this = _THIS_KIND.match(question.strip())
     if not this or not said:
         return None
     option = _ANSWER_OPTION.search(said) if this.group(1) in ("选项", "参数") else None
@@ -261,19 +269,40 @@ def _named_in_answer(question: str, history: list[dict]) -> str | None:
     return f"“{name.group(1)}”{rest}" if name.re is _ANSWER_QUOTE else f"{name.group()} {rest}"
 
 
-_THEN = re.compile(r"^(?:那么?)?\s*(?:这时候?|此时|这种情况下|这样的话|这样一来)[，,]?\s*")
+_THEN = re.compile(r"^(?:那么?)?\s*(?:这时候?|此时|这种情况下?|这样的话|这样一来|这样(?![的子做])|那样(?![的子做]))[，,]?\s*")
+_ASKED_YES_NO = re.compile(r"(?:吗|么|呢)?[？?。]?$")
+_MODAL = re.compile(r"(能|可以|会|可)(?=[^，,]*$)")  # the last clause's "能", to say the answer's "不能"
+_NO = re.compile(r"^(?:不|没有?|否)[\u4e00-\u9fff]{0,2}[。，,！!]")  # "不能。", "不需要，", "没有。"
 _LEANS_ON = re.compile(r"^(?:那么|那)(?![个些里儿样])\s*")
 
 
-def _after_it(question: str, previous: str) -> str | None:
+def _after_it(question: str, previous: str, said: str = "") -> str | None:
     """"那这时候……还管用吗？" after "自动保存怎么关掉？": the situation is the earlier question's action, done
-    ("KiCad 的自动保存关掉以后，……还管用吗？")."""
+    ("KiCad 的自动保存关掉以后，……还管用吗？"); after a yes/no question it is what that question asked, as the
+    answer (``said``) settled it ("……userdel 能直接把他删掉吗？" "不能。" → "……userdel 不能直接把他删掉，该怎么处理？")."""
     then = _THEN.match(question.strip())
-    how = _HOW.search(previous)
-    if not then or not how or len(question.strip()) <= then.end():
+    if not then or len(question.strip()) <= then.end():
         return None
-    done = (previous[:how.start()] + previous[how.end():]).strip().rstrip("？?。")
-    return f"{done}以后，{question.strip()[then.end():]}"
+    rest = question.strip()[then.end():]
+    how = _HOW.search(previous)
+    if how:
+        done = (previous[:how.start()] + previous[how.end():]).strip().rstrip("？?。")
+        return f"{done}以后，{rest}"
+    situation = _ASKED_YES_NO.sub("", previous.strip())
+    no = bool(_NO.match(said.strip()))
+    whether = _WHETHER.search(situation)
+    if whether:  # "是否要交车辆购置税" → "要交车辆购置税" / "不要交车辆购置税"
+        situation = situation[:whether.start()] + ("不" if no else "") + situation[whether.end():]
+    elif not re.search(r"[吗么][？?。]?$", previous.strip()):
+        return None  # only a yes/no question states a situation
+    elif no and _MODAL.search(situation):
+        situation = _MODAL.sub(r"不\1", situation, count=1)
+    if _ASKS.search(situation):
+        return None
+    return f"{situation}，{rest}"
+
+
+_WHETHER = re.compile(r"是否|能否|可否|是不是|有没有(?=[\u4e00-\u9fff])")
 
 
 def _with_topic(question: str, previous: str) -> str:

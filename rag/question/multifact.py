@@ -83,7 +83,11 @@ def split_items(question: str) -> list[tuple[str, str]]:
     end = _last_item_end(last_text)
     if start is None or end is None:
         return []
-    items = [head_text[start:], *middle, last_text[:end]]
+    first_item = head_text[start:]
+    again = _SAME_VERB_ITEM.match(last_text)
+    if re.fullmatch(_ASCII_ITEM, first_item.strip()) and again:  # "写 deb 和写 deb-src": the verb said again
+        last_text, end = last_text[again.start(1):], again.end(1) - again.start(1)
+    items = [first_item, *middle, last_text[:end]]
     if any(not i.strip() or len(i.strip(_OPEN + _CLOSE)) > MAX_ITEM_CHARS * 2 or re.search(_ANY_ASK, i) for i in items):
         return []
     head, tail = head_text[:start], _COUNTED_ITEMS.sub("", last_text[end:])
@@ -127,6 +131,7 @@ def _last_item_end(text: str) -> int | None:
     return lead + end if end <= MAX_ITEM_CHARS else None
 
 
+_SAME_VERB_ITEM = re.compile(rf"\s*[\u4e00-\u9fff]{{1,2}}\s+({_ASCII_ITEM})")
 _EMPTY_PART = re.compile(rf"^(?:分别|各自?|一共|总共|都)?(?:是|有|为)?{_ASK}[？?]?$")
 
 
