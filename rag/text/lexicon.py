@@ -259,6 +259,8 @@ def chinese_keywords(question: str, vocabulary: Callable[[str], bool] | None = N
     never use are dropped, and adjacent terms are also tried joined ("consultation report" → 协商报告).
     """
     runs = _terms_in_order(question)
+    if vocabulary is not None:  # a phrase the documents say in none of its senses ("back cover": 后盖, 封四)
+        runs = [_unknown_phrases_split(run, vocabulary) for run in runs]  # … is tried word by word (后封面)
     keywords = _joined(runs, vocabulary) if vocabulary is not None else []
     for _, heads in sorted((t for run in runs for t in run), key=lambda t: -len(t[0].split())):
         # a single character is too ambiguous to search for on its own ("produce" → 出)
@@ -269,6 +271,26 @@ def chinese_keywords(question: str, vocabulary: Callable[[str], bool] | None = N
     return list(dict.fromkeys(keywords))
 
 
+def _unknown_phrases_split(run: list[tuple[str, list[str]]],
+                           vocabulary: Callable[[str], bool]) -> list[tuple[str, list[str]]]:
+    """A phrase none of whose senses the documents use ("back cover": 后盖, 封四) as the compounds of a one-character
+    sense of one of its two words and a sense of the other that they do use (后 + 封面 → 后封面)."""
+    index = get_index()
+    out = []
+    for phrase, heads in run:
+        words = phrase.split()
+        if len(words) < 2 or any(len(h) > 1 and vocabulary(h) for h in heads):
+            out.append((phrase, heads))
+            continue
+        parts = [_lookup(index, [w]) for w in words]
+        # one side a single character: a compound adjacent terms are never joined into ("后" + "封面")
+        joined = [a + b for a in _for_joining(parts[0]) for b in _for_joining(parts[-1])
+                  if min(len(a), len(b)) == 1 < max(len(a), len(b)) and _CJK_RE.match(a + b) and vocabulary(a + b)
+                  ] if len(words) == 2 else []
+        out.append((phrase, joined or heads))
+    return out
+
+
 def _joined(runs: list[list[tuple[str, list[str]]]], vocabulary: Callable[[str], bool]) -> list[str]:
     """Compounds of two adjacent terms' candidates that the documents use."""
     found = []
@@ -277,6 +299,11 @@ def _joined(runs: list[list[tuple[str, list[str]]]], vocabulary: Callable[[str],
             pairs = ((a, b) for a in left[:JOIN_CANDIDATES] for b in right[:JOIN_CANDIDATES])
             found += [a + b for a, b in pairs if min(len(a), len(b)) > 1 and _CJK_RE.match(a + b) and vocabulary(a + b)]
     return found
+
+
+def _for_joining(heads: list[str]) -> list[str]:
+    """A word's senses tried in a compound: its first few, and its single characters (ranked last: "后" of back)."""
+    return heads[:JOIN_CANDIDATES] + [h for h in heads[JOIN_CANDIDATES:] if len(h) == 1]
 
 
 def corpus_vocabulary(texts: Iterable[str]) -> Callable[[str], bool]:
