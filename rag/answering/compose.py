@@ -54,6 +54,10 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         entry = _entry_of(here, spans, kinds, table)
         if entry is not None or not whole:
             return entry or ev.answer_text
+        if listing:  # "包括两方面功能：1）……；2）……。": the things asked are the parts of one sentence
+            told = _whole_sentence(here, spans, kinds, table, passages[ev.passage].text)
+            if told:
+                return told
         joined = _with_neighbour(here, spans, kinds, table, passages[ev.passage].text, qtype, ev.answer_text)
         if joined is not None:  # "其默认行为如下所示：" after the sentence it leans on, and what it shows
             ends_here = joined.rstrip().endswith(table.texts[spans[here][1]].strip())
@@ -111,6 +115,24 @@ def _steps_after(here: int, spans: list, kinds: list[str], table, chunk) -> str 
     if last is None:
         return None
     return _joined(table, spans, range(here, last + 1))
+
+
+_GOES_ON = ("；", ";", "：", ":")
+
+
+def _whole_sentence(here: int, spans: list, kinds: list[str], table, text: str) -> str | None:
+    """Unit ``here`` with the parts of its sentence cut off at "；" before and after it ("……包括两方面功能：1）误杀加白；"
+    and "2）补充召回。"), in the same paragraph; None when it is a sentence of its own."""
+    def goes_on(k: int) -> bool:  # unit k ends in "；" and the next is the rest of its sentence, in the same paragraph
+        return (0 <= k < len(spans) - 1 and kinds[k] in _SENTENCE_KINDS and kinds[k + 1] in _SENTENCE_KINDS
+                and table.texts[spans[k][1]].rstrip().endswith(_GOES_ON) and "\n\n" not in text[spans[k][0]:spans[k + 1][0]])
+
+    first, last = here, here
+    while goes_on(first - 1) and here - first < MAX_STEPS:
+        first -= 1
+    while goes_on(last) and last - first < MAX_STEPS:
+        last += 1
+    return None if first == last else _joined(table, spans, range(first, last + 1))
 
 
 def _run_after(here: int, spans: list, kinds: list[str], table, run_kinds) -> str:

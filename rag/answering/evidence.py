@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import Sequence
 
-from rag.question.analysis import QuestionInfo, analyse, is_mostly_cjk, long_nouns
+from rag.question.analysis import QuestionInfo, analyse, glosses, is_mostly_cjk, long_nouns
 from rag.question.answer_type import answer_type
 from rag.retrieval.hybrid import Retriever
 from rag.text.tokens import HEX_ID
@@ -49,7 +49,8 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
             if not re.search(rf"(?<![A-Za-z0-9]){re.escape(tag)}", joined):
                 return f"检索到的资料中没有提到“{tag}”"
         squeezed = re.sub(r"\s+", "", lowered)  # "macOS" is named by "Mac OS"
-        for name in info.entities:
+        glossed = glosses(info.text)  # "自由文本授权（GFDL）": another name for a thing the passages name
+        for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e]) in squeezed)):
             if (re.sub(r"\s+", "", name.lower()) not in squeezed
                     and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined))):
                 return f"检索到的资料中没有提到“{name}”"

@@ -15,6 +15,7 @@ from rag.question.analysis import (
     COUNT_CLASSIFIERS,
     QuestionInfo,
     asks_for_person,
+    glosses,
     date_predicate,
     quoted_names,
 )
@@ -148,11 +149,16 @@ def extract(
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
         # mentions the subject, or dates another event of it (a meeting about the agreement)
         event = date_predicate(info.text) if info.is_chinese else ""
+        # "从哪天算起": a day told by the event ("购置应税车辆的当日", "收到通知之日起") is a date too
+        relative = bool(_WHICH_DAY.search(info.text))
+
+        def dated(text: str) -> bool:
+            return bool(DATE.search(text) or (relative and _DAY_OF.search(text)))
+
         said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
-        if (event in _LIGHT_VERBS and not any(DATE.search(ev.text) for ev in said[:_FIGURE_TOP])
-                and DATE.search(ranked[0].text)):
+        if event in _LIGHT_VERBS and not any(dated(ev.text) for ev in said[:_FIGURE_TOP]) and dated(ranked[0].text):
             said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
-        return _pick(info, said, lambda c: bool(DATE.search(c)), whole=True)
+        return _pick(info, said, dated, whole=True)
     if asks_for_person(info.text):
         return _who(info, ranked, passages)
     if _supported(info, ranked[0]):
@@ -170,6 +176,9 @@ def extract(
         return Extract(text, best, also=also)
     return None
 
+
+_WHICH_DAY = re.compile(r"哪一?天|什么时候|何时|算起|起算")
+_DAY_OF = re.compile(r"[\u4e00-\u9fff](?:的当日|的当天|之日|次日|当日起)")
 
 MAX_ALSO = 2  # runners-up shown after the best unit
 MAX_ALSO_CHARS = 200  # a runner-up longer than this is left to its citation
@@ -207,7 +216,8 @@ def runners_up(ranked: list[Evidence], text: str) -> tuple[Evidence, ...]:
 
 
 def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]) -> Extract | None:
-    """A person named in the same passage as the best evidence, which names what the question names.
+    """A person named in the same passage as the best evidence (or in the same document, saying the deed asked),
+    which names what the question names.
 
     A name from another passage would pin one subject's fact on another document's person.
     """
@@ -215,12 +225,23 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     if not _supported(info, best):
         return None
     text = passages[best.passage].text
-    if info.is_chinese and any(e not in text for e in info.entities):
+    glossed = glosses(info.text)  # "自由文本授权（GFDL）": the passage may name the thing only
+    if info.is_chinese and any(e not in text and not (e in glossed and glossed[e] in text) for e in info.entities):
         return None
-    for ev in ranked[:3]:
-        if ev.passage == best.passage and _supported(info, ev) and names_a_person(ev.text):
-            return Extract(trim(ev.answer_text), ev)
-    return None
+    named = [ev for ev in ranked[:3] if ev.passage == best.passage and _supported(info, ev) and names_a_person(ev.text)]
+    # "谁翻译的": a unit of the same document saying who did that goes first ("由 Leo-Hong 翻译整理")
+    did = _WHO_DID.search(info.text)
+    source = passages[best.passage].source
+    # (the best unit answers the question's subject; this one says who did the deed: it need not be as close)
+    doing = [ev for ev in ranked[:_WHO_TOP] if did and did.group(1) in ev.text and passages[ev.passage].source == source
+             and (names_a_person(ev.text) or _BODY.search(ev.text))]
+    return next((Extract(trim(ev.answer_text), ev) for ev in doing or named), None)
+
+
+_WHO_TOP = 5  # the units a name of the doer asked may come from: the best unit's neighbours in the ranking
+# a body that does what is asked ("经……卫生行政部门批准"): "谁批准" is answered by an authority as well as a person
+_BODY = re.compile(r"[\u4e00-\u9fff]{2,}(?:部门|机关|政府|委员会|协会|机构|法院|检察院|公司|中心|小组|团队)")
+_WHO_DID = re.compile(r"(?:由|是)?谁\s*([\u4e00-\u9fff]{2})")
 
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
@@ -272,8 +293,9 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     if clause:  # "……以专题协商的形式开展。形成了4个方面……": the figure is in the sentence that goes on from it
         return Extract(clause, goes_on)
     text = best.answer_text
-    figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"]
-               if info.kind == "count" else DATE.findall(text))
+    # (an ordinal is no figure: "第十三条 纳税人应当……" gives no count)
+    figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"
+                and text[max(0, n.start - 1):n.start] != "第"] if info.kind == "count" else DATE.findall(text))
     if best.plausible and figures and (loose is None or loose(text)):
         return Extract(trim(best.answer_text), best)  # a figure written another way ("百分之十")
     return None
@@ -320,7 +342,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
     return True
 
 
-_LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行")  # "什么时候开始的": the subject is the event
+_LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行", "算起", "起算")  # "什么时候开始的": the subject is the event
 _RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
 _ENTRY_AHEAD = 200
 

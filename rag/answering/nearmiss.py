@@ -65,6 +65,9 @@ def _same_release(a: str, b: str) -> bool:
     return x[:n] == y[:n] and all(p == "0" for p in (x[n:] + y[n:]))
 
 
+_BOUND = re.compile(r"^(?:倍|成|%|％)?(?:以下|以上|以内|之内|左右|上下|多|余)?的?")
+
+
 def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
     """The qualifier that narrows the evidence's figure to a subset the question did not ask about.
 
@@ -82,6 +85,7 @@ def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
         return None
     rest = head[m.end() :].lstrip("余多")
     rest = rest[1:] if rest[:1] and rest[0] in CLASSIFIERS else rest  # the unit: "件", "篇"
+    rest = _BOUND.sub("", rest)  # "二倍以下的惩罚性赔偿": a multiple and its bound, no narrower kind of the thing
     qualifier = "".join(_CJK.findall(rest))
     # a short modifier right before the thing counted ("重点督办"), not a list of who ("委员和干部")
     if not 2 <= len(qualifier) <= 6 or re.search(r"[和及与、]", rest) or not head.endswith(qualifier):

@@ -28,12 +28,13 @@ def ranked_parts(info: QuestionInfo, passages, retriever) -> tuple[list[Extract]
 
 
 def several(subs: list[str], question: str, standalone: str, retriever: Retriever, top_k: int,
-             flags, labels: Sequence[str] = ()) -> Answer | None:
-    """One answer per single-fact question, each cited to its own passage (None unless every one is found)."""
+             flags, labels: Sequence[str] = (), separate: bool = False) -> Answer | None:
+    """One answer per single-fact question, each cited to its own passage (None unless every one is found, or, for
+    questions asked one after the other with no labels, at least one: the others are then said to be missing)."""
     t0 = time.perf_counter()
     merged: list[Passage] = []
     position: dict[str, int] = {}
-    texts, quotes, missing = [], {}, 0
+    texts, quotes, missing, repeated = [], {}, [], 0
     for k, sub in enumerate(subs):
         passages = retriever.search(sub, top_k)
         info = analyse_question(sub, None, retriever)
@@ -42,8 +43,11 @@ def several(subs: list[str], question: str, standalone: str, retriever: Retrieve
         parts, how = ([], []) if evidence_gap(info, passages, retriever) else ranked_parts(info, passages, retriever)
         if len(parts) == 1 and _miss_reason(info, parts[0], passages) is not None:
             parts = []  # a related figure is not this part's answer
-        if not parts or any(f"{strip_markers(hit.answer)}[" in t for hit in parts for t in texts):
-            missing += 1  # not found, or the same clause as an earlier part: not this part's own answer
+        if not parts:
+            missing.append(sub)
+            continue
+        if any(f"{strip_markers(hit.answer)}[" in t for hit in parts for t in texts):
+            repeated += 1  # the same clause as an earlier part: not this part's own answer, or both parts' answer
             continue
         flags = flags + [f for f in how if f not in flags]
         for hit in parts:
@@ -58,11 +62,11 @@ def several(subs: list[str], question: str, standalone: str, retriever: Retrieve
                 label = ""  # the entry names its item itself ("-v：…", "仅限第 1 页：…")
             texts.append(f"{label}{'：' if label else ''}{said}[{n}]")
             quotes.setdefault(n, strip_markers(hit.evidence.text).strip())
-    if missing:
+    if (missing or repeated) and (labels or not texts or not separate):
         return None  # answered as one question instead, which may still find every figure in one sentence
     timings = {"retrieval": time.perf_counter() - t0}
     base = dict(question=question, passages=merged, standalone_question=standalone, timings=timings)
-    text = "；".join(texts) + "。"
+    text = "；".join(texts) + "。" + "".join(f"文档中没有找到“{sub.rstrip('？?')}”的答案。" for sub in missing)
     return Answer(text=text, citations=build_citations(text, merged, quotes), backend="extractive",
                   flags=flags + ["several-facts"], **base)
 
@@ -157,6 +161,9 @@ def _from_extracts(parts: list[Extract], passages, flags, base, info: QuestionIn
         hit = parts[0]
         texts[0] = phrasing.sentence(info, strip_markers(hit.answer), passages[hit.evidence.passage].text,
                                      f"[{hit.evidence.passage + 1}]", hit.evidence.text).rstrip("。")
+        release = phrasing.release_of(info, texts[0], passages[hit.evidence.passage], hit.evidence.start)
+        if release:  # "从哪个版本开始……" answered by a changelog line: the release it stands under
+            texts[0] = f"{release}：{texts[0]}"
     for hit in parts:
         for ev in hit.also:
             n = ev.passage + 1

@@ -7,8 +7,10 @@ from typing import Sequence
 
 from rag.types import Passage
 
-# a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Bruce Perens")
-_LATIN_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]{1,15}(?:[ -][A-Z]\.)?(?: [A-Z][a-z]{1,15}){1,2}(?![\w.])")
+# a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Raphaël Hertzog"), or two joined
+# by a hyphen ("Leo-Hong", "Jean-Pierre Dupont")
+_WORD = r"[A-Z][a-zà-öø-ÿ]{1,15}"
+_LATIN_NAME = re.compile(rf"(?<![\w.])(?:{_WORD}(?:[ -][A-Z]\.)?(?: {_WORD}){{1,2}}|[A-Z][a-z]{{1,8}}-[A-Z][a-z]{{1,6}}(?: {_WORD})?)(?![\w.-])")
 
 
 def persons(text: str) -> set[str]:

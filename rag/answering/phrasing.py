@@ -68,3 +68,22 @@ def sentence(info: QuestionInfo, clause: str, passage: str, marker: str, evidenc
         if missing and info.is_chinese:
             body = f"{'、'.join(y + '年' for y in missing)}，{body}"
     return f"{body}{marker}。"
+
+
+_ASKS_RELEASE = re.compile(r"哪一?个版本|哪一?版|什么版本|几版|\b(?:which|what) (?:version|release)\b", re.I)
+_VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+(?:\.\d+)*(?![\w.])")
+_HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
+
+
+def release_of(info: QuestionInfo, answer: str, passage, start: int) -> str:
+    """The release an answer stands under when the question asks which one and the answer names none of its own
+    ("0.44.0 (2021-11-14)" over "增加 Python 3.10 下的测试，正式支持 Python 3.10"); "" otherwise."""
+    if not _ASKS_RELEASE.search(info.text):
+        return ""
+    asked = set(_VERSION.findall(info.text))
+    if any(v not in asked for v in _VERSION.findall(answer)):
+        return ""
+    above = _HEADING.findall(passage.text[:start])
+    heading = above[-1] if above else passage.chunk.context.split(" › ")[-1]
+    title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip("#* ")  # "[0.44.0](…) (2021-11-14)"
+    return title if any(v not in asked for v in _VERSION.findall(title)) else ""

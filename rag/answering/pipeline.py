@@ -23,7 +23,7 @@ from rag.question.analysis import QuestionInfo, YEAR_RE, asks_for_person, analys
 from rag.question.followup import (follow_up_focus, is_follow_up, last_user_question, normalise_history, rewrite_follow_up,
                                    search_context)
 from rag.question.besides import set_aside
-from rag.question.compare import sub_questions
+from rag.question.compare import split_asks, sub_questions
 from rag.question.time import resolve_relative_time
 from rag.retrieval.hybrid import get_retriever
 from rag.settings import Settings, get_settings
@@ -65,7 +65,8 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
     t0 = time.perf_counter()
     subs, labels = sub_questions(asked) if llm is None else ([asked], [])
     if len(subs) > 1:  # several facts asked at once: each is found and cited on its own
-        apart = several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels)
+        apart = several(subs, question, standalone, retriever, top_k or settings.top_k, flags, labels,
+                        separate=bool(split_asks(asked)))  # two questions: one found is an answer with the other missing
         if apart is not None:
             yield apart
             return
