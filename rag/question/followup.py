@@ -25,7 +25,10 @@ def _follow_up_core(question: str) -> str:
     core = question.strip()
     for _ in range(2):  # "那…呢？" carries both a lead and a tail
         core = FOLLOW_UP.sub("", core).strip(" ，,？?")
-    return core
+    return _IF.sub("", core)  # "那要是只想要首字母呢？": what is wished, not the "if"
+
+
+_IF = re.compile(r"^(?:要是|如果|假如|若是|倘若)\s*")
 
 
 def follow_up_focus(question: str) -> str:
