@@ -147,3 +147,14 @@ def test_the_parts_of_one_sentence_answer_a_question_asking_for_several(tmp_path
     assert "误杀加白" in got.text and "补充召回" in got.text, got.text
     other = ask(settings, "pycorrector 的自定义混淆集主要是拿来解决哪两方面的问题？")  # a name no passage says
     assert other.abstained and "pycorrector" in other.text, other.text
+
+
+def test_another_release_named_under_the_heading_of_the_one_asked_is_no_near_miss():
+    from rag.answering.nearmiss import other_version
+    from rag.question.analysis import analyse
+
+    asked = analyse("自己编译 GIMP 2.6 时要怎么配置才能打开远程文件？")
+    clause = "文本工具的使用并不很好，计划在 GIMP 2.8 中优化它；你需要明确传递 --without-gvfs 给 configure 命令"
+    assert other_version(asked, clause) == "GIMP 2.6"
+    assert other_version(asked, clause, "GIMP 帮助 › 7. GIMP 2.6 的新特性") is None
+    assert other_version(asked, clause, "GIMP 帮助 › 8. GIMP 2.8 的新特性") == "GIMP 2.6"

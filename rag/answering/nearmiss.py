@@ -47,12 +47,16 @@ def other_ordinal(info: QuestionInfo, context: str) -> str | None:
 _NAMED_VERSION = re.compile(r"(?<![\w.])([A-Za-z][\w+-]*)\s*[vV]?(\d+(?:\.\d+)+)(?![\w.])")
 
 
-def other_version(info: QuestionInfo, context: str) -> str | None:
+def other_version(info: QuestionInfo, context: str, heading: str = "") -> str | None:
     """The release the question names ("GIMP 2.2") when ``context`` (the evidence) names only other releases of the
-    same program ("GIMP 的 1.2.0 版于 2000 年……发布"): a fact about another release."""
+    same program ("GIMP 的 1.2.0 版于 2000 年……发布"): a fact about another release. Not when the ``heading`` the
+    evidence stands under names the release asked ("GIMP 2.6 的新特性" over "……计划在 GIMP 2.8 中优化它")."""
     for m in _NAMED_VERSION.finditer(info.text):
         name, version = m.groups()
-        said = re.findall(rf"(?<![\w.]){re.escape(name)}\s*(?:的\s*)?[vV]?(\d+(?:\.\d+)*)(?![\w.])", context, re.I)
+        pattern = rf"(?<![\w.]){re.escape(name)}\s*(?:的\s*)?[vV]?(\d+(?:\.\d+)*)(?![\w.])"
+        said = re.findall(pattern, context, re.I)
+        if any(_same_release(v, version) for v in re.findall(pattern, heading, re.I)):
+            continue
         if said and not any(_same_release(v, version) for v in said):
             return f"{name} {version}"
     return None
@@ -155,13 +159,13 @@ def not_in_entry(info: QuestionInfo, kind: str, entry: str, before: str = "") ->
                  if says_whole(name, info.text) and re.sub(r"\s+", "", name).lower() not in squeezed), None)
 
 
-def describe(info: QuestionInfo, clause: str, context: str, around: str = "") -> tuple[str, bool] | None:
+def describe(info: QuestionInfo, clause: str, context: str, around: str = "", heading: str = "") -> tuple[str, bool] | None:
     """Why the evidence is a near-miss (the start of a Chinese sentence) and whether the evidence is
     related enough to show; None when it answers the question. ``around``: the evidence with the text on
     both sides of it."""
     if around and no_default(info, around):
         return "文档没有说默认值是多少", True
-    version = other_version(info, clause)  # the unit itself: release notes compare with older releases around it
+    version = other_version(info, clause, heading)  # the unit itself: release notes compare with older releases
     if version:
         return f"文档没有提到{version}", True
     ordinal = other_ordinal(info, context)

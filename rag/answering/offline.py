@@ -112,7 +112,8 @@ def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool]
     text = passages[hit.evidence.passage].text
     context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
     after = text[hit.evidence.end : hit.evidence.end + nearmiss.LOOKAHEAD].split("\n\n", 1)[0]  # its paragraph
-    return nearmiss.describe(info, hit.answer, context, context + after)
+    heading = passages[hit.evidence.passage].chunk.context  # its document's name and the headings above it
+    return nearmiss.describe(info, hit.answer, context, context + after, heading)
 
 
 def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
