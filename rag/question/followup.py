@@ -256,9 +256,9 @@ def _named_in_answer(question: str, history: list[dict]) -> str | None:
     said = last_answer(history)
     kind = _THIS_NOUN.search(question)
     if kind and said:  # "存这个格式的时候……" after "……更适合用 PNG 格式。": the name the answer gave that kind
-        for size in range(min(4, len(kind.group(1))), 0, -1):
+        for size in range(min(4, len(kind.group(1))), 1, -1):  # a word of two characters or more ("格式")
             noun = kind.group(1)[:size]
-            named = re.search(rf"((?<![\\w.+/-])[A-Za-z][\w.+-]*|“[^”]{{1,30}}”)\s*{re.escape(noun)}", said)
+            named = re.search(rf"((?<![\w.+/-])[A-Za-z][\w.+-]*|“[^”]{{1,30}}”)\s*{re.escape(noun)}", said)
             if named and named.group(1).lower() not in question.lower():
                 return question[:kind.start()] + f"{named.group(1)} {noun}" + question[kind.start() + 2 + size:]
     this = _THIS_KIND.match(question.strip())
