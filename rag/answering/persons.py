@@ -10,7 +10,8 @@ from rag.types import Passage
 # a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Raphaël Hertzog"), or two joined
 # by a hyphen ("Leo-Hong", "Jean-Pierre Dupont")
 _WORD = r"[A-Z][a-zà-öø-ÿ]{1,15}"
-_LATIN_NAME = re.compile(rf"(?<![\w.])(?:{_WORD}(?:[ -][A-Z]\.)?(?: {_WORD}){{1,2}}|[A-Z][a-z]{{1,8}}-[A-Z][a-z]{{1,6}}(?: {_WORD})?)(?![\w.-])")
+_LATIN_NAME = re.compile(rf"(?<![\w.])(?:{_WORD}(?:[ -][A-Z]\.)?(?: {_WORD}){{1,2}}"
+                         rf"|[A-Z][a-z]{{1,8}}-[A-Z][a-z]{{1,6}}(?: {_WORD})?)(?![\w.-])")
 
 
 def persons(text: str) -> set[str]:

@@ -36,7 +36,7 @@ _RECORD_START = re.compile(r"^-{2,3}\s+\S+$|^={3,}$")  # an entry's id line ("--
 _PLACEHOLDER = re.compile(r"[>\s]*(?:TODO|FIXME|TBD|XXX)\b|待补充|待撰写|此处待")
 _HEADING_MAX = 40
 _PLAIN_LEVEL = 9  # the level of a heading without markup
-_TAGGED = re.compile(r"^[$~/\w][\w$~/.{}*+-]{1,60}$")  # a file, variable or name alone on its line
+_TAGGED = re.compile(r"^[$~/A-Za-z0-9_][A-Za-z0-9_$~/.{}*+-]{1,60}$")  # a file, variable or name alone on its line
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from rag.index import facts, unit_table
 from rag.index.base import StoreView
 from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
+from rag.retrieval.entries import entry_passages, file_entries
 from rag.settings import Settings, get_settings
-from rag.retrieval.entries import entry_passages
 from rag.text import lexicon
 from rag.text.pointers import is_section, pointed_sections
 from rag.text.tokens import ASKS_KEY, YEAR_IN_TEXT, bigrams, exact_terms, is_mostly_cjk, key_combos
@@ -113,8 +113,6 @@ class Retriever:
     def option_entries(self) -> dict[str, list]:
         """Option ("-p", "--password") → the chunks where an option entry naming it begins (``entries``)."""
         if "entries" not in self._derived:
-            from rag.retrieval.entries import file_entries
-
             self._derived["entries"] = file_entries(self.units(), self.all_chunks())
         return self._derived["entries"]
 
