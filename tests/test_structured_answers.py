@@ -470,7 +470,7 @@ def test_a_sentence_of_an_entry_answers_with_the_whole_entry():
 
 
 def test_an_option_written_against_chinese_is_the_option_alone():
-    from rag.answering.evidence import OPTION_TOKEN
+    from rag.text.tokens import OPTION as OPTION_TOKEN
     from rag.question.followup import rewrite_follow_up
     from rag.text.tokens import exact_terms
 

@@ -9,11 +9,10 @@ from typing import Sequence
 from rag.question.analysis import QuestionInfo, analyse, glosses, is_mostly_cjk, long_nouns
 from rag.question.answer_type import answer_type
 from rag.retrieval.hybrid import Retriever
-from rag.text.tokens import HEX_ID
+from rag.text.tokens import HEX_ID, OPTION
 from rag.types import Passage
 
 NOT_FOUND = "文档中没有提到这一点。"
-OPTION_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*")  # "用 chage -l吗": the option is "-l"
 # what a question copies exactly from the documents: an environment variable or constant ("MANCOLOR",
 # "$MANPATH", "DEBSIGN_KEYID"), a file name ("manpath.config", ".kicad_prl"), a format symbol ("%K")
 IDENTIFIER = re.compile(r"(?<![\w$%.-])(?:\$?[A-Z][A-Z0-9]*_[A-Z0-9_]+|\$?[A-Z][A-Z0-9]{4,}"
@@ -38,7 +37,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
             return "问题中没有可以在文档里查找的内容"
         if not any(t.lower() in lowered for t in info.terms):
             return "检索到的资料与问题无关"
-    for option in OPTION_TOKEN.findall(info.text):  # "-j", "--purge": a command-line option is named exactly
+    for option in OPTION.findall(info.text):  # "-j", "--purge": a command-line option is named exactly
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
     for name in identifiers(info.text, info.is_chinese):

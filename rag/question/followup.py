@@ -18,6 +18,7 @@ from rag.question.analysis import (
     quoted_names,
 )
 from rag.question.swaps import other_bound, other_version, swap_ordinals, with_modifier
+from rag.text.tokens import OPTION
 
 
 def _follow_up_core(question: str) -> str:
@@ -212,7 +213,7 @@ def _subject(previous: str) -> str:
     return stem[:40]
 
 
-_OPTION = re.compile(r"(?<![A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*(?:\s*选项)?")
+_OPTION = re.compile(rf"{OPTION.pattern}(?:\s*选项)?")
 _COMMAND_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.+-]*) +$")
 _PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|这个|那个|其(?=[\u4e00-\u9fff])")
 _ASCII_SUBJECT = re.compile(r"[A-Za-z][\w.+/-]*")
@@ -247,7 +248,6 @@ _THIS_KIND = re.compile(r"^(?:那么?)?(?:这个|那个|该|这一?)(问题|模�
 _THIS_NOUN = re.compile(r"(?:这个|这种)([\u4e00-\u9fff]{1,4})")
 _ANSWER_QUOTE = re.compile(r"“([^”]{2,40})”")
 _ANSWER_ID = re.compile(r"(?<![\w./-])(?:[A-Za-z][\w.+-]*/[\w./+-]+|/[\w.+-]+(?:/[\w.+-]+)+)")  # "a/b", "/etc/x"
-_ANSWER_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 
 
 def _named_in_answer(question: str, history: list[dict]) -> str | None:
@@ -264,7 +264,7 @@ def _named_in_answer(question: str, history: list[dict]) -> str | None:
     this = _THIS_KIND.match(question.strip())
     if not this or not said:
         return None
-    option = _ANSWER_OPTION.search(said) if this.group(1) in ("选项", "参数") else None
+    option = OPTION.search(said) if this.group(1) in ("选项", "参数") else None
     name = option or _ANSWER_QUOTE.search(said) or _ANSWER_ID.search(said)
     if not name:
         return None

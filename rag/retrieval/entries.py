@@ -13,16 +13,16 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from rag.text.tokens import OPTION
 from rag.types import Passage
 
 MAX_ENTRIES = 2  # chunks added for the options one question names
-OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 _HEAD_CHARS = 80  # where an entry's term line names its options
 
 
 def entry_passages(retriever, question: str, passages: list[Passage]) -> list[Passage]:
     """``passages`` with, after the first, the chunks holding the entries of the options ``question`` names."""
-    asked = [m.group(1) for m in OPTION.finditer(question)]
+    asked = OPTION.findall(question)
     if not asked or not passages:
         return passages
     filed = retriever.option_entries()

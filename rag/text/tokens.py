@@ -51,6 +51,10 @@ def says_whole(name: str, text: str, ignore_case: bool = False) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text, re.I if ignore_case else 0) is not None
 
 
+# a command-line option as written ("-l", "--no-purge"); "用 chage -l吗": the option is "-l"
+OPTION = re.compile(r"(?<![A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*")
+
+
 def exact_terms(text: str) -> list[str]:
     """The key combinations and options ``text`` names, as written ("Ctrl+B", "--no-purge")."""
     return _EXACT_RE.findall(text)
