@@ -32,8 +32,7 @@ def entry_passages(retriever, question: str, passages: list[Passage]) -> list[Pa
     extra: list = []
     for option in dict.fromkeys(asked):
         for chunk in filed.get(option, []):
-            page = Path(chunk.source).name.split(".", 1)[0].lower()
-            if (page in named if named else chunk.source in retrieved) and chunk.id not in have:
+            if (page_name(chunk.source) in named if named else chunk.source in retrieved) and chunk.id not in have:
                 have.add(chunk.id)
                 extra.append(chunk)
     if not extra:
@@ -41,6 +40,11 @@ def entry_passages(retriever, question: str, passages: list[Passage]) -> list[Pa
     top = passages[0]
     added = [Passage(chunk=c, score=top.score, rank=0) for c in extra[:MAX_ENTRIES]]
     return [replace(p, rank=k + 1) for k, p in enumerate([top, *added, *passages[1:]])]
+
+
+def page_name(source: str) -> str:
+    """The name a document goes by, lower-cased, without its suffixes: "userdel" of "userdel.8.md"."""
+    return Path(source).name.split(".", 1)[0].lower()
 
 
 def file_entries(table, chunks) -> dict[str, list]:

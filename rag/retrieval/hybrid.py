@@ -11,7 +11,6 @@ import logging
 import re
 import threading
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from rag.index import facts, unit_table
 from rag.index.base import StoreView
 from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
-from rag.retrieval.entries import entry_passages, file_entries
+from rag.retrieval.entries import entry_passages, file_entries, page_name
 from rag.settings import Settings, get_settings
 from rag.text import lexicon
 from rag.text.pointers import is_section, pointed_sections
@@ -119,7 +118,7 @@ class Retriever:
     def page_names(self) -> frozenset[str]:
         """The names the documents go by, lower-cased, without their suffixes: "userdel" of "userdel.8.md"."""
         if "pages" not in self._derived:
-            self._derived["pages"] = frozenset(Path(c.source).name.split(".", 1)[0].lower() for c in self.all_chunks())
+            self._derived["pages"] = frozenset(page_name(c.source) for c in self.all_chunks())
         return self._derived["pages"]
 
     def names_collection(self, name: str) -> bool:
