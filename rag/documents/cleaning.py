@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rag.documents.text_tables import aligned_rows
+
 # Sentence-final marks; closing quotes/brackets after them still end the sentence.
 _FINAL = "。！？；…!?;."
 _CLOSERS = "”’\"'』」)）》】〕"
@@ -20,10 +22,11 @@ _DATE = r"(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五�
 _CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早上|晚)?[,，]|▲|△|图为)")
 _STRUCTURAL = re.compile(
     r"^(?:#{1,6}\s|[-*+>•]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$|```"
-    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\$\s|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$"
+    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\*\*-{1,2}[A-Za-z0-9?][^*\n]{0,40}\*\*(?:[\s,，=*]|$)|\$\s|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$"
     r"|`[^`]{1,40}`(?:\s*[,，/]\s*`[^`]{1,40}`)*$)|\|$|\s\|\s.*\s\|\s"
 )  # headings, list items, table rows, rules, code fences, options, shell commands, a bold or code term alone ("**16**",
-# "`deb`" over the line that describes it)
+# "`deb`" over the line that describes it), a bold option with its argument ("**-s** *列表*, **--sections** *列表*")
+_LIST_ITEM = re.compile(r"^(?:[-*+•]\s|\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）])")
 _FENCE = re.compile(r"^```.*?(?:^```[^\n]*$|\Z)", re.M | re.S)
 # "错误码: E1023", "级别：严重": a header field, not the start of a wrapped sentence
 _FIELD = re.compile(r"^[^\s:：，,。；;！？!?“”\"]{1,16}\s*[:：]\s*\S")
@@ -49,8 +52,7 @@ def clean_text(raw: str) -> str:
         if code:  # a fenced code block stays as written, one paragraph
             pieces.append(part.strip("\n"))
             continue
-        blocks = re.split(r"\n\s*\n", part)
-        pieces.extend(piece for block in blocks for piece in _join_lines(_block_lines(block)))
+        pieces.extend(_described(re.split(r"\n\s*\n", part)))
     return "\n\n".join(_drop_repeats(_join_paragraphs(pieces)))
 
 
@@ -91,21 +93,73 @@ def _safe_nfkc(char: str) -> str:
     return char
 
 
-def _block_lines(block: str) -> list[str]:
-    lines = (_SPACES.sub(" ", line).strip() for line in block.split("\n"))
-    return [line for line in lines if line]
+def _described(blocks: list[str]) -> list[str]:
+    """The paragraphs of the blank-line separated ``blocks``. In text laid out by indentation (a man page saved as
+    text), the paragraphs indented under an option line ("-l, --lock" over "    锁定指定账户的密码。") are its
+    description: they are quoted, as Markdown writes a man page's, so that each stays with its option."""
+    pieces: list[str] = []
+    term: int | None = None  # the indentation of the option line whose description is being read
+    described = 0  # blocks of that description so far
+    for block in blocks:
+        rows = aligned_rows([line.expandtabs(8) for line in block.split("\n")])
+        if rows is not None:  # columns laid out with spaces: a table, one row per paragraph
+            pieces.extend(rows)
+            term = None
+            continue
+        lines = _block_lines(block)
+        if not lines:
+            continue
+        indent = min(i for i, _ in lines)
+        if term is not None and (indent < term + _DEEPER or described >= _DESCRIPTION_BLOCKS):
+            term = None
+        joined = _join_lines(lines)
+        (first_indent, first), deeper = lines[0], [i for i, _ in lines[1:]]
+        if _OPTION_LINE.match(first) and all(i >= first_indent + _DEEPER for i in deeper) and first_indent <= indent:
+            term, described = first_indent, 0  # the option line, maybe with the first lines of its description
+            pieces.append(joined[0])
+            pieces.extend(_quoted(p) for p in joined[1:])
+        elif term is not None:
+            described += 1
+            pieces.extend(_quoted(p) for p in joined)
+        else:
+            pieces.extend(joined)
+    return pieces
 
 
-def _join_lines(lines: list[str]) -> list[str]:
+_OPTION_LINE = re.compile(r"^-{1,2}[A-Za-z0-9?][\w-]*(?:[ ,=\[]|$)(?!.*[。！？]$).{0,70}$")
+_DEEPER = 2  # a description is indented at least this much more than its option line
+_DESCRIPTION_BLOCKS = 6  # paragraphs of one description at most: indented prose after it is not the option's
+
+
+def _quoted(piece: str) -> str:
+    return piece if _is_structural(piece) else f"> {piece}"
+
+
+def _block_lines(block: str) -> list[tuple[int, str]]:
+    """The block's non-empty lines: (indentation, text with its spaces normalised)."""
+    found = []
+    for line in block.split("\n"):
+        spread = line.expandtabs(8)
+        text = _SPACES.sub(" ", spread).strip()
+        if text:
+            found.append((len(spread) - len(spread.lstrip()), text))
+    return found
+
+
+def _join_lines(lines: list[tuple[int, str]]) -> list[str]:
     """Join hard-wrapped lines of one block; a line kept apart becomes its own paragraph."""
     if not lines:
         return []
-    widest = max(map(len, lines))
-    pieces = [lines[0]]
-    for line in lines[1:]:
+    widest = max(len(line) for _, line in lines)
+    pieces = [lines[0][1]]
+    for (before, _), (indent, line) in zip(lines, lines[1:]):
         previous = pieces[-1]
         wrapped = len(previous) >= _FULL_LINE * widest and not _ends_sentence(previous)
-        if not (_is_structural(previous) or _is_structural(line)) and (wrapped or _ends_mid(previous)):
+        # a list item's line that breaks off mid-sentence goes on in the next line (Markdown's lazy continuation)
+        item = bool(_LIST_ITEM.match(previous)) and not _ends_sentence(previous)
+        # "…administrators should use usermod" then "--expiredate 1 (…)" at the same indentation: wrapped prose
+        goes_on = wrapped and indent == before and bool(_OPTION_LINE.match(line)) and not _is_structural(previous)
+        if (not ((_is_structural(previous) and not item) or _is_structural(line)) or goes_on) and (wrapped or _ends_mid(previous)):
             pieces[-1] = _glue(previous, line)
         else:
             pieces.append(line)
@@ -168,7 +222,8 @@ def _is_structural(line: str) -> bool:
 
 
 def _glue(left: str, right: str) -> str:
-    spaced = left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalnum()
+    # words in Latin letters broken across lines ("usermod" / "--expiredate 1") keep a space between them
+    spaced = left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and (right[0].isalnum() or right[0] in "-(\"'$/")
     return f"{left} {right}" if spaced else left + right
 
 

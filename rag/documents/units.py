@@ -36,6 +36,7 @@ _RECORD_START = re.compile(r"^-{2,3}\s+\S+$|^={3,}$")  # an entry's id line ("--
 _PLACEHOLDER = re.compile(r"[>\s]*(?:TODO|FIXME|TBD|XXX)\b|待补充|待撰写|此处待")
 _HEADING_MAX = 40
 _PLAIN_LEVEL = 9  # the level of a heading without markup
+_QUOTE_GAP = re.compile(r"[\s>]*")  # between two paragraphs of one quoted block: blank and bare ">" lines
 _TAGGED = re.compile(r"^[$~/A-Za-z0-9_][A-Za-z0-9_$~/.{}*+-]{1,60}$")  # a file, variable or name alone on its line
 
 
@@ -58,6 +59,7 @@ def split_units(text: str) -> list[Unit]:
     record = ""  # the title field of the entry being read ("Subject: …" in a message catalog)
     opened: int | None = None  # the first unit of the entry being read: its id line ("-- 5a1b…") or first field
     fields = False  # the paragraph before was a field of the same run
+    quoted = ""  # the term whose quoted description the paragraph before was ("> 锁定指定账户的密码。" under "-l")
     paragraphs = list(_PARAGRAPH.finditer(text))
     for i, match in enumerate(paragraphs):
         para, start = match.group(), match.start()
@@ -68,6 +70,7 @@ def split_units(text: str) -> list[Unit]:
         if not shown or _ADMONITION.fullmatch(shown) or _PLACEHOLDER.match(shown):
             continue  # "Note", "警告": a label over the paragraph that says it; "TODO: 撰写本节": nothing yet
         kind, level = _kind(stripped, paragraphs[i + 1].group() if i + 1 < len(paragraphs) else "")
+        carried, quoted = quoted, ""
         if kind == "heading" and level == _PLAIN_LEVEL and _term_above(units, text, start):
             kind = "sentence"  # "`deb-src`" then "源代码软件包的软件包源": a term's description, not a title
         if kind == "heading":
@@ -103,6 +106,9 @@ def split_units(text: str) -> list[Unit]:
         header = ""
         if kind == "sentence" or (kind == "field" and _describes(units, text, start)):
             term = _term_before(units, text, start)
+            if not term and carried and stripped.startswith(">") and _QUOTE_GAP.fullmatch(text[units[-1].end:start]):
+                term = carried  # "> Note that this does not disable …": the entry's description goes on
+            quoted = term if stripped.startswith(">") else ""
             units.extend(_sentences(para, start, _join(context, term)))
             continue
         units.append(Unit(start, match.end(), kind, context))

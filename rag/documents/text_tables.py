@@ -1,0 +1,83 @@
+"""Tables laid out with spaces in plain text (a page saved as text, a manual's ``.txt``): rows of cells in aligned
+columns become Markdown table rows, so that each row is an answer unit under its header like any other table's.
+
+    软件包        流行度      大小    说明                  | 软件包 | 流行度 | 大小 | 说明 |
+    apt           V:891       4447    高级软件包工具    →   | apt | V:891 | 4447 | 高级软件包工具 |
+    aptitude      V:46        4385    终端交互式前端        | aptitude | V:46 | 4385 | 终端交互式前端 |
+
+A block is a table only when every line splits, at runs of two or more spaces, into the same number of cells
+(two or more) that start in the same columns; prose, whose lines run on with single spaces, never does.
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_ROWS = 3  # a header and two rows: two lines alike may be chance
+_GAP = re.compile(r"\s{2,}")
+_RULE = re.compile(r"^[\s=\-─━+|:]+$")  # a header's underline ("-----  ------"), dropped
+_MARKER = re.compile(r"^(?:[-*+•·▪]|\(?[0-9a-zA-Z一二三四五六七八九十]{1,3}[.)、．]|[（(][一二三四五六七八九十\d]{1,3}[)）])$")
+_SLACK = 1  # columns may start this many characters apart (a wide character drawn as two)
+
+
+def aligned_rows(lines: list[str]) -> list[str] | None:
+    """``lines`` (one block, indentation and inner spaces as written, tabs expanded) as Markdown table rows, or
+    None when they are not a table laid out with spaces. A line whose cells start under the later columns only
+    goes on with the row above it (a cell wrapped onto a second line)."""
+    lines = [line for line in lines if line.strip() and not _RULE.match(line)]
+    if len(lines) < MIN_ROWS or any("|" in line or "`" in line for line in lines):  # a Markdown table, or code
+        return None
+    split = [_cells(line) for line in lines]
+    if any(_MARKER.match(cells[0][1]) for cells in split):  # "-   item", "1.  step": a list, its marker spaced off
+        return None
+    width = len(split[0])
+    if width < 2:
+        return None
+    starts = [at for at, _ in split[0]]
+    rows: list[list[str]] = []
+    for cells in split:
+        columns = [_column_of(at, starts) for at, _ in cells]
+        if None in columns or columns != sorted(set(columns)):
+            return None
+        if len(cells) == width:
+            rows.append([text for _, text in cells])
+        elif rows and columns[0] > 0:  # the rest of a wrapped cell
+            for column, (_, text) in zip(columns, cells):
+                rows[-1][column] = _joined(rows[-1][column], text)
+        else:
+            return None
+    if len(rows) < MIN_ROWS:
+        return None
+    return ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+
+
+def _column_of(at: int, starts: list[int]) -> int | None:
+    """The column a cell starting at display column ``at`` is in, or None when it starts in none."""
+    return next((k for k, start in enumerate(starts) if abs(at - start) <= _SLACK * 2), None)
+
+
+def _joined(left: str, right: str) -> str:
+    spaced = left[-1:].isascii() and right[:1].isascii()
+    return f"{left} {right}" if spaced else left + right
+
+
+def _cells(line: str) -> list[tuple[int, str]]:
+    """(display column where it starts, text) of each cell: the pieces between runs of two or more spaces."""
+    body = line.rstrip()
+    cells, at = [], len(body) - len(body.lstrip())
+    for piece in _GAP.split(body.strip()):
+        at = body.index(piece, at)
+        cells.append((_column(body, at), piece))
+        at += len(piece)
+    return cells
+
+
+def _column(text: str, at: int) -> int:
+    """Where character ``at`` is drawn: a wide (CJK) character takes two columns, as a terminal draws it."""
+    return sum(2 if "\u1100" <= c and _wide(c) else 1 for c in text[:at])
+
+
+def _wide(char: str) -> bool:
+    import unicodedata
+
+    return unicodedata.east_asian_width(char) in ("W", "F")
