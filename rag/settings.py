@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # (measured on the eval set's English items, see README).
     translated_dense_weight: float = 1.0
     translated_bm25_weight: float = 0.7
+    # chunks ranked by their best answer unit's vector (a reworded question finds the one entry it means in a
+    # chunk of many); 0 turns that ranking off
+    unit_weight: float = 0.15
 
     # answering
     backend: Literal["auto", "ollama", "openai", "llamacpp", "extractive"] = "auto"

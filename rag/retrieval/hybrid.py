@@ -22,6 +22,7 @@ from rag.index.base import StoreView
 from rag.index.manifest import check_compatible
 from rag.index.stores import open_store
 from rag.retrieval.entries import entry_passages, file_entries, page_name
+from rag.retrieval.unit_hits import unit_hits
 from rag.settings import Settings, get_settings
 from rag.text import lexicon
 from rag.text.pointers import is_section, pointed_sections
@@ -109,6 +110,13 @@ class Retriever:
         """The vector the dense search used for ``question`` (cached by the embedder)."""
         return np.asarray(self.embedder.embed_query(self.search_text(question)), dtype=np.float32)
 
+    def unit_rows(self, position: int, chunk) -> list[int]:
+        """The rows of the unit table inside the chunk at store ``position`` (found once per index)."""
+        found = self._derived.setdefault("unit_rows", {})
+        if position not in found:
+            found[position] = self.units().within(chunk)
+        return found[position]
+
     def option_entries(self) -> dict[str, list]:
         """Option ("-p", "--password") → the chunks where an option entry naming it begins (``entries``)."""
         if "entries" not in self._derived:
@@ -167,9 +175,11 @@ class Retriever:
         s = self.settings
         top_k = top_k or s.top_k
         text = self.search_text(question)
-        dense = self.view.dense(np.asarray(self.embedder.embed_query(text), dtype=np.float32), s.candidates)
+        vector = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        dense = self.view.dense(vector, s.candidates)
         # "退出的快捷键是什么": the rows of a key table ("**Ctrl** + Q 退出") say the thing and a key, not "快捷键"
         keyword = self.view.keyword(f"{text} {_KEYS}" if ASKS_KEY.search(question) else text, s.candidates)
+        by_unit = unit_hits(self, vector, dense + keyword) if s.unit_weight > 0 else []
         dense_w, bm25_w = s.dense_weight, s.bm25_weight
         if not is_mostly_cjk(question):
             # BM25 searches the question's dictionary translation, which is noisier than Chinese words
@@ -181,7 +191,8 @@ class Retriever:
         # by passages that are only about the same subject
         named = [t.lower() for t in exact_terms(question)]
         exact = [h for h in keyword if all(_holds(h.chunk.text.lower(), t) for t in named)] if named else []
-        for weight, hits, scores in ((dense_w, dense, dense_by), (bm25_w, keyword, bm25_by), (bm25_w, exact, {})):
+        for weight, hits, scores in ((dense_w, dense, dense_by), (bm25_w, keyword, bm25_by), (bm25_w, exact, {}),
+                                     (s.unit_weight, by_unit, {})):
             for rank, hit in enumerate(hits):
                 fused[hit.position] = fused.get(hit.position, 0.0) + weight / (s.rrf_k + rank + 1)
                 chunks[hit.position], scores[hit.position] = hit.chunk, hit.score
