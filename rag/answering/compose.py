@@ -27,6 +27,11 @@ _LEANS_BACK = re.compile(r"^(?:万一|如果|但是?|然而|不过|因此|所以
                          r"(?:这|此|该|那(?!么)|它|其(?![他它余实次中])|上述|前者|后者)|^(?:但是?|然而|不过|因此|所以|否则)|"
                          r"^(?:比如|例如|譬如|比方说)")  # an example is of what the sentence before says
 _SENTENCE_KINDS = ("sentence",)
+# a sentence that says what to do in the case the one before it leaves open: "如果确定没有意义，则……"
+_IF_SO = re.compile(r"(?:如果|若是?|要是|否则|不然)[^，,。]{0,12}[，,]\s*(?:则|就|可以|可|请|应该?|需要)")
+# a sentence that names what the one before it told of: "这个文件名为 Sources", "它们叫做……", "该目录称为……"
+_NAMES_IT = re.compile(r"(?:这|此|该)(?:个|些|种|类)?[\u4e00-\u9fff]{0,4}?(?:文件名|名字|名称)?(?:名为|叫做?|称为|称作)|"
+                       r"它们?(?:的)?(?:文件名|名字|名称)?(?:名为|叫做?|称为|称作)")
 
 
 def _leads_in(text: str) -> bool:
@@ -205,10 +210,17 @@ def _with_neighbour(here: int, spans: list, kinds: list[str], table, text: str, 
         said = [k for k in (before, after) if k is not None and REASON.search(table.texts[spans[k][1]])]
         follows = after if after is not None and _LEANS_BACK.search(table.texts[spans[after][1]].lstrip()) else None
         pick = said[0] if said else follows if follows is not None else before  # "但代价是……" goes on from it
-    if pick is None:
+    goes_on = None
+    if after is not None and pick != after:
+        next_text = table.texts[spans[after][1]].lstrip()
+        # "……检查警告是否的确无意义。" and "如果确定没有意义，则按照……覆盖": what to do then; "……它包含了源码包的
+        # 索引文件。" and "这个文件名为 Sources(.gz, .bz2)。": the sentence names what this one told of
+        if (qtype == "procedure" and _IF_SO.match(next_text)) or _NAMES_IT.match(next_text):
+            goes_on = after
+    if pick is None and goes_on is None:
         return None
-    first, last = sorted((pick, here))
-    return "".join(table.texts[spans[k][1]].strip() for k in (first, last))
+    told = sorted({k for k in (pick, here, goes_on) if k is not None})
+    return "".join(table.texts[spans[k][1]].strip() for k in told)
 
 
 def _entry_reason(here: int, spans: list, kinds: list[str], table, shown: str) -> str | None:

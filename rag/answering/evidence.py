@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import Sequence
 
-from rag.question.analysis import QuestionInfo, analyse, glosses, is_mostly_cjk, long_nouns
+from rag.question.analysis import QuestionInfo, analyse, glosses, is_mostly_cjk, long_nouns, names_setting
 from rag.question.answer_type import answer_type
 from rag.retrieval.hybrid import Retriever
 from rag.text.tokens import HEX_ID, OPTION
@@ -41,8 +41,13 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
     for name in identifiers(info.text, info.is_chinese):
-        if name.lstrip("$").lower() not in lowered and not _the_source(name, info.text, retriever):
+        if name.lstrip("$").lower() not in lowered and not _the_source(name, info.text, retriever) \
+                and not (names_setting(name, info.text) and retriever.vocabulary()(name)):
             return f"检索到的资料中没有提到“{name}”"
+    for version in versions(info.text):  # "pypinyin 0.38.0 版本更新了什么": a release the passages never name
+        bare = re.sub(r"(?:\.0)+$", "", version) if version.count(".") > 1 else version
+        if not re.search(rf"(?<![\d.]){re.escape(bare)}(?:\.0)*(?![\d])", joined):
+            return f"检索到的资料中没有提到“{version}”版本"
     if info.is_chinese:
         for tag in TAG.findall(info.text):
             if not re.search(rf"(?<![A-Za-z0-9]){re.escape(tag)}", joined):
@@ -50,6 +55,9 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         squeezed = re.sub(r"\s+", "", lowered)  # "macOS" is named by "Mac OS"
         glossed = glosses(info.text)  # "自由文本授权（GFDL）": another name for a thing the passages name
         for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e]) in squeezed)):
+            if names_setting(name, info.text) and retriever.vocabulary()(name):
+                continue  # "GNOME 里按哪个组合键": where the asker is, which the passages of a collection that
+                # names it somewhere need not repeat
             if (re.sub(r"\s+", "", name.lower()) not in squeezed
                     and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined))):
                 return f"检索到的资料中没有提到“{name}”"
@@ -67,6 +75,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
 
 
 _CLAUSE_BREAK = re.compile(r"[，,；;：:]")
+
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")
@@ -104,6 +113,16 @@ def identifiers(question: str, chinese: bool) -> list[str]:
                 continue
         found.append(name)
     return found
+
+
+# a release: three numbers ("0.38.0"), or two called a version ("2.8 版", "v2.8", "version 2.8")
+_VERSION = re.compile(r"(?<![\w.])(?:[vV](?=\d)|(?i:version|release)\s+)?(\d+\.\d+\.\d+)(?![\w.])"
+                      r"|(?<![\w.])(?:[vV]|(?i:version|release)\s+)(\d+\.\d+)(?![\w.])|(?<![\w.])(\d+\.\d+)(?=\s*(?:版|(?i:version)))")
+
+
+def versions(question: str) -> list[str]:
+    """The releases ``question`` names by number ("0.38.0", "2.6" of "2.6 版")."""
+    return [next(g for g in m.groups() if g) for m in _VERSION.finditer(question)]
 
 
 def missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Retriever) -> str | None:

@@ -19,6 +19,7 @@ from rag.question.analysis import (
     date_predicate,
     quoted_names,
 )
+from rag.question.multifact import alternatives
 from rag.answering.figures import asked_unit, best_clause, counts_things, quantities, score_text
 from rag.text.tokens import DATE, YEAR_IN_TEXT, trim
 from rag.types import Passage
@@ -165,7 +166,7 @@ def extract(
         best = ranked[0]  # or a close runner-up it is part of (an entry, term and description): it says more
         best = next((replace(ev, supported=best.supported) for ev in ranked[1:_NEAR_TOP + 1] if ev.supported
                      and ev.passage == best.passage and ev.start <= best.start and best.end <= ev.end), best)
-        text = trim(compose(best) if compose else best.answer_text)
+        text = _with_other_case(info, best, trim(compose(best) if compose else best.answer_text), ranked)
         also = runners_up(ranked, text)
         if compose:  # a runner-up from an option's description shows the option it describes
             also = tuple(replace(ev, shown=compose(ev, whole=False)) for ev in also)
@@ -301,9 +302,27 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     return None
 
 
+def _with_other_case(info: QuestionInfo, best: Evidence, text: str, ranked: list[Evidence]) -> str:
+    """"造成残疾或者死亡，还要赔什么": the best sentence tells one of the cases ("造成残疾的，……"); the sentence right
+    after it that tells the other ("造成死亡的，……") goes with it."""
+    cases = alternatives(info.text)
+    told = [case for case in cases if case in text]
+    if len(told) != 1:
+        return text
+    other = next(case for case in cases if case not in told)
+    after = _next_unit(best, ranked)
+    if after is None or after.kind != best.kind or other not in after.answer_text or told[0] in after.answer_text:
+        return text
+    return f"{text.rstrip('。')}。{trim(after.answer_text)}"
+
+
+def _next_unit(best: Evidence, ranked: list[Evidence]) -> Evidence | None:
+    return next((ev for ev in ranked if ev.passage == best.passage and 0 <= ev.start - best.end <= 2), None)
+
+
 def _goes_on(best: Evidence, ranked: list[Evidence]) -> Evidence | None:
     """The sentence right after ``best`` in its passage when it has no subject of its own ("形成了……")."""
-    after = next((ev for ev in ranked if ev.passage == best.passage and 0 <= ev.start - best.end <= 2), None)
+    after = _next_unit(best, ranked)
     return after if after is not None and after.kind == "sentence" and _NO_SUBJECT.match(after.text) else None
 
 

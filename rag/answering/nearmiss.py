@@ -11,7 +11,7 @@ import re
 
 from rag.index.facts import CLASSIFIERS
 from rag.text.numbers import parse_chinese_number
-from rag.question.analysis import QuestionInfo
+from rag.question.analysis import QuestionInfo, names_setting
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
 from rag.question.multifact import asks_several
 from rag.text.tokens import names_key, says_whole
@@ -155,8 +155,8 @@ def not_in_entry(info: QuestionInfo, kind: str, entry: str, before: str = "") ->
     if kind not in ("row", "field") or not info.is_chinese:
         return None
     squeezed = re.sub(r"\s+", "", before + entry).lower()
-    return next((name for name in info.entities
-                 if says_whole(name, info.text) and re.sub(r"\s+", "", name).lower() not in squeezed), None)
+    return next((name for name in info.entities if says_whole(name, info.text) and not names_setting(name, info.text)
+                 and re.sub(r"\s+", "", name).lower() not in squeezed), None)
 
 
 def describe(info: QuestionInfo, clause: str, context: str, around: str = "", heading: str = "") -> tuple[str, bool] | None:

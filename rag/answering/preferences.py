@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from rag.answering.extractive import promoted
+from rag.answering.negation import negated_first
 from rag.answering.pointing import pointers_later
 from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
@@ -22,8 +23,9 @@ def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     """``ranked`` (the selector's order, best first) with the question's preferences applied."""
     ranked = asked_field_first(info, name_first(info, own_language_first(info, ranked)))
     ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked, qtype))))
-    ranked = own_item_first(info, ranked)
+    ranked = suffix_first(info, own_item_first(info, ranked))
     ranked = entries_first(info, command_first(info, path_first(info, key_first(info, id_first(info, ranked)))))
+    ranked = negated_first(info, qtype, ranked)
     return reason_first(ranked, info.is_chinese) if qtype == "reason" else ranked
 
 
@@ -32,7 +34,7 @@ def exact_first(info: QuestionInfo, ranked: list, qtype: str = "other") -> list:
     question names, the best-ranked unit that does goes first, however low the selector put it (a hotkey table's
     row reads like every other row). A question of what it is or does gets its entry ("-M, --maxdays：……") rather
     than a unit that only mentions it ("除非使用 -A 或 -M 选项"); a "why" or "how" question keeps its sentence."""
-    named = exact_terms(info.text)
+    named = exact_terms(info.text) + _SUFFIX.findall(info.text)
     if not named or not ranked:
         return ranked
     entry = None if qtype in ("reason", "procedure") else next(
@@ -53,7 +55,13 @@ def _is_entry_of(ev, named: list[str]) -> bool:
     text = ev.answer_text
     head = text.split("：", 1)[0] if "：" in text[:60] else ""
     terms = [t.strip(" *`_") for t in re.split(r"[,，\s]+", head) if t.strip(" *`_")]
-    return any(term in terms if term.startswith("-") else term.lower() in map(str.lower, terms) for term in named)
+    return any(term in terms if term.startswith("-") else any(t.lower() == term.lower() or term.startswith(".")
+                                                            and t.lower().endswith(term.lower()) for t in terms)
+               for term in named)
+
+
+# ".dsc", ".orig.tar.gz": a kind of file named by its suffix, whose entry is a file name ending in it
+_SUFFIX = re.compile(r"(?<![\w./-])\.[A-Za-z][A-Za-z0-9]{0,7}(?:\.[A-Za-z0-9]{1,7}){0,2}(?![\w.-])")
 
 
 def _names_exactly(text: str, named: list[str]) -> bool:
@@ -272,6 +280,22 @@ def own_item_first(info: QuestionInfo, ranked: list) -> list:
     scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]
     best, k = max(scored, key=lambda s: (s[0], -s[1]))
     return ranked if k == 0 or best <= fit(ranked[0]) or best <= 0 else promoted(ranked, k)
+
+
+_ASKS_SUFFIX = re.compile(r"扩展名|后缀名?|\b(?:file )?(?:extension|suffix)(?:es|s)?\b", re.I)
+_FILE_SUFFIX = re.compile(r"(?<![\w/-])\*?\.[A-Za-z][A-Za-z0-9]{0,7}(?![\w-])")
+
+
+def suffix_first(info: QuestionInfo, ranked: list) -> list:
+    """"钻孔文件的扩展名是什么": when the best unit names no file suffix, the top unit that names one ("*.drl") and
+    says most of the thing asked (its item, or else the question) goes first."""
+    if not ranked or not _ASKS_SUFFIX.search(info.text) or _FILE_SUFFIX.search(ranked[0].answer_text):
+        return ranked
+    asked = info.items[0] if info.items else _ASKS_SUFFIX.sub(" ", info.text)
+    found = [(item_coverage(asked, ev.answer_text), -k) for k, ev in enumerate(ranked[1:_ITEM_TOP], 1)
+             if ev.supported is not False and _FILE_SUFFIX.search(ev.answer_text)]
+    best = max(found, default=(0.0, 0))
+    return promoted(ranked, -best[1]) if best[0] > 0 else ranked
 
 
 def _squeezed(text: str) -> str:

@@ -342,3 +342,10 @@ def _before_focus(stem: str) -> str:
     stem = _FILLER_TAIL.sub("", re.split(r"[《》“”\"'（）()，,、：:\s]", stem)[-1])
     stem = stem.rsplit("的", 1)[-1]  # "察看的活动": the head noun after the last 的
     return stem[-4:] if len(stem) >= 2 else ""
+
+
+def names_setting(name: str, question: str) -> bool:
+    """The question names ``name`` only as where the asker is: "GNOME 里……", "在 KiCad 中……"."""
+    said = list(re.finditer(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", question))
+    return bool(said) and all(re.match(r"\s*(?:里|中|上|下|环境下|桌面上?)(?!的|版)",
+                                       question[m.end():]) for m in said)

@@ -26,10 +26,11 @@ def _follow_up_core(question: str) -> str:
     core = question.strip()
     for _ in range(2):  # "那…呢？" carries both a lead and a tail
         core = FOLLOW_UP.sub("", core).strip(" ，,？?")
-    return _IF.sub("", core)  # "那要是只想要首字母呢？": what is wished, not the "if"
+    return _DEICTIC.sub(r"\1", _IF.sub("", core))  # "那要是只想要首字母呢？": what is wished, not the "if"
 
 
 _IF = re.compile(r"^(?:要是|如果|假如|若是|倘若)\s*")
+_DEICTIC = re.compile(r"(当前|目前|现在|眼前)(?:这个|那个)")  # "当前这个窗口": the one at hand, no earlier thing
 
 
 def follow_up_focus(question: str) -> str:
@@ -215,7 +216,7 @@ def _subject(previous: str) -> str:
 
 _OPTION = re.compile(rf"{OPTION.pattern}(?:\s*选项)?")
 _COMMAND_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.+-]*) +$")
-_PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|这个|那个|其(?=[\u4e00-\u9fff])")
+_PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|(?<!当前|目前|现在|眼前)(?:这个|那个)|其(?=[\u4e00-\u9fff])")
 _ASCII_SUBJECT = re.compile(r"[A-Za-z][\w.+/-]*")
 
 

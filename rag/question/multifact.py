@@ -83,7 +83,17 @@ def split_items(question: str) -> list[tuple[str, str]]:
     end = _last_item_end(last_text)
     if start is None or end is None:
         return []
+    named = _NAMED_BEFORE.search(head_text[:start])
+    if named:  # "Gerber 文件和钻孔文件", "Duplex 下拉框和 Include 下拉框": things of one kind, named in Latin letters
+        shared = head_text[start:]
+        again = re.match(rf"\s*{re.escape(shared)}", last_text[end:]) if shared else None
+        end += again.end() if again else 0
+        if again or last_text[:end].endswith(shared[-2:]):
+            start = named.start()
     first_item = head_text[start:]
+    placed = _PLACED.fullmatch(first_item)
+    if placed and re.match(rf"\s*{placed.group(1)}", last_text[end:]):  # "Linux 上和 Windows 上": both placed
+        end += re.match(rf"\s*{placed.group(1)}", last_text[end:]).end()
     again = _SAME_VERB_ITEM.match(last_text)
     if re.fullmatch(_ASCII_ITEM, first_item.strip()) and again:  # "写 deb 和写 deb-src": the verb said again
         last_text, end = last_text[again.start(1):], again.end(1) - again.start(1)
@@ -106,12 +116,16 @@ def _first_item_start(text: str) -> int | None:
         opener = _OPEN[_CLOSE.index(text[-1])]
         at = text.rfind(opener, 0, len(text) - 1)
         return at if at >= 0 else None
-    ascii_run = re.search(_ASCII_ITEM + "$", text)
+    ascii_run = re.search(_ASCII_ITEM + "$", text) or _PLACED.search(text)
     if ascii_run:
         return ascii_run.start()
     stop = _CJK_FIRST_STOP.match(text)
     start = stop.end() if stop else 0
     return start if len(text) - start <= MAX_ITEM_CHARS else None
+
+
+_PLACED = re.compile(rf"{_ASCII_ITEM}\s*([上中里下])$")  # "Linux 上", "Windows 里"
+_NAMED_BEFORE = re.compile(rf"(?<![\w.+/-]){_ASCII_ITEM}\s+$")
 
 
 def _last_item_end(text: str) -> int | None:
@@ -200,3 +214,20 @@ _SEVERAL = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会�
 def asks_several(question: str) -> bool:
     """The question asks for several things at once (several items, a list, one thing for each of several)."""
     return bool(_SEVERAL.search(question))
+
+
+_EITHER = re.compile(r"^(?:或者|或是|或)$")
+
+
+def alternatives(question: str) -> tuple[str, ...]:
+    """The two cases a question joins by "或者" ("造成残疾或者死亡" → ("残疾", "死亡")), each a word of two characters
+    or more; () when it joins none."""
+    import jieba
+
+    words = [w for w in jieba.lcut(question) if w.strip()]
+    for k, word in enumerate(words[1:-1], 1):
+        before, after = words[k - 1], words[k + 1]
+        if _EITHER.match(word) and all(len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) for w in (before, after)):
+            return before, after
+    return ()
+
