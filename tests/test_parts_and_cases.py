@@ -49,6 +49,8 @@ def test_items_named_partly_in_latin_letters_and_placed_items():
         ["Gerber 文件", "钻孔文件"]
     assert [item for item, _ in split_items("打小册子时，Duplex 下拉框和 Include 下拉框分别该选什么？")] == \
         ["Duplex 下拉框", "Include 下拉框"]
+    assert split_items("APT 操作的结果和 dpkg 的日志分别记录在哪些文件里？") == \
+        [("APT 操作的结果", "APT 操作的结果记录在哪些文件里？"), ("dpkg 的日志", "dpkg 的日志记录在哪些文件里？")]
     # a Latin name before a phrase that is no item's ("$MANPATH 以冒号开头、……") stays out of the items
     assert [item for item, _ in split_items("$MANPATH 以冒号开头、以冒号结尾时，默认搜索路径分别会加到哪里？")] == \
         ["以冒号开头", "以冒号结尾"]

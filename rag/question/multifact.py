@@ -90,6 +90,10 @@ def split_items(question: str) -> list[tuple[str, str]]:
         end += again.end() if again else 0
         if again or last_text[:end].endswith(shared[-2:]):
             start = named.start()
+    owned = _OWNED.match(last_text[end:])
+    if owned and head_text[:start].endswith("的") and len(middle) == 0:  # "APT 操作的结果和 dpkg 的日志": each its own X
+        stop = _OWNER_STOP.match(head_text[:start - 1])
+        start, end = (stop.end() if stop else 0), end + owned.end()
     first_item = head_text[start:]
     placed = _PLACED.fullmatch(first_item)
     if placed and re.match(rf"\s*{placed.group(1)}", last_text[end:]):  # "Linux 上和 Windows 上": both placed
@@ -124,6 +128,8 @@ def _first_item_start(text: str) -> int | None:
     return start if len(text) - start <= MAX_ITEM_CHARS else None
 
 
+_OWNED = re.compile(r"\s*的\s*[\u4e00-\u9fff]{1,4}(?=\s*$)")  # "dpkg 的日志" before "分别": the thing of a name
+_OWNER_STOP = re.compile(r".*[在对把从是，,里中了年：:]")
 _PLACED = re.compile(rf"{_ASCII_ITEM}\s*([上中里下])$")  # "Linux 上", "Windows 里"
 _NAMED_BEFORE = re.compile(rf"(?<![\w.+/-]){_ASCII_ITEM}\s+$")
 
