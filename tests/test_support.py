@@ -35,3 +35,12 @@ def test_each_sentence_answers_to_the_passage_it_cites():
     text = "形成的18份协商报告全部得到党政领导批示[2]。"
     assert not support.check(text, _passages(PASSAGE, other)).all_supported
     assert support.check(text.replace("[2]", "[1]"), _passages(PASSAGE, other)).all_supported
+
+
+def test_the_question_said_back_is_no_answer():
+    # a small model asked about something the passages never mention may just repeat the question with a marker:
+    # most of its words are the passage's, but it claims nothing, so it is dropped
+    result = support.check("[1] 2024年自治区政协形成了几份协商报告？形成的18份协商报告全部得到党政领导批示[1]。",
+                           _passages(PASSAGE))
+    assert result.kept == ["形成的18份协商报告全部得到党政领导批示[1]。"]
+    assert result.dropped[0][1] == "是问句，不是回答"

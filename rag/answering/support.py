@@ -23,6 +23,7 @@ MIN_CONTENT = 3  # a sentence with fewer content tokens ("是的。") says nothi
 
 # An answer's sentences: up to a sentence end, with the markers written right after it.
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|$|(?=\n))(?:[ \t]*\[\d+\])*")
+_ASKS = re.compile(r"[？?]\s*$")
 # What a model says around a claim rather than the claim ("根据资料，…", "文档显示…").
 _STOCK = re.compile(
     r"根据(?:以上|上述|所给|提供的)?(?:资料|文档|原文|材料|信息|内容)(?:[\[\d\]]*)(?:显示|可知|所述|中)?|"
@@ -99,6 +100,9 @@ def check(text: str, passages: Sequence[Passage], threshold: float = THRESHOLD) 
     answer_cited = [n for n in markers(text) if 1 <= n <= len(passages)]
     kept, dropped = [], []
     for sentence in split_sentences(text):
+        if _ASKS.search(strip_markers(sentence)):  # the question said back ("……举办了几届冬奥会？") answers nothing
+            dropped.append((sentence.strip(), "是问句，不是回答"))
+            continue
         if len(content_tokens(sentence)) < MIN_CONTENT:
             kept.append(sentence)
             continue
