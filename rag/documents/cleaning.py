@@ -22,7 +22,8 @@ _DATE = r"(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五�
 _CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早上|晚)?[,，]|▲|△|图为)")
 _STRUCTURAL = re.compile(
     r"^(?:#{1,6}\s|[-*+>•]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$|```"
-    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\*\*-{1,2}[A-Za-z0-9?][^*\n]{0,40}\*\*(?:[\s,，=*]|$)|\$\s|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$"
+    r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\*\*-{1,2}[A-Za-z0-9?][^*\n]{0,40}\*\*(?:[\s,，=*]|$)|\$\s"
+    r"|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$"
     r"|`[^`]{1,40}`(?:\s*[,，/]\s*`[^`]{1,40}`)*$)|\|$|\s\|\s.*\s\|\s"
 )  # headings, list items, table rows, rules, code fences, options, shell commands, a bold or code term alone ("**16**",
 # "`deb`" over the line that describes it), a bold option with its argument ("**-s** *列表*, **--sections** *列表*")
@@ -159,7 +160,8 @@ def _join_lines(lines: list[tuple[int, str]]) -> list[str]:
         item = bool(_LIST_ITEM.match(previous)) and not _ends_sentence(previous)
         # "…administrators should use usermod" then "--expiredate 1 (…)" at the same indentation: wrapped prose
         goes_on = wrapped and indent == before and bool(_OPTION_LINE.match(line)) and not _is_structural(previous)
-        if (not ((_is_structural(previous) and not item) or _is_structural(line)) or goes_on) and (wrapped or _ends_mid(previous)):
+        apart = (_is_structural(previous) and not item) or _is_structural(line)
+        if (not apart or goes_on) and (wrapped or _ends_mid(previous)):
             pieces[-1] = _glue(previous, line)
         else:
             pieces.append(line)
@@ -223,7 +225,8 @@ def _is_structural(line: str) -> bool:
 
 def _glue(left: str, right: str) -> str:
     # words in Latin letters broken across lines ("usermod" / "--expiredate 1") keep a space between them
-    spaced = left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and (right[0].isalnum() or right[0] in "-(\"'$/")
+    spaced = (left[-1].isascii() and left[-1].isalnum() and right[0].isascii()
+              and (right[0].isalnum() or right[0] in "-(\"'$/"))
     return f"{left} {right}" if spaced else left + right
 
 

@@ -12,11 +12,14 @@ A block is a table only when every line splits, at runs of two or more spaces, i
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MIN_ROWS = 3  # a header and two rows: two lines alike may be chance
 _GAP = re.compile(r"\s{2,}")
 _RULE = re.compile(r"^[\s=\-─━+|:]+$")  # a header's underline ("-----  ------"), dropped
-_MARKER = re.compile(r"^(?:[-*+•·▪]|\(?[0-9a-zA-Z一二三四五六七八九十]{1,3}[.)、．]|[（(][一二三四五六七八九十\d]{1,3}[)）])$")
+# a list's marker spaced off its item ("-   item", "1.  step", "（一）  总则")
+_MARKER = re.compile(r"^(?:[-*+•·▪]|\(?[0-9a-zA-Z一二三四五六七八九十]{1,3}[.)、．]"
+                     r"|[（(][一二三四五六七八九十\d]{1,3}[)）])$")
 _SLACK = 1  # columns may start this many characters apart (a wide character drawn as two)
 
 
@@ -25,10 +28,12 @@ def aligned_rows(lines: list[str]) -> list[str] | None:
     None when they are not a table laid out with spaces. A line whose cells start under the later columns only
     goes on with the row above it (a cell wrapped onto a second line)."""
     lines = [line for line in lines if line.strip() and not _RULE.match(line)]
-    if len(lines) < MIN_ROWS or any("|" in line or "`" in line for line in lines):  # a Markdown table, or code
+    if len(lines) < MIN_ROWS or not _GAP.search(lines[0].strip()):  # prose: a header has two cells or more
+        return None
+    if any("|" in line or "`" in line for line in lines):  # a Markdown table, or code
         return None
     split = [_cells(line) for line in lines]
-    if any(_MARKER.match(cells[0][1]) for cells in split):  # "-   item", "1.  step": a list, its marker spaced off
+    if any(_MARKER.match(cells[0][1]) for cells in split):  # a list
         return None
     width = len(split[0])
     if width < 2:
@@ -78,6 +83,4 @@ def _column(text: str, at: int) -> int:
 
 
 def _wide(char: str) -> bool:
-    import unicodedata
-
     return unicodedata.east_asian_width(char) in ("W", "F")
