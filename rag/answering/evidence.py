@@ -42,7 +42,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
             return f"检索到的资料中没有提到“{option}”"
     for name in identifiers(info.text, info.is_chinese):
         if name.lstrip("$").lower() not in lowered and not _the_source(name, info.text, retriever) \
-                and not (names_setting(name, info.text) and retriever.vocabulary()(name)):
+                and not _where_asked(name, info.text, retriever):
             return f"检索到的资料中没有提到“{name}”"
     for version in versions(info.text):  # "pypinyin 0.38.0 版本更新了什么": a release the passages never name
         bare = re.sub(r"(?:\.0)+$", "", version) if version.count(".") > 1 else version
@@ -55,9 +55,8 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         squeezed = re.sub(r"\s+", "", lowered)  # "macOS" is named by "Mac OS"
         glossed = glosses(info.text)  # "自由文本授权（GFDL）": another name for a thing the passages name
         for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e]) in squeezed)):
-            if names_setting(name, info.text) and retriever.vocabulary()(name):
-                continue  # "GNOME 里按哪个组合键": where the asker is, which the passages of a collection that
-                # names it somewhere need not repeat
+            if _where_asked(name, info.text, retriever):
+                continue
             if (re.sub(r"\s+", "", name.lower()) not in squeezed
                     and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined))):
                 return f"检索到的资料中没有提到“{name}”"
@@ -75,7 +74,6 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
 
 
 _CLAUSE_BREAK = re.compile(r"[，,；;：:]")
-
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")
@@ -98,6 +96,13 @@ def _the_source(name: str, question: str, retriever: Retriever) -> bool:
     """``name`` is the documentation asked ("GNOME 帮助说…") and the documents say it somewhere: another program's
     manual ("BarPaint 帮助里…" over FooEdit's) is still a name the passages must say."""
     return names_the_source(name, question) and retriever.vocabulary()(name)
+
+
+def _where_asked(name: str, question: str, retriever: Retriever) -> bool:
+    """``name`` only says where the asker is ("GNOME 里按哪个组合键") and the documents say it somewhere: the passages
+    of a collection that names it need not repeat it. A name the collection never says ("BarPaint 里……") must be
+    in the passages."""
+    return names_setting(name, question) and retriever.vocabulary()(name)
 
 
 def identifiers(question: str, chinese: bool) -> list[str]:

@@ -228,6 +228,8 @@ _EITHER = re.compile(r"^(?:或者|或是|或)$")
 def alternatives(question: str) -> tuple[str, ...]:
     """The two cases a question joins by "或者" ("造成残疾或者死亡" → ("残疾", "死亡")), each a word of two characters
     or more; () when it joins none."""
+    if "或" not in question:
+        return ()  # most questions: no need to cut them into words
     import jieba
 
     words = [w for w in jieba.lcut(question) if w.strip()]
