@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 
 MIN_ROWS = 3  # a header and two rows: two lines alike may be chance
 _GAP = re.compile(r"\s{2,}")
@@ -57,8 +58,10 @@ def aligned_rows(lines: list[str]) -> list[str] | None:
 
 
 def _column_of(at: int, starts: list[int]) -> int | None:
-    """The column a cell starting at display column ``at`` is in, or None when it starts in none."""
-    return next((k for k, start in enumerate(starts) if abs(at - start) <= _SLACK * 2), None)
+    """The column a cell starting at display column ``at`` is in (``starts``: the header's, ascending), or None
+    when it starts in none."""
+    k = bisect_left(starts, at - _SLACK * 2)  # the first column that may hold it
+    return k if k < len(starts) and abs(at - starts[k]) <= _SLACK * 2 else None
 
 
 def _joined(left: str, right: str) -> str:
@@ -69,17 +72,20 @@ def _joined(left: str, right: str) -> str:
 def _cells(line: str) -> list[tuple[int, str]]:
     """(display column where it starts, text) of each cell: the pieces between runs of two or more spaces."""
     body = line.rstrip()
-    cells, at = [], len(body) - len(body.lstrip())
+    cells, at, column = [], 0, 0
+    start = len(body) - len(body.lstrip())
     for piece in _GAP.split(body.strip()):
-        at = body.index(piece, at)
-        cells.append((_column(body, at), piece))
-        at += len(piece)
+        found = body.index(piece, max(at, start))
+        column += _width(body[at:found])  # counted on from the last cell: a long line is read once
+        cells.append((column, piece))
+        column += _width(piece)
+        at = found + len(piece)
     return cells
 
 
-def _column(text: str, at: int) -> int:
-    """Where character ``at`` is drawn: a wide (CJK) character takes two columns, as a terminal draws it."""
-    return sum(2 if "\u1100" <= c and _wide(c) else 1 for c in text[:at])
+def _width(text: str) -> int:
+    """How many columns ``text`` takes: a wide (CJK) character two, as a terminal draws it."""
+    return sum(2 if "\u1100" <= c and _wide(c) else 1 for c in text)
 
 
 def _wide(char: str) -> bool:
