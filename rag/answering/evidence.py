@@ -15,8 +15,9 @@ from rag.types import Passage
 NOT_FOUND = "文档中没有提到这一点。"
 # what a question copies exactly from the documents: an environment variable or constant ("MANCOLOR",
 # "$MANPATH", "DEBSIGN_KEYID"), a file name ("manpath.config", ".kicad_prl"), a format symbol ("%K")
+# (ASCII word characters only: a Chinese word written right after one, "FOO_BAR变量", is not part of the name)
 IDENTIFIER = re.compile(r"(?<![\w$%.-])(?:\$?[A-Z][A-Z0-9]*_[A-Z0-9_]+|\$?[A-Z][A-Z0-9]{4,}"
-                        r"|\.?[A-Za-z][\w-]+[._][A-Za-z][\w.-]*\w|%[A-Za-z])(?![\w])")
+                        r"|\.?[A-Za-z][\w-]+[._][A-Za-z][\w.-]*\w|%[A-Za-z])(?![\w])", re.ASCII)
 # a one-letter tag with its colon ("I:", "N:" in a tool's output), named in a Chinese question
 TAG = re.compile(r"(?<![A-Za-z0-9])[A-Z]:(?![/\\\w])")
 
@@ -40,7 +41,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     for option in OPTION.findall(info.text):  # "-j", "--purge": a command-line option is named exactly
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
-    for name in identifiers(info.text, info.is_chinese):
+    for name in identifiers(info.text):
         if name.lstrip("$").lower() not in lowered and not _the_source(name, info.text, retriever) \
                 and not _where_asked(name, info.text, retriever):
             return f"检索到的资料中没有提到“{name}”"
@@ -105,15 +106,16 @@ def _where_asked(name: str, question: str, retriever: Retriever) -> bool:
     return names_setting(name, question) and retriever.vocabulary()(name)
 
 
-def identifiers(question: str, chinese: bool) -> list[str]:
-    """What ``question`` names as code: in an English question an all-capitals word counts only when it
-    looks like code ("DEBSIGN_KEYID", "$MANPATH") or is called a variable, option or the like ("the MANCOLOR
-    environment variable"), since "CPPCC" may stand for words the documents write in Chinese."""
+def identifiers(question: str) -> list[str]:
+    """What ``question`` names as code: an all-capitals word counts only when it looks like code
+    ("DEBSIGN_KEYID", "$MANPATH") or is called a variable, option or the like ("the MANCOLOR environment
+    variable", "MANOPT 变量"), since "CPPCC" may stand for words the documents write in Chinese and "ASCII" or
+    "POSIX" is a name (a Chinese question's names are checked as names, see ``evidence_gap``)."""
     found = []
     for m in IDENTIFIER.finditer(question):
         name = m.group()
         capitals = re.fullmatch(r"[A-Z][A-Z0-9]+", name)
-        if capitals and not chinese:
+        if capitals:
             if not any(w.start() < m.end() + 24 and w.end() > m.start() - 24 for w in _CODE_WORD.finditer(question)):
                 continue
         found.append(name)

@@ -37,12 +37,13 @@ MAX_NEXT = 2
 _HEADING_LINE = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _SECTION_TEXT = 150  # characters of a section a chunk must hold after its heading to stand for the section
 MAX_POINTED = 2  # sections a question's passages send the reader to, added after them
-_STRUCTURE_LINE = re.compile(r"^\s*(?:\||[-*+•]\s|\d{1,2}[.)、]\s|```)")
+_STRUCTURE_LINE = re.compile(r"^\s*(?:\||>|[-*+•]\s|\d{1,2}[.)、]\s|```)")
 
 
 def _goes_on(text: str, following: str) -> bool:
     """``text`` ends by leading into what ``following`` starts with: a sentence ending in a colon ("这些文件夹是："),
-    maybe with a table's empty header after it, or a table or list that runs on into it."""
+    maybe with a table's empty header after it, or a table, list or quoted description (an option's, "> …") that
+    runs on into it."""
     lines = [line.strip() for line in text.rstrip().splitlines() if line.strip()]
     if not lines:
         return False
