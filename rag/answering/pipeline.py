@@ -20,8 +20,8 @@ from rag.errors import LLMUnavailable, RagError
 from rag.index.ingestion import ensure_index
 from rag.llm import BACKEND_NAMES, LLM, auto_llm, get_llm
 from rag.question.analysis import QuestionInfo, YEAR_RE, asks_for_person, analyse, validate
-from rag.question.followup import (follow_up_focus, is_follow_up, last_user_question, normalise_history, rewrite_follow_up,
-                                   search_context)
+from rag.question.followup import follow_up_focus, is_follow_up, rewrite_follow_up, search_context
+from rag.question.history import last_user_question, normalise_history
 from rag.question.besides import set_aside
 from rag.question.compare import split_asks, sub_questions
 from rag.question.time import resolve_relative_time

@@ -17,6 +17,7 @@ from rag.question.analysis import (
     question_kind,
     quoted_names,
 )
+from rag.question.history import last_answer, last_user_question
 from rag.question.swaps import other_bound, other_version, swap_ordinals, with_modifier
 from rag.text.tokens import OPTION
 
@@ -232,8 +233,8 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
     named = _named_in_answer(question, history) or _after_it(question, previous, last_answer(history))
     if named:
         return named
-    if _PRONOUN.search(question) and not _ASCII_SUBJECT.search(question):
-        subject = referent(previous)
+    if _PRONOUN.search(question) and (not _ASCII_SUBJECT.search(question) or _the_other(question, previous)):
+        subject = referent(previous, question)
         if subject:
             return _PRONOUN.sub(subject, re.sub(r"^那么?(?=[它该这那其])", "", question.strip()), count=1)
     bare = _bare_ask(question, previous) or _english_swap(question, previous)
@@ -339,14 +340,29 @@ def _bare_ask(question: str, previous: str) -> str | None:
     return f"{stem}，{q.removeprefix('那么').removeprefix('那')}"
 
 
-def referent(previous: str) -> str:
+def _the_other(question: str, previous: str) -> bool:
+    """A follow-up that says "它" and names one of the earlier question's two things ("在它之前，Debian 用的是……"
+    after "Debian 从哪个版本开始默认用 systemd"): "它" is the other one. A "该"/"这个" before a word ("我该怎么",
+    "这个 GID") is no pronoun to fill in, and a question naming something new is left as it is."""
+    if not re.search(r"它", question):
+        return False
+    said = {n.lower() for n in _ASCII_SUBJECT.findall(question)}
+    names = {n.lower() for n in _ASCII_SUBJECT.findall(previous)}
+    return bool(said & names) and bool(names - said)
+
+
+def referent(previous: str, question: str = "") -> str:
     """What a pronoun in the next question refers to: the earlier question's named thing (a command,
-    a quoted name, a place or organisation) or, failing those, its focus."""
+    a quoted name, a place or organisation) or, failing those, its focus. A name the next ``question`` says
+    itself is not what its pronoun stands for ("在它之前，Debian 用的是哪个启动系统" after "Debian 从哪个版本开始
+    默认用 systemd" means systemd)."""
+    said = question.lower()
     option = _OPTION.search(previous)  # "man 的 -P 选项是做什么的？": "它" is the option
-    if option:
+    if option and option.group().strip().lower() not in said:
         command = _COMMAND_BEFORE.search(previous[:option.start()])  # "chage -l 是干什么的？": the command line
         return (command.group(1) + " " if command else "") + option.group().strip()
-    names = _ASCII_SUBJECT.findall(previous) or quoted_names(previous) or list(named_entities(previous))
+    names = [n for n in _ASCII_SUBJECT.findall(previous) or quoted_names(previous) or list(named_entities(previous))
+             if n.lower() not in said]
     if names:
         return names[0]
     owner = re.match(r"^(?:(?:19|20)\d{2}年)?([\u4e00-\u9fff]{2,12}?)的", previous)  # "车辆购置税的税率…" → 车辆购置税
@@ -367,33 +383,3 @@ def search_context(standalone: str, history: list[dict]) -> str:
 
 
 _CONTEXT_CHARS = 200
-
-
-def last_answer(history: list[dict]) -> str:
-    """The assistant's latest answer in a messages-style history ("" when there is none)."""
-    return next((str(m.get("content", "")) for m in reversed(history) if m.get("role") == "assistant"), "")
-
-
-def last_user_question(history: list[dict]) -> str | None:
-    """The user's latest earlier question in a messages-style history."""
-    for message in reversed(history):
-        if message.get("role") == "user" and str(message.get("content", "")).strip():
-            return str(message["content"]).strip()
-    return None
-
-
-def normalise_history(history) -> list[dict]:
-    """Accept messages (``{"role", "content"}``) or (user, assistant) pairs; return messages."""
-    messages: list[dict] = []
-    for item in history or []:
-        if isinstance(item, dict):
-            content = item.get("content")
-            if isinstance(content, str) and item.get("role") in ("user", "assistant"):
-                messages.append({"role": item["role"], "content": content})
-        elif isinstance(item, (list, tuple)) and len(item) == 2:
-            user, bot = item
-            if user:
-                messages.append({"role": "user", "content": str(user)})
-            if bot:
-                messages.append({"role": "assistant", "content": str(bot)})
-    return messages
