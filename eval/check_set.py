@@ -64,8 +64,10 @@ def squash_lines(text: str) -> SquashedDoc:
 
 def load_corpus(corpus_dir: str | Path = DEFAULT_CORPUS) -> dict[str, str]:
     """Every ``.txt`` and ``.md`` file of the corpus, by file name, squashed (see ``squash_lines``)."""
+    from rag.documents.loaders import decode_text  # read as the product reads them: GB18030 files too
+
     paths = sorted(p for p in Path(corpus_dir).iterdir() if p.is_file() and p.suffix in DOC_SUFFIXES)
-    return {p.name: squash_lines(p.read_text(encoding="utf-8")) for p in paths}
+    return {p.name: squash_lines(decode_text(p.read_bytes(), p.name)[0]) for p in paths}
 
 
 def sentence_around(doc: str, start: int, end: int) -> str:

@@ -273,9 +273,11 @@ def own_item_first(info: QuestionInfo, ranked: list) -> list:
 
     def fit(ev) -> float:
         text = ev.answer_text
-        # an entry that is the item's own ("不在第 1 页上：项目在所有页面上都可见……") says it best
-        named = ev.kind in ENTRY_KINDS and (_squeezed(entry_term(text)) == _squeezed(own) or _is_entry_of(ev, [own]))
-        return item_coverage(own, text) - max(item_coverage(o, text) for o in others) + named
+        # an entry that is the item's own ("不在第 1 页上：项目在所有页面上都可见……") says it best, whatever else its
+        # description mentions ("-u, --unlock：……(to the value before using the -l option)" for the part "-u")
+        if ev.kind in ENTRY_KINDS and (_squeezed(entry_term(text)) == _squeezed(own) or _is_entry_of(ev, [own])):
+            return 2.0 + item_coverage(own, text)
+        return item_coverage(own, text) - max(item_coverage(o, text) for o in others)
 
     scored = [(fit(ev), k) for k, ev in enumerate(ranked[:_ITEM_TOP])]
     best, k = max(scored, key=lambda s: (s[0], -s[1]))

@@ -81,15 +81,15 @@ def load_document(path: Path, *, max_bytes: int | None = None) -> Document:
     elif suffix in (".csv", ".tsv"):
         from rag.documents.spreadsheets import delimited_text
 
-        decoded, encoding = _decode_text(raw, name)  # Excel writes GB18030 (ANSI) .csv files on Chinese Windows
+        decoded, encoding = decode_text(raw, name)  # Excel writes GB18030 (ANSI) .csv files on Chinese Windows
         raw_text = delimited_text(decoded, suffix, name)
     elif suffix in HTML_SUFFIXES:
         from rag.documents.html import declared_encoding, html_to_markdown  # Beautiful Soup only when a page is read
 
-        page, encoding = _decode_text(raw, name, declared=declared_encoding(raw))
+        page, encoding = decode_text(raw, name, declared=declared_encoding(raw))
         raw_text = html_to_markdown(page, name)
     else:
-        raw_text, encoding = _decode_text(raw, name)
+        raw_text, encoding = decode_text(raw, name)
     text = clean_text(raw_text)
     if not text:
         raise DocumentError(name, "文件里没有可用的文字")
@@ -137,7 +137,7 @@ def _mb(size: int) -> str:
     return f"{size / 1048576:.1f} MB"  # MiB, like the max_file_mb setting
 
 
-def _decode_text(raw: bytes, name: str, declared: str | None = None) -> tuple[str, str]:
+def decode_text(raw: bytes, name: str, declared: str | None = None) -> tuple[str, str]:
     """Decode text bytes: BOM, then the encoding the file ``declared`` (a web page's charset), then strict
     UTF-8, then GB18030 when plausible, then detection."""
     for bom, encoding in _BOMS:

@@ -50,6 +50,8 @@ def _split_again(q: str) -> list[str]:
 
 # "分别", "各自", "各是": each of the things set side by side is asked on its own
 _RESPECTIVELY = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])")
+# "A 和 B 有什么区别", "…的区别是什么", "区别在哪": two things compared, each to be told
+_DIFFERENCE = re.compile(r"(?:之间)?(?:有(?:什么|何|啥|哪些)|的)?(?:区别|不同|差别|差异)(?:是什么|在哪(?:里|儿)?|何在)?[？?]?$")
 _ITEM_JOIN = re.compile(r"\s*(?:、|以及|和|与|及|或)\s*")
 _OPEN, _CLOSE = "“「『《\"'", "”」』》\"'"
 _ASCII_ITEM = r"[A-Za-z0-9_.:$%+~/\\-]+"  # a name in Latin letters, digits and signs: "Windows", "I:", "1.1"
@@ -65,6 +67,9 @@ def split_items(question: str) -> list[tuple[str, str]]:
     what stands before the first and after the last stays in every part.
     """
     q = question.strip()
+    differ = _DIFFERENCE.search(q)
+    if differ and not _RESPECTIVELY.search(q):  # "-m 和 -M 有什么区别": what each one is
+        q = q[:differ.start()].rstrip(" ，,") + "分别是什么？"
     mark = _RESPECTIVELY.search(q)
     if not mark or not re.search(_ANY_ASK, q[mark.end():]):
         return []
@@ -212,7 +217,7 @@ def _split_english(q: str) -> list[str]:
 
 
 # "A 和 B 分别……", "有哪几种", "What are …": the answer is several units, so a runner-up joins at a lower share
-_SEVERAL = re.compile(r"分别|各自|各(?=[是有为在表代叫指用要会能需])|哪些|哪[几两三四五六七八九]|都有|以及|列出|列举|"
+_SEVERAL = re.compile(r"分别|各自|区别|不同之处|各(?=[是有为在表代叫指用要会能需])|哪些|哪[几两三四五六七八九]|都有|以及|列出|列举|"
                       r"\b(?:respectively|both|each|what are|which are|list|(?:which|what|name(?: the)?) "
                       r"(?:two|three|four|five|several|\d+))\b", re.I)
 
