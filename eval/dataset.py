@@ -83,6 +83,7 @@ def answer_matches(item: dict, text: str) -> bool:
 
 
 def contains_evidence(item: dict, text: str) -> bool:
-    """Whether ``text`` holds at least one of the item's evidence strings (whitespace ignored)."""
-    haystack = squash(text)
-    return any(squash(e) in haystack for e in item.get("evidence") or [])
+    """Whether ``text`` holds at least one of the item's evidence strings (whitespace and table bars ignored: a
+    row laid out with spaces, "M-v     向后移动一屏", is shown as the Markdown row "| M-v | 向后移动一屏 |")."""
+    haystack = squash(text).replace("|", "")
+    return any(squash(e).replace("|", "") in haystack for e in item.get("evidence") or [])

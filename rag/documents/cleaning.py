@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from rag.documents.text_tables import aligned_rows
+from rag.documents.text_tables import laid_out_rows
 
 # Sentence-final marks; closing quotes/brackets after them still end the sentence.
 _FINAL = "。！？；…!?;."
@@ -102,7 +102,14 @@ def _described(blocks: list[str]) -> list[str]:
     term: int | None = None  # the indentation of the option line whose description is being read
     described = 0  # blocks of that description so far
     for block in blocks:
-        rows = aligned_rows([line.expandtabs(8) for line in block.split("\n")])
+        heading, block = _setext(block)
+        if heading:
+            pieces.append(heading)
+            term = None
+            if not block.strip():
+                continue
+        spread = [line.expandtabs(8) for line in block.split("\n")]
+        rows = laid_out_rows(spread)
         if rows is not None:  # columns laid out with spaces: a table, one row per paragraph
             pieces.extend(rows)
             term = None
@@ -125,6 +132,23 @@ def _described(blocks: list[str]) -> list[str]:
         else:
             pieces.extend(joined)
     return pieces
+
+
+def _setext(block: str) -> tuple[str, str]:
+    """A title underlined with "---" or "===" at the head of ``block`` (plain text's and Markdown's setext heading,
+    "* 命令集扩展（EXTENDING THE COMMAND SET）" over a row of dashes) as a Markdown heading, and the rest of the block."""
+    lines = block.strip("\n").split("\n")
+    title = _BULLET.sub("", lines[0].strip()) if lines else ""
+    if len(lines) < 2 or not _UNDERLINE.match(lines[1]) or not title or _is_structural(title):
+        return "", block
+    if len(lines[1].strip()) * 2 < len(title):  # a short rule under a long line is no underline
+        return "", block
+    level = "#" if lines[1].strip()[0] == "=" else "##"
+    return f"{level} {title}", "\n".join(lines[2:])
+
+
+_UNDERLINE = re.compile(r"^\s*(?:-{3,}|={3,})\s*$")
+_BULLET = re.compile(r"^[*+•]\s+")  # "* 命令集扩展": a tutorial's mark before its section titles
 
 
 _OPTION_LINE = re.compile(r"^-{1,2}[A-Za-z0-9?][\w-]*(?:[ ,=\[]|$)(?!.*[。！？]$).{0,70}$")

@@ -7,6 +7,14 @@ columns become Markdown table rows, so that each row is an answer unit under its
 
 A block is a table only when every line splits, at runs of two or more spaces, into the same number of cells
 (two or more) that start in the same columns; prose, whose lines run on with single spaces, never does.
+
+A list of terms with what each does, a tutorial's or a manual's key list, has no header: each line is a short term,
+a gap, and its description starting in the same column as the others' (a description may have gaps of its own,
+and a line that starts in the description's column goes on with the description above it):
+
+        C-v     向前移动一屏                             |  |  |
+        M-v     向后移动一屏                       →     | C-v | 向前移动一屏 |
+                                                         | M-v | 向后移动一屏 |
 """
 
 from __future__ import annotations
@@ -54,7 +62,55 @@ def aligned_rows(lines: list[str]) -> list[str] | None:
             return None
     if len(rows) < MIN_ROWS:
         return None
-    return ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return _rows(rows, header=True)
+
+
+TERM_MAX = 24  # display columns of a listed term at most ("C-x C-f", "M-<DEL>", "Ctrl+Alt+Del")
+_SENTENCE_MARK = re.compile(r"[。！？；，、]|[.!?;,]\s")  # prose, not a term
+
+
+def laid_out_rows(lines: list[str]) -> list[str] | None:
+    """``lines`` (one block, tabs expanded) as Markdown table rows when they are a table or a list of terms laid
+    out with spaces, else None. A block whose every line starts with a term in Latin letters ("C-x C-f", "<DEL>")
+    is a list of terms, even one long enough to pass for a table: a Chinese table's header is not such a term."""
+    terms = _term_cells(lines)
+    if terms is not None and all(term.isascii() for term, _ in terms):
+        return _rows(terms, header=False)
+    table = aligned_rows(lines)
+    if table is not None or terms is None:
+        return table
+    return _rows(terms, header=False)
+
+
+def _rows(rows: list[list[str]], header: bool) -> list[str]:
+    lines = [] if header else ["|  |  |", "|---|---|"]  # a list of terms has no header: an empty one
+    return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+
+
+def _term_cells(lines: list[str]) -> list[list[str]] | None:
+    """(term, description) of each line of a list of terms laid out with spaces, or None."""
+    lines = [line for line in lines if line.strip()]
+    if len(lines) < 2 or any("|" in line or "`" in line for line in lines):
+        return None
+    split = [_cells(line) for line in lines]
+    if len(split[0]) < 2:
+        return None
+    term_at, text_at = split[0][0][0], split[0][1][0]
+    rows: list[list[str]] = []
+    wrapped = 0
+    for cells in split:
+        if abs(cells[0][0] - text_at) <= _SLACK * 2 and rows:  # the description wrapped onto this line
+            rows[-1][1] = _joined(rows[-1][1], " ".join(text for _, text in cells))
+            wrapped += 1
+            continue
+        if len(cells) < 2 or cells[0][0] != term_at or abs(cells[1][0] - text_at) > _SLACK * 2:
+            return None
+        term = cells[0][1]
+        if _width(term) > TERM_MAX or _SENTENCE_MARK.search(term) or _MARKER.match(term) or term.startswith("-"):
+            return None  # a sentence, a list's marker or a man page's option line: not a term list
+        rows.append([term, " ".join(text for _, text in cells[1:])])
+    # one term is a list when its description goes on in the description's column ("C-h a" over three lines)
+    return rows if len(rows) >= 2 or wrapped else None
 
 
 def _column_of(at: int, starts: list[int]) -> int | None:

@@ -31,7 +31,10 @@ READABLE_VERSIONS = (1, 2)
 # key like "Choices" or "Defined-By" is a field however long its value. 9: a term alone on its line in code ("`deb`") is
 # not glued to the line before or after it: with the line that describes it, it is an entry ("deb：二进制软件包的软件包源");
 # so is a file or name alone on its line over a quoted description ("$HOME/.hushlogin" then "> 阻止显示系统信息。").
-PIPELINE_VERSION = 10
+# 10: a plain-text table drawn with aligned columns is read as a table; the paragraphs indented under a plain-text
+# man page's option line are its description. 11: the keyword index holds an editor's keys as Emacs writes them
+# ("C-M-v" as "c-m-v" and "ctrl+meta+v") and keys joined by a hyphen ("CTRL-O" as "ctrl+o").
+PIPELINE_VERSION = 11
 
 
 @dataclass

@@ -38,7 +38,10 @@ def _is_cjk(token: str) -> bool:
 
 # what is looked up exactly as written: a key combination ("Ctrl+B", "Ctrl+Shift+S") or a command-line option
 # ("-t", "--no-purge"); each is one token besides its parts, so "Ctrl+B" finds the row that says it
-_EXACT_RE = re.compile(r"(?<![A-Za-z0-9_+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][A-Za-z0-9_-]*)(?![A-Za-z0-9_+])")
+# an editor's key as Emacs and its tutorials write it: "C-x", "M-v", "C-M-v", "M-<DEL>", "C-@" (C: Control, M: Meta)
+_EMACS_KEY = r"(?<![\w<-])(?:[CM]-)+(?:<[A-Za-z]{2,6}>|[A-Za-z0-9](?![\w>-])|[@/_%^&*()\[\]{};:'\",.<>?!$#=~`|\\](?![\w-]))"
+_EXACT_RE = re.compile(r"(?<![A-Za-z0-9_+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][A-Za-z0-9_-]*)(?![A-Za-z0-9_+])"
+                       rf"|{_EMACS_KEY}")
 
 
 # a long hexadecimal id ("5a1b2c3d…", a UUID with or without its dashes)
@@ -64,15 +67,24 @@ def exact_terms(text: str) -> list[str]:
 _MODIFIER = r"(?:ctrl|control|alt|shift|cmd|command|meta|super|win|option|fn)"
 _KEY = r"[*_`]*(?:<kbd>)?{}(?:</kbd>)?[*_`]*"
 _KEY_COMBO = re.compile(rf"(?<![A-Za-z0-9]){_KEY.format(_MODIFIER)}(?:\s*[+＋]\s*{_KEY.format('[A-Za-z0-9]{1,9}')})+"
-                        r"(?![A-Za-z0-9])", re.I)
+                        r"(?![A-Za-z0-9])"
+                        # "CTRL-O", "Ctrl-Alt-Del" (Vim's help and many manuals join the keys with a hyphen)
+                        r"|(?<![A-Za-z0-9_-])(?:(?:ctrl|control|alt|shift|meta)-)+[A-Za-z0-9]{1,9}(?![A-Za-z0-9_-])"
+                        rf"|{_EMACS_KEY}", re.I)
+_EMACS_MODIFIERS = {"c": "ctrl", "m": "meta", "control": "ctrl"}
 
 
 def key_combos(text: str) -> list[str]:
     """The key combinations ``text`` names, each written one way: lower case, modifiers in one order, joined by
-    "+" ("ctrl+alt+o" for "**Alt** + **Ctrl** + O")."""
+    "+" ("ctrl+alt+o" for "**Alt** + **Ctrl** + O", "ctrl+meta+v" for Emacs's "C-M-v")."""
     found = []
     for m in _KEY_COMBO.finditer(text):
-        keys = re.findall(r"[A-Za-z0-9]+", m.group().replace("<kbd>", " ").replace("</kbd>", " ").lower())
+        written = m.group().replace("<kbd>", " ").replace("</kbd>", " ")
+        emacs = re.fullmatch(r"((?:[CM]-)+)(.+)", written)
+        if emacs:  # case matters here: "C-x" and "M-v", and the key itself ("M-<DEL>", "C-@")
+            keys = [_EMACS_MODIFIERS[k.lower()] for k in emacs.group(1).split("-") if k] + [emacs.group(2).lower()]
+        else:
+            keys = [_EMACS_MODIFIERS.get(k, k) for k in re.findall(r"[A-Za-z0-9]+", written.lower())]
         modifiers = sorted(keys[:-1], key=lambda k: _MODIFIER_ORDER.get(k, len(_MODIFIER_ORDER)))
         found.append("+".join([*modifiers, keys[-1]]))
     return found
@@ -91,8 +103,8 @@ _KEY_NAME = re.compile(r"(?<![A-Za-z])(?:ctrl|control|alt|shift|cmd|command|meta
 
 
 def names_key(text: str) -> bool:
-    """Whether ``text`` names a key ("Ctrl+Q", "按 F11 键", "ESC 键也可以")."""
-    return _KEY_NAME.search(text) is not None
+    """Whether ``text`` names a key ("Ctrl+Q", "按 F11 键", "ESC 键也可以", Emacs's "C-M-v")."""
+    return _KEY_NAME.search(text) is not None or re.search(_EMACS_KEY, text) is not None
 
 
 def bigrams(text: str) -> list[str]:

@@ -1,0 +1,89 @@
+"""A plain-text tutorial's key lists and titles (a tutorial or manual saved as text, GB18030 as often as UTF-8): each
+"term  description" line is an entry, a title underlined with dashes heads what follows it, and keys written the
+way editors write them ("C-M-v", "CTRL-O") are keys."""
+
+from __future__ import annotations
+
+from rag.documents.cleaning import clean_text
+from rag.documents.text_tables import laid_out_rows
+from rag.documents.units import display, split_units
+from rag.text.tokens import exact_terms, key_combos, names_key
+from tests.test_structured_answers import ask
+
+TUTORIAL = """快速指南
+
+这份指南带你一步一步学会编辑器的基本操作。屏幕上显示的文字比一屏多的时候，需要翻页。
+
+* 基本的光标控制（BASIC CURSOR CONTROL）
+----------------------------------------
+
+翻页时下面几个命令相当有用：
+
+        C-v     向前移动一屏
+        M-v     向后移动一屏
+        C-l     重绘屏幕，并将光标所在行置于屏幕的中央
+                （注意是 CONTROL-L，不是 CONTROL-1）
+
+* 命令集扩展（EXTENDING THE COMMAND SET）
+-----------------------------------------
+
+命令太多，没法都对应到组合键上，扩展命令有两种风格：
+
+        C-x     字符扩展。  C-x 之后输入另一个字符或者组合键。
+        M-x     命令名扩展。M-x 之后输入一个命令名。
+
+* 获得帮助（GETTING HELP）
+--------------------------
+
+   C-h a        相关命令搜索。
+                输入一个关键词，编辑器会列出所有命令名中包含此关键词
+                的命令。
+
+在光标跳到别处以后，可以按 CTRL-O 回到原来的位置。无需离开当前窗格，你就可以用 C-M-v 滚动另一个窗格。
+"""
+
+
+def test_a_list_of_keys_is_a_list_of_entries_under_its_title():
+    page = clean_text(TUTORIAL)
+    units = [(u.kind, u.context, display(page, u)) for u in split_units(page)]
+    rows = [(context.split(" › ")[0], text) for kind, context, text in units if kind == "row"]
+    assert ("基本的光标控制（BASIC CURSOR CONTROL）", "M-v：向后移动一屏") in rows
+    assert ("基本的光标控制（BASIC CURSOR CONTROL）",
+            "C-l：重绘屏幕，并将光标所在行置于屏幕的中央（注意是 CONTROL-L，不是 CONTROL-1）") in rows
+    assert ("命令集扩展（EXTENDING THE COMMAND SET）", "M-x：命令名扩展。M-x 之后输入一个命令名。") in rows
+    assert ("获得帮助（GETTING HELP）", "C-h a：相关命令搜索。输入一个关键词，编辑器会列出所有命令名中包含此关键词的命令。") in rows
+    assert "## 命令集扩展（EXTENDING THE COMMAND SET）" in page and "-----" not in page
+
+
+def test_what_is_no_list_of_terms_stays_as_it_was():
+    # a Chinese table keeps its header; prose with two spaces after a full stop is prose
+    table = laid_out_rows(["软件包      说明", "apt         高级软件包工具", "aptitude    终端交互式前端"])
+    assert table == ["| 软件包 | 说明 |", "| apt | 高级软件包工具 |", "| aptitude | 终端交互式前端 |"]
+    assert laid_out_rows(["This is prose.  Two spaces after a full stop.", "And a second line of it."]) is None
+    assert laid_out_rows(["  1.  打开文件", "  2.  保存文件"]) is None  # a numbered list
+    assert laid_out_rows(["       -a     显示全部", "       -l     长格式"]) is None  # a man page's options
+
+
+def test_keys_as_editors_write_them():
+    assert key_combos("用 C-M-v 滚动，C-x C-s 保存，M-<DEL> 删词") == ["ctrl+meta+v", "ctrl+x", "ctrl+s", "meta+<del>"]
+    assert key_combos("按 CTRL-O 回去，Ctrl-Alt-Del 重启") == ["ctrl+o", "ctrl+alt+del"]
+    assert exact_terms("C-M-v 是干什么的") == ["C-M-v"]
+    assert names_key("你就可以用 C-M-v 滚动另一个窗格") and not names_key("C语言和 A-B 测试")
+    assert key_combos("C-3PO 和 M-16") == []
+
+
+def test_a_gb18030_tutorial_answers_from_its_key_lists(tmp_path):
+    from rag.index.ingestion import ingest
+    from rag.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tutorial.txt").write_bytes(TUTORIAL.encode("gb18030"))
+    settings = Settings(index_dir=tmp_path / "vs", uploads_dir=tmp_path / "up", backend="extractive")
+    ingest([docs], settings=settings)
+    got = ask(settings, "C-l 是做什么的？")
+    assert not got.abstained and "重绘屏幕" in got.text, got.text
+    got = ask(settings, "扩展命令有哪两种风格？")
+    assert "C-x" in got.text and "M-x" in got.text, got.text
+    got = ask(settings, "Which key scrolls the other window without leaving the current one?")
+    assert not got.abstained and "C-M-v" in got.text, got.text
