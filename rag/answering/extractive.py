@@ -232,9 +232,10 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     named = [ev for ev in ranked[:3] if ev.passage == best.passage and _supported(info, ev) and names_a_person(ev.text)]
     # "谁翻译的": a unit of the same document saying who did that goes first ("由 Leo-Hong 翻译整理")
     did = _WHO_DID.search(info.text)
+    deed = _deed(did.group(1)) if did else None
     source = passages[best.passage].source
     # (the best unit answers the question's subject; this one says who did the deed: it need not be as close)
-    doing = [ev for ev in ranked[:_WHO_TOP] if did and did.group(1) in ev.text and passages[ev.passage].source == source
+    doing = [ev for ev in ranked[:_WHO_TOP] if deed and deed.search(ev.text) and passages[ev.passage].source == source
              and (names_a_person(ev.text) or _BODY.search(ev.text))]
     return next((Extract(trim(ev.answer_text), ev) for ev in doing or named), None)
 
@@ -243,6 +244,16 @@ _WHO_TOP = 5  # the units a name of the doer asked may come from: the best unit'
 # a body that does what is asked ("经……卫生行政部门批准"): "谁批准" is answered by an authority as well as a person
 _BODY = re.compile(r"[\u4e00-\u9fff]{2,}(?:部门|机关|政府|委员会|协会|机构|法院|检察院|公司|中心|小组|团队)")
 _WHO_DID = re.compile(r"(?:由|是)?谁\s*([\u4e00-\u9fff]{2})")
+# who does a deed, by the noun for its doer: "谁写的" is answered by "作者：Steve Oualline" as well as "由……编写"
+_DOERS = {"写": "作者|著者", "著": "作者|著者", "译": "译者", "编": "编者|主编", "设计": "设计者|设计师",
+          "开发": "开发者|开发人员", "维护": "维护者", "创建": "创建者|创始人", "创办": "创办人|创始人", "发明": "发明者|发明人"}
+
+
+def _deed(asked: str) -> re.Pattern:
+    """What a unit says to tell who did what "谁……" asks: the verb ("写" of "写的", "翻译") or its doer's noun."""
+    verb = asked.removesuffix("的")
+    doers = [nouns for key, nouns in _DOERS.items() if key in verb]
+    return re.compile("|".join([re.escape(verb), *doers]))
 
 
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
