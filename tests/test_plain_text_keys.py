@@ -64,10 +64,20 @@ def test_what_is_no_list_of_terms_stays_as_it_was():
     assert laid_out_rows(["       -a     显示全部", "       -l     长格式"]) is None  # a man page's options
 
 
+def test_a_rule_of_tildes_parts_sections_and_the_title_after_it_heads_them():
+    page = clean_text("提示：还可以读取外部命令的输出。\n\n" + "~" * 78 + "\n                第五讲小结\n\n"
+                      "  1. :!command 用于执行一个外部命令。\n\n  2. :r !dir 可以读取 dir 命令的输出。\n")
+    assert "~~~" not in page
+    units = [(u.kind, u.context, display(page, u)) for u in split_units(page)]
+    assert ("item", "第五讲小结", "2. :r !dir 可以读取 dir 命令的输出。") in units
+
+
 def test_keys_as_editors_write_them():
     assert key_combos("用 C-M-v 滚动，C-x C-s 保存，M-<DEL> 删词") == ["ctrl+meta+v", "ctrl+x", "ctrl+s", "meta+<del>"]
     assert key_combos("按 CTRL-O 回去，Ctrl-Alt-Del 重启") == ["ctrl+o", "ctrl+alt+del"]
     assert exact_terms("C-M-v 是干什么的") == ["C-M-v"]
+    assert exact_terms("第五讲小结里的 :r !dir 是干什么用的？") == [":r !dir"] and exact_terms("输入 :q! 放弃修改") == [":q!"]
+    assert exact_terms("Note:Avoid it, 12:30, http://x.org") == []
     assert names_key("你就可以用 C-M-v 滚动另一个窗格") and not names_key("C语言和 A-B 测试")
     assert key_combos("C-3PO 和 M-16") == []
 

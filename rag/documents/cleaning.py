@@ -21,7 +21,7 @@ _CAPTION_MAX = 200
 _DATE = r"(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}日"
 _CAPTION_START = re.compile(rf"^(?:(?P<date>{_DATE})(?:上午|下午|晚上|早上|晚)?[,，]|▲|△|图为)")
 _STRUCTURAL = re.compile(
-    r"^(?:#{1,6}\s|[-*+>•]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_]{3,}$|```"
+    r"^(?:#{1,6}\s|[-*+>•]\s|\||\d{1,2}[.、．](?!\d)|[（(][一二三四五六七八九十\d]+[)）]|[-*_=~]{3,}$|```"
     r"|-{1,2}[A-Za-z0-9][\w-]*(?:[ ,=]|$)|\*\*-{1,2}[A-Za-z0-9?][^*\n]{0,40}\*\*(?:[\s,，=*]|$)|\$\s"
     r"|\*\*[^*]{1,40}\*\*(?:\s*[,，/]\s*\*\*[^*]{1,40}\*\*)*$"
     r"|`[^`]{1,40}`(?:\s*[,，/]\s*`[^`]{1,40}`)*$)|\|$|\s\|\s.*\s\|\s"
@@ -166,9 +166,12 @@ def _block_lines(block: str) -> list[tuple[int, str]]:
     for line in block.split("\n"):
         spread = line.expandtabs(8)
         text = _SPACES.sub(" ", spread).strip()
-        if text:
+        if text and not _TILDES.fullmatch(text):  # a plain-text tutorial's rule of tildes between its sections
             found.append((len(spread) - len(spread.lstrip()), text))
     return found
+
+
+_TILDES = re.compile(r"~{10,}")
 
 
 def _join_lines(lines: list[tuple[int, str]]) -> list[str]:

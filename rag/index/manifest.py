@@ -33,7 +33,8 @@ READABLE_VERSIONS = (1, 2)
 # so is a file or name alone on its line over a quoted description ("$HOME/.hushlogin" then "> 阻止显示系统信息。").
 # 10: a plain-text table drawn with aligned columns is read as a table; the paragraphs indented under a plain-text
 # man page's option line are its description. 11: the keyword index holds an editor's keys as Emacs writes them
-# ("C-M-v" as "c-m-v" and "ctrl+meta+v") and keys joined by a hyphen ("CTRL-O" as "ctrl+o").
+# ("C-M-v" as "c-m-v" and "ctrl+meta+v"), keys joined by a hyphen ("CTRL-O" as "ctrl+o") and Vim's command lines
+# whole (":r !dir", ":wq").
 PIPELINE_VERSION = 11
 
 

@@ -40,8 +40,10 @@ def _is_cjk(token: str) -> bool:
 # ("-t", "--no-purge"); each is one token besides its parts, so "Ctrl+B" finds the row that says it
 # an editor's key as Emacs and its tutorials write it: "C-x", "M-v", "C-M-v", "M-<DEL>", "C-@" (C: Control, M: Meta)
 _EMACS_KEY = r"(?<![\w<-])(?:[CM]-)+(?:<[A-Za-z]{2,6}>|[A-Za-z0-9](?![\w>-])|[@/_%^&*()\[\]{};:'\",.<>?!$#=~`|\\](?![\w-]))"
+# an editor's command line as Vim writes it: ":wq", ":q!", ":r !dir", ":help user-manual"
+_EX_COMMAND = r"(?<![\w:/])(?::[A-Za-z]{1,12}!?(?: +!?[A-Za-z][\w.-]*)?)(?![\w:/])"
 _EXACT_RE = re.compile(r"(?<![A-Za-z0-9_+-])(?:[A-Za-z]{2,5}(?:\+[A-Za-z0-9]{1,5})+|--?[A-Za-z][A-Za-z0-9_-]*)(?![A-Za-z0-9_+])"
-                       rf"|{_EMACS_KEY}")
+                       rf"|{_EMACS_KEY}|{_EX_COMMAND}")
 
 
 # a long hexadecimal id ("5a1b2c3d…", a UUID with or without its dashes)
