@@ -97,3 +97,11 @@ def test_a_gb18030_tutorial_answers_from_its_key_lists(tmp_path):
     assert "C-x" in got.text and "M-x" in got.text, got.text
     got = ask(settings, "Which key scrolls the other window without leaving the current one?")
     assert not got.abstained and "C-M-v" in got.text, got.text
+
+
+def test_the_section_a_question_points_to_is_no_figure_of_the_answer():
+    from rag.question.analysis import stated_numbers
+
+    assert stated_numbers("vim 第五讲小结里的 :r !dir 是干什么用的？") == ()
+    assert stated_numbers("第 3 章讲了几种方法？") == ()
+    assert stated_numbers("献血法第十八条规定罚款多少？") == (18.0,)  # an article is named in the answer's own text
