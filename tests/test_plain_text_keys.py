@@ -99,9 +99,19 @@ def test_a_gb18030_tutorial_answers_from_its_key_lists(tmp_path):
     assert not got.abstained and "C-M-v" in got.text, got.text
 
 
-def test_the_section_a_question_points_to_is_no_figure_of_the_answer():
-    from rag.question.analysis import stated_numbers
+def test_a_number_the_question_names_may_be_the_heading_the_passage_stands_under(tmp_path):
+    from tests.test_structured_answers import indexed
 
-    assert stated_numbers("vim 第五讲小结里的 :r !dir 是干什么用的？") == ()
-    assert stated_numbers("第 3 章讲了几种方法？") == ()
-    assert stated_numbers("献血法第十八条规定罚款多少？") == (18.0,)  # an article is named in the answer's own text
+    lessons = []
+    for k, name in enumerate(("一", "二", "三", "四", "五"), 1):
+        items = "".join(f"  {j}. 这一讲的要点：练习{a}和{b}，再把{c}的结果保存起来，确认无误以后退出编辑器。\n\n"
+                        for j, (a, b, c) in enumerate(zip("移动光标 删除文字 插入文字 复制一行".split(),
+                                                          "撤销修改 查找单词 替换单词 合并两行".split(),
+                                                          "改动 练习 操作 编辑".split()), 1))
+        lessons.append(f"{'~' * 78}\n                第{name}讲小结\n\n{items}")
+    lessons[4] += "  9. :r !dir 可以读取 dir 命令的输出并将其放置到当前文件的光标位置后面。\n\n"
+    settings = indexed(tmp_path, "tutor.txt", "编辑器教程\n\n" + "".join(lessons))
+    got = ask(settings, "第五讲小结里的 :r !dir 是干什么用的？")
+    assert not got.abstained and "dir 命令的输出" in got.text, got.text
+    got = ask(settings, "第八讲小结里的 :r !dir 是干什么用的？")  # no such lesson
+    assert "dir 命令的输出" not in got.text, got.text

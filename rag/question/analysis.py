@@ -280,13 +280,7 @@ def stated_numbers(question: str) -> tuple[float, ...]:
                  and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪"
                  and not (which and question[n.end:n.end + 1] in COUNT_CLASSIFIERS + "类样"
                           and question[max(n.start - 1, 0):n.start] != "第")
-                 and not (VERSION.fullmatch(n.text) and _NAMED.search(question[:n.start]))
-                 and not (question[:n.start].rstrip().endswith("第") and _SECTION.match(question, n.end)))
-
-
-# "第五讲", "第 3 章": the section the asker points to, not a figure the answer states (an article, "第十八条", is
-# written in the answer's own text and stays)
-_SECTION = re.compile(r"\s*(?:讲|章|节|课|篇|部分|卷|册|页|单元|回)")
+                 and not (VERSION.fullmatch(n.text) and _NAMED.search(question[:n.start])))
 
 
 # a release number: "6.0", "3.11", "2.4.1"; with the name before it ("KiCad 6.0") a name, not a figure
