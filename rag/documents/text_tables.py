@@ -90,11 +90,11 @@ def _rows(rows: list[list[str]], header: bool) -> list[str]:
 def _term_cells(lines: list[str]) -> list[list[str]] | None:
     """(term, description) of each line of a list of terms laid out with spaces, or None."""
     lines = [line for line in lines if line.strip()]
-    if len(lines) < 2 or any("|" in line or "`" in line for line in lines):
+    if len(lines) < 2 or not _GAP.search(lines[0].strip()):  # prose: the first line has no term and gap
+        return None
+    if any("|" in line or "`" in line for line in lines):
         return None
     split = [_cells(line) for line in lines]
-    if len(split[0]) < 2:
-        return None
     term_at, text_at = split[0][0][0], split[0][1][0]
     rows: list[list[str]] = []
     wrapped = 0
