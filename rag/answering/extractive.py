@@ -366,8 +366,9 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
         return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
         # "退出状态 16": the number may be the entry's term just above the unit; "1、2、3 分别" asks for each;
-        # "第五讲小结里的……": it may be the heading the passage stands under
-        present = {n.value for n in extract_numbers(f"{passage.chunk.context}\n{context}")}
+        # "第五讲小结里的……": it may be the heading the passage stands under (not the document's name: "userdel.8")
+        headings = passage.chunk.context.partition(" › ")[2]
+        present = {n.value for n in extract_numbers(f"{headings}\n{context}")}
         if not any(v in present for v in info.numbers):
             return False
     return True
