@@ -4,6 +4,7 @@ reads when it cannot be reached."""
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import RagError
@@ -116,3 +117,36 @@ def connection_problem(exc: BaseException) -> bool:
 def not_loaded(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "released" in text or "not loaded" in text or "load()" in text
+
+
+# Lite's request handler and pymilvus each log a failed request with its traceback
+_REQUEST_LOGGERS = ("milvus_lite.adapter.grpc.servicer", "pymilvus.decorators")
+
+
+@contextmanager
+def quiet_lite(uri: str):
+    """Within the block, a request to embedded Lite that fails prints no traceback: the caller handles the failure
+    (and says what went wrong itself)."""
+    if not is_embedded(uri):
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _REQUEST_LOGGERS]
+    before = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, before):
+            log.setLevel(level)
+
+
+def drop_lite_index_files(uri: str, collection: str) -> bool:
+    """Remove the search-index files of an embedded Lite collection (derived from its stored vectors, which Lite
+    reads them back from on the next load); whether there were any."""
+    if not is_embedded(uri):
+        return False
+    found = list((Path(uri) / "collections" / collection / "partitions").glob("*/indexes/*.idx"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return bool(found)

@@ -13,6 +13,7 @@ loads it (embedded Lite forgets the load when its process ends): before its firs
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from dataclasses import asdict, replace
 from typing import Iterable, Iterator
@@ -22,10 +23,11 @@ import numpy as np
 from rag.errors import IndexDamagedError, RagError
 from rag.settings import Settings
 from rag.index.manifest import DocumentEntry, Manifest, document_id
-from rag.index.milvus_client import (client, connection_problem, forget_client, not_loaded, pymilvus_module,
-                                     unavailable, uri_of, where)
+from rag.index.milvus_client import (client, connection_problem, drop_lite_index_files, forget_client, not_loaded,
+                                     pymilvus_module, quiet_lite, unavailable, uri_of, where)
 from rag.types import Chunk, indexed_text
 
+logger = logging.getLogger(__name__)
 _READS = ("query", "search", "query_iterator")
 _loaded: set[tuple[str, str]] = set()  # (uri, collection) this process loaded
 BATCH = 500  # rows per insert/query call: keeps each request well under the message size limits
@@ -63,10 +65,21 @@ class Collection:
             raise RagError(f"Milvus（{where(self.uri)}）拒绝了请求：{str(exc)[:200]}") from None
 
     def load(self, name: str) -> None:
-        """Make ``name`` searchable in this process (once; cheap when it is loaded already)."""
-        if (self.uri, name) not in _loaded:
+        """Make ``name`` searchable in this process (once; cheap when it is loaded already). An embedded Lite
+        collection whose search-index files a writer left half-written (killed while it flushed) has them
+        rebuilt from the stored vectors: they hold nothing else."""
+        if (self.uri, name) in _loaded:
+            return
+        try:
+            with quiet_lite(self.uri):
+                self._call("load_collection", name)
+        except RagError:
+            # the index files hold nothing the stored vectors do not: without them Lite builds them again
+            if not drop_lite_index_files(self.uri, name):
+                raise
             self._call("load_collection", name)
-            _loaded.add((self.uri, name))
+            logger.warning("Milvus Lite 集合 %s 的检索索引文件读不出来（写入时进程被中止？），已按保存的向量重建", name)
+        _loaded.add((self.uri, name))
 
     # -- the collections ---------------------------------------------------------------------
 
