@@ -256,6 +256,17 @@ def _rag(env: dict, *argv: str) -> tuple[list[str], list[str], subprocess.Comple
     return done.stdout.split("@@ rc="), done.stderr.split("@@ rc="), done
 
 
+def lite_with_sample(tmp_path: Path) -> tuple[dict, Path]:
+    """The environment of a `rag` process on embedded Lite in ``tmp_path``, and a folder holding the sample."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_VECTOR_STORE="milvus", RAG_INDEX_DIR=str(tmp_path / "vs"), RAG_BACKEND="extractive")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in (DOC_2023, DOC_2024):
+        shutil.copy(SAMPLE / name, folder / name)
+    return env, folder
+
+
 def _codes(out: list[str]) -> list[int]:
     return [int(part.split("\n", 1)[0]) for part in out[1:]]
 
@@ -314,12 +325,7 @@ CRASH_QUESTIONS = {"本年度共举办茶话会多少场？": DOC_2024, "社区�
 @pytest.mark.parametrize("point", ["delete", "insert-half", "insert", "stats", "manifest", "flush"])
 def test_a_writer_killed_in_an_update_is_mended_by_the_next_ingest(point, tmp_path):
     """SIGKILL the writer at each point of one commit that updates, removes and adds a document; ingest again."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_VECTOR_STORE="milvus", RAG_INDEX_DIR=str(tmp_path / "vs"), RAG_BACKEND="extractive")
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name in (DOC_2023, DOC_2024):
-        shutil.copy(SAMPLE / name, folder / name)
+    env, folder = lite_with_sample(tmp_path)
     (folder / "gone.txt").write_text("将被删除的文件：本单位去年植树三千棵。\n", encoding="utf-8")
     assert _rag(env, "ingest", str(folder))[2].returncode == 0
     (folder / DOC_2024).write_text(NEW_2024, encoding="utf-8")

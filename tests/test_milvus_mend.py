@@ -3,26 +3,17 @@ rebuilt from the stored vectors, and the user sees answers, not a traceback."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 pytest.importorskip("pymilvus", reason='needs the milvus extra: pip install -e ".[milvus]"')
 pytest.importorskip("milvus_lite", reason='needs the milvus extra: pip install -e ".[milvus]"')
 
-from tests.conftest import DOC_2023, DOC_2024, SAMPLE  # noqa: E402
-from tests.test_milvus import _codes, _rag  # noqa: E402
+from tests.test_milvus import _codes, _rag, lite_with_sample  # noqa: E402
 
 
 @pytest.mark.parametrize("damage", ["empty", "cut"])
 def test_a_half_written_index_file_is_rebuilt_from_the_vectors(damage, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_VECTOR_STORE="milvus", RAG_INDEX_DIR=str(tmp_path / "vs"), RAG_BACKEND="extractive")
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name in (DOC_2023, DOC_2024):
-        shutil.copy(SAMPLE / name, folder / name)
+    env, folder = lite_with_sample(tmp_path)
     assert _rag(env, "ingest", str(folder))[2].returncode == 0
     files = list((tmp_path / "vs").rglob("indexes/*.idx"))
     assert files  # Lite keeps each segment's search index in a file of its own
