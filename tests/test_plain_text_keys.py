@@ -80,6 +80,8 @@ def test_keys_as_editors_write_them():
     assert exact_terms("Note:Avoid it, 12:30, http://x.org") == []
     assert names_key("你就可以用 C-M-v 滚动另一个窗格") and not names_key("C语言和 A-B 测试")
     assert key_combos("C-3PO 和 M-16") == []
+    # a key that happens to be C or M stays that key, and Emacs's lower-case "c-x" is no key
+    assert key_combos("Ctrl+C 复制，Ctrl+M 换行，Alt+M，Control+X，c-x") == ["ctrl+c", "ctrl+m", "alt+m", "ctrl+x"]
 
 
 def test_a_gb18030_tutorial_answers_from_its_key_lists(tmp_path):

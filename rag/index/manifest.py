@@ -34,8 +34,8 @@ READABLE_VERSIONS = (1, 2)
 # 10: a plain-text table drawn with aligned columns is read as a table; the paragraphs indented under a plain-text
 # man page's option line are its description. 11: the keyword index holds an editor's keys as Emacs writes them
 # ("C-M-v" as "c-m-v" and "ctrl+meta+v"), keys joined by a hyphen ("CTRL-O" as "ctrl+o") and Vim's command lines
-# whole (":r !dir", ":wq").
-PIPELINE_VERSION = 11
+# whole (":r !dir", ":wq"). 12: a key combination whose key is C or M keeps it (11 wrote "Ctrl+C" as "ctrl+ctrl").
+PIPELINE_VERSION = 12
 
 
 @dataclass

@@ -72,8 +72,9 @@ _KEY_COMBO = re.compile(rf"(?<![A-Za-z0-9]){_KEY.format(_MODIFIER)}(?:\s*[+＋]\
                         r"(?![A-Za-z0-9])"
                         # "CTRL-O", "Ctrl-Alt-Del" (Vim's help and many manuals join the keys with a hyphen)
                         r"|(?<![A-Za-z0-9_-])(?:(?:ctrl|control|alt|shift|meta)-)+[A-Za-z0-9]{1,9}(?![A-Za-z0-9_-])"
-                        rf"|{_EMACS_KEY}", re.I)
-_EMACS_MODIFIERS = {"c": "ctrl", "m": "meta", "control": "ctrl"}
+                        rf"|(?-i:{_EMACS_KEY})", re.I)  # Emacs writes C- and M- in capitals: "c-x" is no key
+_EMACS_KEY_RE = re.compile(_EMACS_KEY)
+_MODIFIER_NAMES = {"c": "ctrl", "m": "meta", "control": "ctrl"}  # Emacs's C- and M-, and Ctrl's long name
 
 
 def key_combos(text: str) -> list[str]:
@@ -83,12 +84,14 @@ def key_combos(text: str) -> list[str]:
     for m in _KEY_COMBO.finditer(text):
         written = m.group().replace("<kbd>", " ").replace("</kbd>", " ")
         emacs = re.fullmatch(r"((?:[CM]-)+)(.+)", written)
-        if emacs:  # case matters here: "C-x" and "M-v", and the key itself ("M-<DEL>", "C-@")
-            keys = [_EMACS_MODIFIERS[k.lower()] for k in emacs.group(1).split("-") if k] + [emacs.group(2).lower()]
+        if emacs:  # the key itself may be a sign or a named key ("M-<DEL>", "C-@")
+            pressed, key = [k for k in emacs.group(1).split("-") if k], emacs.group(2)
         else:
-            keys = [_EMACS_MODIFIERS.get(k, k) for k in re.findall(r"[A-Za-z0-9]+", written.lower())]
-        modifiers = sorted(keys[:-1], key=lambda k: _MODIFIER_ORDER.get(k, len(_MODIFIER_ORDER)))
-        found.append("+".join([*modifiers, keys[-1]]))
+            *pressed, key = re.findall(r"[A-Za-z0-9]+", written)
+        # only the modifiers are renamed: the key of "Ctrl+C" is C
+        names = (_MODIFIER_NAMES.get(k.lower(), k.lower()) for k in pressed)
+        modifiers = sorted(names, key=lambda k: _MODIFIER_ORDER.get(k, len(_MODIFIER_ORDER)))
+        found.append("+".join([*modifiers, key.lower()]))
     return found
 
 
@@ -106,7 +109,7 @@ _KEY_NAME = re.compile(r"(?<![A-Za-z])(?:ctrl|control|alt|shift|cmd|command|meta
 
 def names_key(text: str) -> bool:
     """Whether ``text`` names a key ("Ctrl+Q", "按 F11 键", "ESC 键也可以", Emacs's "C-M-v")."""
-    return _KEY_NAME.search(text) is not None or re.search(_EMACS_KEY, text) is not None
+    return _KEY_NAME.search(text) is not None or _EMACS_KEY_RE.search(text) is not None
 
 
 def bigrams(text: str) -> list[str]:
