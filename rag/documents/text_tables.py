@@ -36,17 +36,10 @@ def aligned_rows(lines: list[str]) -> list[str] | None:
     """``lines`` (one block, indentation and inner spaces as written, tabs expanded) as Markdown table rows, or
     None when they are not a table laid out with spaces. A line whose cells start under the later columns only
     goes on with the row above it (a cell wrapped onto a second line)."""
-    lines = [line for line in lines if line.strip() and not _RULE.match(line)]
-    if len(lines) < MIN_ROWS or not _GAP.search(lines[0].strip()):  # prose: a header has two cells or more
+    split = _split([line for line in lines if not _RULE.match(line)], MIN_ROWS)
+    if split is None or any(_MARKER.match(cells[0][1]) for cells in split):  # not laid out in columns, or a list
         return None
-    if any("|" in line or "`" in line for line in lines):  # a Markdown table, or code
-        return None
-    split = [_cells(line) for line in lines]
-    if any(_MARKER.match(cells[0][1]) for cells in split):  # a list
-        return None
-    width = len(split[0])
-    if width < 2:
-        return None
+    width = len(split[0])  # two or more: the first line has a gap
     starts = [at for at, _ in split[0]]
     rows: list[list[str]] = []
     for cells in split:
@@ -89,12 +82,9 @@ def _rows(rows: list[list[str]], header: bool) -> list[str]:
 
 def _term_cells(lines: list[str]) -> list[list[str]] | None:
     """(term, description) of each line of a list of terms laid out with spaces, or None."""
-    lines = [line for line in lines if line.strip()]
-    if len(lines) < 2 or not _GAP.search(lines[0].strip()):  # prose: the first line has no term and gap
+    split = _split(lines, 2)
+    if split is None:
         return None
-    if any("|" in line or "`" in line for line in lines):
-        return None
-    split = [_cells(line) for line in lines]
     term_at, text_at = split[0][0][0], split[0][1][0]
     rows: list[list[str]] = []
     wrapped = 0
@@ -111,6 +101,17 @@ def _term_cells(lines: list[str]) -> list[list[str]] | None:
         rows.append([term, " ".join(text for _, text in cells[1:])])
     # one term is a list when its description goes on in the description's column ("C-h a" over three lines)
     return rows if len(rows) >= 2 or wrapped else None
+
+
+def _split(lines: list[str], at_least: int) -> list[list[tuple[int, str]]] | None:
+    """The cells of each non-empty line of a block that may be laid out in columns (``at_least`` lines, the first with
+    two cells or more); None for prose, whose first line has no gap, and for a Markdown table or code."""
+    lines = [line for line in lines if line.strip()]
+    if len(lines) < at_least or not _GAP.search(lines[0].strip()):  # prose: left at once, no line split
+        return None
+    if any("|" in line or "`" in line for line in lines):
+        return None
+    return [_cells(line) for line in lines]
 
 
 def _column_of(at: int, starts: list[int]) -> int | None:
