@@ -39,3 +39,14 @@ def test_a_date_of_another_release_is_told_as_such_not_as_the_release_asked(tmp_
     assert a.abstained and a.text.startswith("文档没有提到FooEdit 2.2"), a.text
     b = answer("FooEdit 1.0 是什么时候发布的？", settings=settings, backend="extractive")
     assert not b.abstained and "2000 年 12 月 25 日" in b.text, b.text
+
+
+def test_names_given_as_examples_of_a_kind_stand_for_that_kind(tmp_path):
+    settings = indexed_all(tmp_path, {**HISTORY, "signing.md": (
+        "# 数字签名\n\n当您对 OOXML 文档进行签名时，签名将始终标记为「仅对文档的一部分进行签名」。"
+        "OOXML 文件的元数据永远不会签名，以便与其他办公软件兼容。\n")})
+    a = answer("为什么 docx、xlsx 这类 OOXML 文件签完名，状态总是显示只签了一部分？", settings=settings, backend="extractive")
+    assert not a.abstained and "元数据" in a.text, a.text  # the documents say OOXML, never docx
+    trap = answer("为什么 pages、numbers 这类 iWork 文件签完名，状态总是显示只签了一部分？", settings=settings,
+                  backend="extractive")
+    assert trap.abstained, trap.text  # neither the examples nor their kind is in the documents

@@ -48,7 +48,7 @@ def ask(settings, question, history=None):
 
 def unit(text, kind="sentence", passage=0, supported=True):
     """An answer unit as the selector hands it to the preferences."""
-    from rag.answering.extractive import Evidence
+    from rag.answering.evidence_units import Evidence
 
     return Evidence(passage, 0, len(text), text, 0.3, kind=kind, supported=supported)
 
@@ -127,7 +127,8 @@ def test_an_exit_status_is_answered_by_its_definition_entry(tmp_path):
 
 
 def test_runners_up_close_to_the_best_unit_are_shown_after_it_each_once():
-    from rag.answering.extractive import Evidence, runners_up
+    from rag.answering.evidence_units import Evidence
+    from rag.answering.extractive import runners_up
 
     def unit(text, passage=0, supported=True):
         return Evidence(passage, 0, len(text), text, 0.3, supported=supported)
@@ -247,7 +248,7 @@ def test_a_follow_up_action_takes_the_place_of_the_earlier_one():
                {"role": "assistant", "content": "sudo dpkg -r gentoo。"}]
     assert rewrite_follow_up("那彻底删除（purge）呢？", history) == "测试时用 dpkg 怎么彻底删除（purge） gentoo 这个包？"
     history[0]["content"] = "工程管理器里打开原理图编辑器的快捷键是什么？"
-    assert rewrite_follow_up("那打开 PCB 编辑器呢？", history) == "工程管理器里打开PCB 编辑器的快捷键是什么？"
+    assert rewrite_follow_up("那打开 PCB 编辑器呢？", history) == "工程管理器里打开 PCB 编辑器的快捷键是什么？"
 
 
 @pytest.mark.parametrize("earlier, follow_up, standalone", [
@@ -329,7 +330,8 @@ def catalog(tmp_path_factory):
 
 
 def test_a_question_written_in_the_text_is_never_a_runner_up():
-    from rag.answering.extractive import Evidence, runners_up
+    from rag.answering.evidence_units import Evidence
+    from rag.answering.extractive import runners_up
 
     def unit(text, passage=0):
         return Evidence(passage, 0, len(text), text, 0.3, supported=True)
@@ -456,7 +458,8 @@ def test_a_command_s_option_is_found_on_the_page_named_after_it(tmp_path):
 
 
 def test_a_sentence_of_an_entry_answers_with_the_whole_entry():
-    from rag.answering.extractive import Evidence, extract
+    from rag.answering.evidence_units import Evidence
+    from rag.answering.extractive import extract
     from rag.question.analysis import analyse
     from rag.types import Chunk, Passage
 
@@ -609,3 +612,22 @@ def test_the_unit_naming_the_key_or_option_the_question_names_goes_first_however
     assert exact_first(asked("useradd 的 -N 是什么意思？"), options)[0] is not options[0]
     assert exact_first(asked("useradd 的 -n 是什么意思？"), options) == options
     assert exact_first(asked("按 Ctrl+B 会打开哪个工具？"), [rows[0], unit(image.text, supported=False)])[0] == rows[0]
+
+
+def test_a_when_question_in_the_asker_s_own_words_is_dated_by_the_unit_that_tells_it(tmp_path):
+    settings = indexed(tmp_path, "release.md",
+        "# 发布\n\n按照以往的经验，一般是每年的 11 月前后发布新版本。\n\n"
+        "# 框架\n\n合作框架于 2020 年 5 月召开的座谈会上讨论。\n")
+    got = ask(settings, "下一年的放假安排出来以后，这个库一般什么时候跟着出新版？")  # no passage says "跟着"
+    assert not got.abstained and "11 月" in got.text, got.text
+    got = ask(settings, "合作框架是哪天签署的？")  # a meeting that discussed it does not date the signing
+    assert got.abstained, got.text
+
+
+def test_a_figure_worked_out_to_a_day_written_iso_is_found(tmp_path):
+    settings = indexed(tmp_path, "datedif.md",
+        "# DATEDIF\n\n## 示例\n\n某人出生于 1974 年 4 月 17 日。\n\n"
+        "「=DATEDIF(\"1974-04-17\";\"2012-06-13\";\"m\")」得到 457, 他已存活 457 个月。\n\n"
+        "「=DATEDIF(\"1974-04-17\";\"2012-06-13\";\"d\")」得到 13937，他已存活 13937 天。\n")
+    got = ask(settings, "DATEDIF 的例子里，这人到 2012-06-13 一共活了多少天？")
+    assert not got.abstained and "13937" in got.text, got.text

@@ -353,3 +353,31 @@ def test_a_follow_up_asks_the_earlier_question_of_its_new_thing(previous, questi
 def test_a_short_follow_up_about_a_role_takes_the_place_of_the_role_asked():
     history = [{"role": "user", "content": "自治区政协的秘书长是谁？"}, {"role": "assistant", "content": "……"}]
     assert rewrite_follow_up("那主席呢？", history) == "自治区政协的主席是谁？"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("为什么在公式里直接写 07/20/54 这种日期，算出来经常不对？", "other"),  # a reason, though it names a date
+    ("为什么2024年的提案比往年多？", "other"),
+    ("这份合同的签署日期是哪天？", "date"),
+    ("证书的到期日期是什么？", "date"),
+    ("这个函数返回的日期格式能改吗？", "other"),  # names dates, asks whether
+])
+def test_a_question_naming_dates_asks_a_date_only_when_it_asks_for_one(question, kind):
+    from rag.question.analysis import question_kind
+
+    assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize("question, years, numbers", [
+    ("用这个函数算 2016年12月15日到2017年1月14日的工作日，结果是几天？", (), ()),  # one span, not two years
+    ("从2016-12-15到2017-01-14有几个工作日？", (), ()),
+    ("这人到 2012-06-13 一共活了多少天？", ("2012",), ()),  # a day: its month and day are no figures
+    ("2023年和2024年各形成多少份报告？", ("2023", "2024"), ()),
+    ("2020年到2024年一共多少件？", ("2020", "2024"), ()),
+    ("退出状态 16 是什么意思？", (), (16.0,)),
+])
+def test_the_days_a_question_names_are_neither_compared_years_nor_figures(question, years, numbers):
+    from rag.question.analysis import analyse
+
+    info = analyse(question)
+    assert info.years == years and info.numbers == numbers

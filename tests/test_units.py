@@ -196,3 +196,14 @@ def test_an_answer_cut_from_a_unit_keeps_the_quotes_and_brackets_it_opens():
 
     assert trim("此选项来禁用(它在密码开头添加一个“!”)。") == "此选项来禁用(它在密码开头添加一个“!”)"
     assert trim("“先到先得”。") == "先到先得" and trim("-t, --test：测试。") == "-t, --test：测试"
+
+
+def test_a_formula_s_semicolons_end_no_sentence():
+    text = ("将日期作为公式一部分输入时，日期分隔符会被理解为算术运算符。请使用 DATE 函数，例如「DATE(1954;7;20)」"
+            "或将日期放在引号内。「=NETWORKDAYS.INTL(C3;D3;;F3:J3)」返回 21 个工作日。"
+            "Use commas; or not! 当 a!=b 时返回 1。")
+    said = [text[u.start:u.end] for u in split_units(text)]
+    assert "请使用 DATE 函数，例如「DATE(1954;7;20)」或将日期放在引号内。" in said
+    assert "当 a!=b 时返回 1。" in said
+    assert "「=NETWORKDAYS.INTL(C3;D3;;F3:J3)」返回 21 个工作日。" in said
+    assert "Use commas;" in said  # a Latin one before a space still ends a clause

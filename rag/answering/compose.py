@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from rag.answering.extractive import Evidence
+from rag.answering.evidence_units import Evidence
 from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
 from rag.types import Passage

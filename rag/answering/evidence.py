@@ -55,7 +55,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
                 return f"检索到的资料中没有提到“{tag}”"
         squeezed = re.sub(r"\s+", "", lowered)  # "macOS" is named by "Mac OS"
         glossed = glosses(info.text)  # "自由文本授权（GFDL）": another name for a thing the passages name
-        for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e]) in squeezed)):
+        for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e].lower()) in squeezed)):
             if _where_asked(name, info.text, retriever):
                 continue
             if (re.sub(r"\s+", "", name.lower()) not in squeezed

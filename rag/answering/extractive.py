@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from rag.question import units
 from rag.answering.nearmiss import LOOKBACK, counts_another_thing, other_ordinal
 from rag.answering.persons import names_a_person
-from rag.documents.units import ENTRY_KINDS
+from rag.documents.units import ENTRY_KINDS, IN_FORMULA
 from rag.text.numbers import extract_numbers
 from rag.question.analysis import (
     COUNT_CLASSIFIERS,
@@ -17,53 +17,17 @@ from rag.question.analysis import (
     asks_for_person,
     glosses,
     date_predicate,
+    is_mostly_cjk,
     quoted_names,
 )
 from rag.question.multifact import alternatives
 from rag.answering.figures import asked_unit, best_clause, counts_things, quantities, score_text
 from rag.text.tokens import DATE, YEAR_IN_TEXT, trim
 from rag.types import Passage
+from rag.answering.evidence_units import Evidence, Extract, Ranker
 
-_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|……|$)")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """An answer unit inside one of the passages (a sentence, table row, list item, …), with how well it answers."""
-
-    passage: int  # index into the passages list
-    start: int  # span inside the passage text
-    end: int
-    text: str  # the passage's text of that span, verbatim
-    score: float
-    shown: str = ""  # the unit as an answer shows it (a table row with its header, without markup)
-    kind: str = "sentence"
-    supported: bool | None = None  # the selector's verdict; None: judged by the question's words
-    plausible: bool = True  # the selector rates it high enough to give a figure when the question is answerable
-
-    @property
-    def answer_text(self) -> str:
-        return self.shown or self.text
-
-
-def promoted(ranked: list[Evidence], k: int) -> list[Evidence]:
-    """Unit ``k`` first, carrying the best unit's verdict on whether the question is answered."""
-    chosen = replace(ranked[k], supported=ranked[0].supported)
-    return [chosen, *ranked[:k], *ranked[k + 1:]]
-
-
-# Ranks the answer units of the passages, best first (``selection.rank``); None ranks sentences by words.
-Ranker = Callable[[QuestionInfo, Sequence[Passage]], list[Evidence]]
-
-
-@dataclass(frozen=True)
-class Extract:
-    """The extractive answer: the part that answers, and the sentence it was cut from."""
-
-    answer: str
-    evidence: Evidence
-    label: str = ""  # e.g. "2023年" when a comparison is answered one year at a time
-    also: tuple[Evidence, ...] = ()  # runners-up the selector rates close to the best: shown after it, each cited
+# (a Latin ";", "!" or "?" inside a formula or an expression ends nothing: "DATE(1954;7;20)", "a!=b")
+_SENTENCE_RE = re.compile(rf"(?:[^。！？!?；;\n]|{IN_FORMULA})+(?:(?:[。！？；]|(?!{IN_FORMULA})[!?;])+|……|$)")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -157,6 +121,13 @@ def extract(
             return bool(DATE.search(text) or (relative and _DAY_OF.search(text)))
 
         said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
+        if event not in _LIGHT_VERBS and not any(event in p.chunk.context + p.text for p in passages):
+            # the event in the asker's words ("什么时候跟着出新版", "从哪天开始算"), which no passage says: a unit
+            # that shares two characters of it ("发布新版本") or is in another language may date it; "签署" is not
+            # told by the meeting that discussed it
+            tail = _WHEN.split(info.text)[-1]
+            asked = {tail[k:k + 2] for k in range(len(tail) - 1)}
+            said = [ev for ev in ranked if any(pair in ev.text for pair in asked) or not is_mostly_cjk(ev.text)]
         if event in _LIGHT_VERBS and not any(dated(ev.text) for ev in said[:_FIGURE_TOP]) and dated(ranked[0].text):
             said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
         return _pick(info, said, dated, whole=True)
@@ -178,6 +149,7 @@ def extract(
     return None
 
 
+_WHEN = re.compile(r"什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月")
 _WHICH_DAY = re.compile(r"哪一?天|什么时候|何时|算起|起算")
 _DAY_OF = re.compile(r"[\u4e00-\u9fff](?:的当日|的当天|之日|次日|当日起)")
 
@@ -350,7 +322,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
     """The sentence speaks of the question's years and the numbers the question states. ``naming``: the documents
     that say the question's “named” things somewhere, under which a list's item may stand."""
     for year in info.years:
-        mentioned = YEAR_IN_TEXT.findall(ev.text)
+        mentioned = YEAR_IN_TEXT.findall(ev.text) + _ISO_YEAR.findall(ev.text)
         if year in mentioned:
             continue
         if mentioned or (document_year is not None and document_year(passage.source) != year):
@@ -374,6 +346,7 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
     return True
 
 
+_ISO_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))")  # "2012-06-13" says 2012 too
 _LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行", "算起", "起算")  # "什么时候开始的": the subject is the event
 _RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
 _ENTRY_AHEAD = 200

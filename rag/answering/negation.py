@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answering.extractive import promoted
+from rag.answering.evidence_units import promoted
 from rag.documents.units import ENTRY_KINDS
 from rag.question.analysis import QuestionInfo
 

@@ -11,7 +11,8 @@ from rag.answering import nearmiss, phrasing, selection
 from rag.answering.citations import build_citations, strip_markers
 from rag.answering.compose import composer
 from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap
-from rag.answering.extractive import Extract, extract_all
+from rag.answering.evidence_units import Extract
+from rag.answering.extractive import extract_all
 from rag.answering.years import figure_item, other_year
 from rag.question.analysis import YEAR_WORD, QuestionInfo
 from rag.retrieval.hybrid import Retriever

@@ -12,7 +12,8 @@ from rag.answering import prompts
 from rag.answering.citations import build_citations, markers, strip_markers, unsupported_numbers
 from rag.answering import nearmiss
 from rag.answering.evidence import NOT_FOUND, analyse_question, evidence_gap, missing_year
-from rag.answering.extractive import Evidence, fits, sentences
+from rag.answering.evidence_units import Evidence
+from rag.answering.extractive import fits, sentences
 from rag.answering.persons import names_a_cited_person
 from rag.answering.offline import extractive, other_year_answer, several
 from rag.answering.selection import with_pointed

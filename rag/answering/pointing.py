@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answering.extractive import promoted
+from rag.answering.evidence_units import promoted
 from rag.text.pointers import is_section, pointed_sections
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answering.extractive import promoted
+from rag.answering.evidence_units import promoted
 from rag.answering.negation import negated_first
 from rag.answering.pointing import pointers_later
 from rag.answering.unit_features import REASON

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.answering.extractive import Evidence
+from rag.answering.evidence_units import Evidence
 from rag.answering.pointing import follow_pointer
 from rag.answering.preferences import prefer
 from rag.text.pointers import pointed_sections

@@ -16,7 +16,8 @@ _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _KINDS = (
     ("count", r"多少|(?<![哪好第])几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋]|数量|人数|次数|"
               r"how many|how much|number of"),
-    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|when|what date|which year"),
+    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|(?:什么|哪个|哪一个)日期|日期(?:是|为)(?:哪|什么|多少|几)|哪一?年|哪个月|"
+             r"when|what date|which year"),
     ("list", r"哪些|哪[几两二三四五六七八九十]|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
     ("name", r"谁|哪位|什么名字|叫什么|名称|题目|主题|标题|who|what is the name|what was the name"),
     ("place", r"哪里|在哪|何地|什么地方|哪个城市|哪个地区|where"),
@@ -77,10 +78,20 @@ _PERSON = re.compile(rf"谁|哪一?位|(?:{_ROLES})(?:分别)?的?(?:叫什么�
 _GLOSS = re.compile(r"((?:(?!的)[\u4e00-\u9fff]){2,8})\s*[（(]\s*([A-Za-z][\w.+-]*)\s*[）)]")
 
 
+# "docx、xlsx 这类 OOXML 文件", "像 docx 这样的 OOXML 文件": names given as examples of a kind the question names
+# by name (a kind in Chinese, "这类工具", says too little to stand for them)
+_EXAMPLES = re.compile(r"(?:像|比如|例如)?\s*((?:[A-Za-z][\w.+-]*\s*[、,，和与及/]\s*)*[A-Za-z][\w.+-]*)\s*"
+                       r"(?:这类|这种|这一类|这样的|之类的|等)(?:的)?\s*([A-Za-z][\w.+-]*)")
+
+
 def glosses(question: str) -> dict[str, str]:
     """Names the asker adds in brackets after the thing they name, each with that thing ("GNU 自由文本授权（GFDL）":
-    GFDL → 自由文本授权): another name for it, which the documents need not use when they name the thing."""
-    return {m.group(2): m.group(1) for m in _GLOSS.finditer(question)}
+    GFDL → 自由文本授权): another name for it, which the documents need not use when they name the thing. Names
+    given as examples of a kind the question names ("docx、xlsx 这类 OOXML 文件") stand for that kind too."""
+    found = {m.group(2): m.group(1) for m in _GLOSS.finditer(question)}
+    for m in _EXAMPLES.finditer(question):
+        found.update((name, m.group(2)) for name in re.split(r"\s*[、,，和与及/]\s*", m.group(1)) if name)
+    return found
 
 
 def asks_for_person(question: str) -> bool:
@@ -90,15 +101,17 @@ def asks_for_person(question: str) -> bool:
 
 def question_kind(question: str) -> str:
     """The kind of answer asked for (count, date, list, name, place or other)."""
+    from rag.question.answer_type import answer_type
+
     lowered = question.lower()
     if not _CJK_RE.search(question):  # English says what it asks in its first words
-        from rag.question.answer_type import answer_type
-
         english = {"figure": "count", "date": "date", "person": "name"}.get(answer_type(question))
         if english:
             return english
         return "list" if re.search(r"^(?:which|what) [\w\s]* are\b|^list\b|^(?:which|what|name(?: the)?) "
                                    r"(?:two|three|four|five|several|\d+)\b", lowered) else "other"
+    if answer_type(question) == "reason":  # "为什么这种日期算出来不对": a reason, whatever it names
+        return "other"
     lowered = without_indefinite(lowered)
     for kind, pattern in _KINDS:
         if re.search(pattern, lowered):
@@ -140,13 +153,23 @@ def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str],
     return QuestionInfo(
         text=question,
         kind=kind,
-        years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
+        years=asked_years(question),
         terms=terms,
         is_chinese=chinese,
         focus=focus,
         entities=named_entities(question),
         numbers=stated_numbers(question),
     )
+
+
+def asked_years(question: str) -> tuple[str, ...]:
+    """The years the question asks about, each once; not those of the days that bound a span it names
+    ("2016年12月15日到2017年1月14日的工作日" asks about one span, not 2016 and 2017)."""
+    from rag.text.tokens import DATE
+
+    spans = re.sub(rf"(?:{DATE.pattern})\s*(?:到|至|~|～|—|–|-)\s*(?:{DATE.pattern})",
+                   lambda m: " " * len(m.group()) if re.search(r"月|\d[-/.]\d", m.group()) else m.group(), question)
+    return tuple(dict.fromkeys(YEAR_RE.findall(spans)))
 
 
 _COUNTED = re.compile(r"\bhow (?:many|much)\s+(.+?)(?:\s+(?:did|do|does|were|was|are|is|have|has|had|will|can|could|"
@@ -273,10 +296,13 @@ def stated_numbers(question: str) -> tuple[float, ...]:
     """Numbers written in the question other than its years."""
     from rag.text.numbers import extract_numbers
 
+    from rag.text.tokens import DATE
+
     years = {float(y) for y in YEAR_RE.findall(question)}
     # "哪两项", "两个工具分别是什么" ask which ones: the number counts the answer, not a figure the evidence states
     which = bool(_ASKS_WHICH.search(question))
-    return tuple(n.value for n in extract_numbers(question) if n.value not in years
+    dates = DATE.sub(lambda m: " " * len(m.group()), question)  # "到 2012-06-13": a day, no figure
+    return tuple(n.value for n in extract_numbers(dates) if n.value not in years
                  and question[n.end:n.end + 1] not in "月日" and question[max(n.start - 1, 0):n.start] != "哪"
                  and not (which and question[n.end:n.end + 1] in COUNT_CLASSIFIERS + "类样"
                           and question[max(n.start - 1, 0):n.start] != "第")

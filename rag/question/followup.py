@@ -18,7 +18,19 @@ from rag.question.analysis import (
     quoted_names,
 )
 from rag.question.history import last_answer, last_user_question
-from rag.question.swaps import other_bound, other_version, swap_ordinals, with_modifier
+from rag.question.swaps import (
+    ASKS,
+    HOW,
+    WISH,
+    english_swap,
+    in_place_of_its_like,
+    in_place_of_its_owner,
+    in_place_of_its_verb,
+    other_bound,
+    other_version,
+    swap_ordinals,
+    with_modifier,
+)
 from rag.text.tokens import OPTION
 
 
@@ -64,130 +76,57 @@ def carry_over(question: str, previous: str) -> str:
     version = other_version(core, previous)
     if version:
         return version
-    if _ASKS.search(core) and len(core) >= _COMPLETE:
+    if ASKS.search(core) and len(core) >= _COMPLETE:
         return core + ("" if core.endswith(("？", "?")) else "？")  # already a whole question: nothing to splice
-    parallel = (_in_place_of_its_like(core, previous) or _in_place_of_its_verb(core, previous)
-                or _in_place_of_its_owner(core, previous))
+    parallel = (in_place_of_its_like(core, previous) or in_place_of_its_verb(core, previous)
+                or in_place_of_its_owner(core, previous))
     if parallel:
         return parallel
+    # a wish asks how to get it ("那想换个名字另存一份呢？"), a supposition what follows ("那要是选“低”呢？")
+    supposed = "如果" if _SUPPOSED.match(question.strip()) else ""
+    ask = "，该怎么做？" if WISH.match(core) else "，会怎样？" if supposed else "？"
     topic = _topic(previous)
     if topic and _starts_with_verb(core) and topic not in core:
-        return f"{topic} {core}？"  # "那要求所有关键词都同时匹配呢？" after a question about apropos
+        return f"{topic} {supposed}{core}{ask}"  # "那要求所有关键词都同时匹配呢？" after a question about apropos
     context = _subject(previous)
     if new_years:
         context = YEAR_RE.sub("", context).replace("年", "", 1)
-    return f"{context}{core}是多少？" if question_kind(previous) == "count" else f"{context}{core}？"
+    if question_kind(previous) == "count":
+        return f"{context}{core}是多少？"
+    if ask != "？":
+        return f"{_noun_phrase(context)}{supposed}{core}{ask}"
+    return _in_place_of_asked_about(core, previous) or f"{context}{core}？"
 
 
-_ASKS = re.compile(r"多少|多久|多长|几|什么|哪|怎么|怎样|如何|谁|是否|吗|为什么|为何")
-_COMPLETE = 8  # a follow-up this long that asks by itself is a question of its own
-_ASCII_TERM = re.compile(r"[A-Za-z][\w.+/-]*")
+_SUPPOSED = re.compile(r"^(?:那么?)?\s*(?:要是|如果|假如|若是|倘若)")
+# the last clause's subject, before what it says of it and the asking words: "打印" of "打印用的是哪个端口"
+_CLAUSE_SUBJECT = re.compile(r"\s*([^\s，,；;]{2,8}?)\s*(?:用的是|用的|的是|是)")
 
 
-def _same_kind(previous: str, core: str, head: str):
-    """The phrase of ``previous`` that ends in ``head``, starts where a word starts and is about as long as
-    ``core`` ("中文版" for "英文版", "左键点" for "右键点", "原理图编辑器" for "打开 PCB 编辑器"), never one
-    holding the asking words; None when there is none."""
-    import jieba
-
-    pattern = re.compile(rf"(?:[A-Za-z][\w.+/-]*\s*|(?:(?!的)[\u4e00-\u9fff]){{1,4}}){re.escape(head)}")
-    size = len(core.replace(" ", ""))
-    found, at = [], 0
-    for word in jieba.lcut(previous):
-        inside_name = at > 0 and previous[at].isascii() and re.match(r"[\w./+-]", previous[at - 1]) is not None
-        m = None if inside_name else pattern.match(previous, at)  # "stable/main" is one name
-        if m and not _ASKS.search(m.group()) and size <= 2 * len(m.group().replace(" ", "")) + 2:
-            found.append(m)
-        at += len(word)
-    return min(found, key=lambda m: (abs(len(m.group().replace(" ", "")) - size), -m.start()), default=None)
+def _in_place_of_asked_about(core: str, previous: str) -> str | None:
+    """"mDNS 呢？" after "常用网络端口里，打印用的是哪个端口？": the new thing takes the place of what the
+    earlier question's last clause asks about ("常用网络端口里，mDNS 用的是哪个端口？")."""
+    if ASKS.search(core) or _starts_with_verb(core):
+        return None
+    start = max(previous.rfind(mark) for mark in "，,；;") + 1
+    m = _CLAUSE_SUBJECT.match(previous, start)
+    if not m or not ASKS.search(previous, m.end()):
+        return None
+    space = " " if core[-1:].isascii() and not previous[m.end(1):m.end(1) + 1].isascii() else ""
+    return previous[:m.start(1)] + core + space + previous[m.end(1):]
 
 
-def _in_place_of_its_like(core: str, previous: str) -> str | None:
-    """"那 contrib 目录呢？" after "stable/main 目录里放的是什么？": the new thing takes the place of the thing of the
-    same kind in the earlier question (same head word, or a name in Latin letters for one in Latin letters)."""
-    head = re.search(r"[\u4e00-\u9fff]{2}$", core)
-    if head:
-        m = _same_kind(previous, core, head.group())
-        if m is None and len(core) >= 3:  # "服务器端" after "客户端": one final character in common
-            m = _same_kind(previous, core, head.group()[-1])
-            m = m if m is not None and len(m.group()) >= 3 else None
-        # "当成什么来匹配": a phrase right after the asking word is what was asked, not a thing to swap
-        if m and m.group() != core and not re.search(rf"(?:{_ASKS.pattern})\s*$", previous[:m.start()]):
-            before = previous[:m.start()]
-            lead = next((core[:n] for n in range(min(4, len(core) - 2), 0, -1) if before.rstrip().endswith(core[:n])), "")
-            return before + core[len(lead):].lstrip() + previous[m.end():]  # "打开 PCB 编辑器" after "打开原理图编辑器"
-    new, old = _ASCII_TERM.findall(core), _ASCII_TERM.findall(previous)
-    if len(new) == 1 and old and _ASCII_TERM.fullmatch(core.strip()):
-        return previous.replace(old[0], new[0], 1)
-    placed = _PLACED_NAME.fullmatch(core.strip())
-    if placed:  # "Windows 上" after "在 Linux 上……": the name before the same word is swapped
-        name, word = placed.groups()
-        same = re.search(rf"[A-Za-z][\w.+/-]*(?=\s*{re.escape(word)})", previous)
-        if same and same.group() != name:
-            return previous[:same.start()] + name + previous[same.end():]
-    return None
-
-
-_PLACED_NAME = re.compile(r"([A-Za-z][\w.+/-]*)\s*([上中里下版])")
-
-
-_HOW = re.compile(r"怎么样|怎么|怎样|如何")
-
-
-def _in_place_of_its_verb(core: str, previous: str) -> str | None:
-    """"那彻底删除（purge）呢？" after "用 dpkg 怎么卸载 gentoo 这个包？": a follow-up that is an action takes the
-    place of the action the earlier question asked how to do."""
+def _noun_phrase(stem: str) -> str:
+    """``stem`` without the verbs it ends in: "debconf 提问的优先级" of "debconf 提问的优先级默认设在"."""
     import jieba.posseg as pseg
 
-    words = [(w.word, w.flag) for w in pseg.cut(core) if w.word.strip()]
-    verb_at = next((k for k, (_, flag) in enumerate(words[:3]) if flag.startswith("v")), None)
-    if verb_at is None or any(flag.startswith(("n", "r")) for _, flag in words[:verb_at]):
-        return None
-    how = _HOW.search(previous)
-    if not how:
-        return None
-    rest = previous[how.end():]
-    asked = [(w.word, w.flag) for w in pseg.cut(rest)]
-    if not asked or not asked[0][1].startswith("v") or len(asked[0][0]) < 2:
-        return None
-    return previous[:how.end()] + core + rest[len(asked[0][0]):]
+    words = [(w.word, w.flag) for w in pseg.cut(stem)]
+    while words and (words[-1][1].startswith(("v", "d", "p", "c", "u", "x")) and words[-1][1] != "vn"):
+        words.pop()
+    return "".join(w for w, _ in words) or stem
 
 
-# "新建图像的快捷键是什么": what the earlier question asks something of, the thing asked, and the asking words
-_OWNER_ASKED = re.compile(r"([^\s，,。：:；;里中上在的]{2,12})的([^\s的，,？?]{1,8}?)(?:是什么|是多少|是哪|是谁|叫什么|有哪些|多少|几)")
-
-
-def _in_place_of_its_owner(core: str, previous: str) -> str | None:
-    """"那退出程序呢？" after "GIMP 里新建图像的快捷键是什么？": the new thing takes the place of what the earlier
-    question asked something of, when it is about as long as that; "那主席呢？" after "自治区政协的秘书长是谁？" is
-    about as long as the thing asked, and takes its place ("自治区政协的主席是谁？")."""
-    m = _OWNER_ASKED.search(previous)
-    size = len(core.replace(" ", ""))
-    if not m or size < 2 or _ASKS.search(core) or not re.search(r"[\u4e00-\u9fff]", core):
-        return None
-    owner, asked = len(m.group(1)), len(m.group(2))
-    if abs(size - asked) < abs(size - owner) and size <= asked + 2:  # "那主席呢？" after "……的秘书长是谁？"
-        return previous[:m.start(2)] + core + previous[m.end(2):]
-    if abs(size - owner) > 2 or abs(size - owner) >= abs(size - asked):
-        return None
-    return previous[:m.start(1)] + core + previous[m.end(1):]
-
-
-_WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*\??$", re.I)
-
-
-def _english_swap(question: str, previous: str) -> str | None:
-    """"What about the testing release?" after "What is the codename of the stable release?": the phrase with
-    the same last word takes the new one's place."""
-    m = _WHAT_ABOUT.match(question)
-    if not m or re.search(r"[\u4e00-\u9fff]", question):
-        return None
-    new = m.group(1)
-    head = new.split()[-1]
-    old = re.search(rf"\b(?:[\w.+/-]+\s+){{0,2}}{re.escape(head)}\b", previous, re.I)
-    if not old or old.group().lower() == new.lower():
-        return None
-    return previous[:old.start()] + new + previous[old.end():]
+_COMPLETE = 8  # a follow-up this long that asks by itself is a question of its own
 
 
 def _topic(previous: str) -> str:
@@ -237,7 +176,7 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
         subject = referent(previous, question)
         if subject:
             return _PRONOUN.sub(subject, re.sub(r"^那么?(?=[它该这那其])", "", question.strip()), count=1)
-    bare = _bare_ask(question, previous) or _english_swap(question, previous)
+    bare = _bare_ask(question, previous) or english_swap(question, previous)
     if bare:
         return bare
     if not is_follow_up(question):
@@ -289,7 +228,7 @@ def _after_it(question: str, previous: str, said: str = "") -> str | None:
     if not then or len(question.strip()) <= then.end():
         return None
     rest = question.strip()[then.end():]
-    how = _HOW.search(previous)
+    how = HOW.search(previous)
     if how:
         done = (previous[:how.start()] + previous[how.end():]).strip().rstrip("？?。")
         return f"{done}以后，{rest}"
@@ -302,7 +241,7 @@ def _after_it(question: str, previous: str, said: str = "") -> str | None:
         return None  # only a yes/no question states a situation
     elif no and _MODAL.search(situation):
         situation = _MODAL.sub(r"不\1", situation, count=1)
-    if _ASKS.search(situation):
+    if ASKS.search(situation):
         return None
     return f"{situation}，{rest}"
 
@@ -323,7 +262,7 @@ def _with_topic(question: str, previous: str) -> str:
 
 _BARE = re.compile(r"^(?:那|那么)?(?:还|也)?(?:要|需要|得|还有|有没有|可以|能)?(?:别的|其他|其它)?[\u4e00-\u9fff]{0,4}"
                    r"(?:多久|多长时间|多少钱|多少|几[天次个年]|什么时候|在哪|哪里|谁|为什么|怎么办|办法|方法|吗)[？?]?$")
-_ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
+ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
 
 
 def _bare_ask(question: str, previous: str) -> str | None:
@@ -333,8 +272,8 @@ def _bare_ask(question: str, previous: str) -> str | None:
     q = question.strip()
     if len(q) > 10 or not _BARE.match(q) or _ASCII_SUBJECT.search(q):
         return None
-    stem = _ASKS_AT_END.sub("", previous.strip())
-    how = _HOW.match(stem)
+    stem = ASKS_AT_END.sub("", previous.strip())
+    how = HOW.match(stem)
     if how:  # "怎么重建数据库" → "重建数据库"
         return f"{stem[how.end():]}{q.removeprefix('那么').removeprefix('那')}"
     return f"{stem}，{q.removeprefix('那么').removeprefix('那')}"

@@ -1,0 +1,48 @@
+"""An answer unit as evidence for a question, and the extractive answer cut from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+from rag.question.analysis import QuestionInfo
+from rag.types import Passage
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An answer unit inside one of the passages (a sentence, table row, list item, …), with how well it answers."""
+
+    passage: int  # index into the passages list
+    start: int  # span inside the passage text
+    end: int
+    text: str  # the passage's text of that span, verbatim
+    score: float
+    shown: str = ""  # the unit as an answer shows it (a table row with its header, without markup)
+    kind: str = "sentence"
+    supported: bool | None = None  # the selector's verdict; None: judged by the question's words
+    plausible: bool = True  # the selector rates it high enough to give a figure when the question is answerable
+
+    @property
+    def answer_text(self) -> str:
+        return self.shown or self.text
+
+
+def promoted(ranked: list[Evidence], k: int) -> list[Evidence]:
+    """Unit ``k`` first, carrying the best unit's verdict on whether the question is answered."""
+    chosen = replace(ranked[k], supported=ranked[0].supported)
+    return [chosen, *ranked[:k], *ranked[k + 1:]]
+
+
+# Ranks the answer units of the passages, best first (``selection.rank``); None ranks sentences by words.
+Ranker = Callable[[QuestionInfo, Sequence[Passage]], list[Evidence]]
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The extractive answer: the part that answers, and the sentence it was cut from."""
+
+    answer: str
+    evidence: Evidence
+    label: str = ""  # e.g. "2023年" when a comparison is answered one year at a time
+    also: tuple[Evidence, ...] = ()  # runners-up the selector rates close to the best: shown after it, each cited
