@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import time
 from dataclasses import replace
 from typing import Sequence
@@ -103,8 +104,10 @@ def _not_said(info: QuestionInfo, parts: list[Extract], passages, retriever) -> 
         return f"文档中关于{page}没有这一项", False
     if nearmiss.no_menu(info, texts):
         return "文档没有说它在哪个菜单里", True
-    # what the entry stands under: its document's name and headings, the lead-in above it
-    above = chunk.context + "\n" + passages[best.passage].text[max(0, best.start - nearmiss.LEAD_IN):best.start]
+    # what the entry stands under: its document's name and headings (those above it in the passage too: "## ulimit"
+    # where the passage began in the section before), the lead-in above it
+    before = passages[best.passage].text[:best.start]
+    above = "\n".join([chunk.context, *re.findall(r"^#{1,6} .*$", before, re.M), before[-nearmiss.LEAD_IN:]])
     absent = nearmiss.not_in_entry(info, best.kind, best.shown or best.text, above)
     return (f"相关的表格和条目里没有“{absent}”这一项", False) if absent else None
 

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rag.documents.help_text import FENCE_LANGUAGES, help_entries, is_help
 from rag.documents.text_tables import laid_out_rows
 
 # Sentence-final marks; closing quotes/brackets after them still end the sentence.
@@ -50,10 +51,11 @@ def clean_text(raw: str) -> str:
     text = _TABLE_OF_CONTENTS.sub("", _normalise_chars(raw))
     pieces: list[str] = []
     for part, code in _fenced(text):
-        if code:  # a fenced code block stays as written, one paragraph
+        inner = _help_inside(part) if code else None
+        if code and inner is None:  # a fenced code block stays as written, one paragraph
             pieces.append(part.strip("\n"))
             continue
-        pieces.extend(_described(re.split(r"\n\s*\n", part)))
+        pieces.extend(_described(re.split(r"\n\s*\n", part if inner is None else inner), inner is not None))
     return "\n\n".join(_drop_repeats(_join_paragraphs(pieces)))
 
 
@@ -66,6 +68,15 @@ def _fenced(text: str) -> list[tuple[str, bool]]:
         cursor = match.end()
     parts.append((text[cursor:], False))
     return [(part, code) for part, code in parts if part.strip()]
+
+
+def _help_inside(fenced: str) -> str | None:
+    """The text of a fence that holds a command's help rather than code (``--help`` output fenced to keep its
+    columns), to be read as the help text it is; None for code."""
+    first, _, rest = fenced.partition("\n")
+    inner = rest.rsplit("```", 1)[0] if rest.rstrip().endswith("```") else rest
+    language = first.strip("`").strip().lower()
+    return inner if language in FENCE_LANGUAGES and is_help(inner) else None
 
 
 def _normalise_chars(raw: str) -> str:
@@ -94,10 +105,12 @@ def _safe_nfkc(char: str) -> str:
     return char
 
 
-def _described(blocks: list[str]) -> list[str]:
+def _described(blocks: list[str], help_text: bool = False) -> list[str]:
     """The paragraphs of the blank-line separated ``blocks``. In text laid out by indentation (a man page saved as
     text), the paragraphs indented under an option line ("-l, --lock" over "    锁定指定账户的密码。") are its
-    description: they are quoted, as Markdown writes a man page's, so that each stays with its option."""
+    description: they are quoted, as Markdown writes a man page's, so that each stays with its option. A command's
+    help lists options with their descriptions beside them: each is an entry (``help_text``: the blocks are help,
+    where an option alone between blank lines is one too)."""
     pieces: list[str] = []
     term: int | None = None  # the indentation of the option line whose description is being read
     described = 0  # blocks of that description so far
@@ -108,6 +121,11 @@ def _described(blocks: list[str]) -> list[str]:
             term = None
             if not block.strip():
                 continue
+        entries = help_entries(block.split("\n"), 1 if help_text else 2)
+        if entries is not None:  # a command's options, each with its description: one entry each
+            pieces.extend(entries)
+            term = None
+            continue
         spread = [line.expandtabs(8) for line in block.split("\n")]
         rows = laid_out_rows(spread)
         if rows is not None:  # columns laid out with spaces: a table, one row per paragraph

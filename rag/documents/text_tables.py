@@ -39,23 +39,23 @@ def aligned_rows(lines: list[str]) -> list[str] | None:
     split = _split([line for line in lines if not _RULE.match(line)], MIN_ROWS)
     if split is None or any(_MARKER.match(cells[0][1]) for cells in split):  # not laid out in columns, or a list
         return None
-    width = len(split[0])  # two or more: the first line has a gap
+    count = len(split[0])  # two or more: the first line has a gap
     starts = [at for at, _ in split[0]]
     rows: list[list[str]] = []
     for cells in split:
         columns = [_column_of(at, starts) for at, _ in cells]
         if None in columns or columns != sorted(set(columns)):
             return None
-        if len(cells) == width:
+        if len(cells) == count:
             rows.append([text for _, text in cells])
         elif rows and columns[0] > 0:  # the rest of a wrapped cell
             for column, (_, text) in zip(columns, cells):
-                rows[-1][column] = _joined(rows[-1][column], text)
+                rows[-1][column] = joined(rows[-1][column], text)
         else:
             return None
     if len(rows) < MIN_ROWS:
         return None
-    return _rows(rows, header=True)
+    return table_rows(rows, header=True)
 
 
 TERM_MAX = 24  # display columns of a listed term at most ("C-x C-f", "M-<DEL>", "Ctrl+Alt+Del")
@@ -68,14 +68,14 @@ def laid_out_rows(lines: list[str]) -> list[str] | None:
     is a list of terms, even one long enough to pass for a table: a Chinese table's header is not such a term."""
     terms = _term_cells(lines)
     if terms is not None and all(term.isascii() for term, _ in terms):
-        return _rows(terms, header=False)
+        return table_rows(terms, header=False)
     table = aligned_rows(lines)
     if table is not None or terms is None:
         return table
-    return _rows(terms, header=False)
+    return table_rows(terms, header=False)
 
 
-def _rows(rows: list[list[str]], header: bool) -> list[str]:
+def table_rows(rows: list[list[str]], header: bool) -> list[str]:
     lines = [] if header else ["|  |  |", "|---|---|"]  # a list of terms has no header: an empty one
     return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
 
@@ -90,13 +90,13 @@ def _term_cells(lines: list[str]) -> list[list[str]] | None:
     wrapped = 0
     for cells in split:
         if abs(cells[0][0] - text_at) <= _SLACK * 2 and rows:  # the description wrapped onto this line
-            rows[-1][1] = _joined(rows[-1][1], " ".join(text for _, text in cells))
+            rows[-1][1] = joined(rows[-1][1], " ".join(text for _, text in cells))
             wrapped += 1
             continue
         if len(cells) < 2 or cells[0][0] != term_at or abs(cells[1][0] - text_at) > _SLACK * 2:
             return None
         term = cells[0][1]
-        if _width(term) > TERM_MAX or _SENTENCE_MARK.search(term) or _MARKER.match(term) or term.startswith("-"):
+        if width(term) > TERM_MAX or _SENTENCE_MARK.search(term) or _MARKER.match(term) or term.startswith("-"):
             return None  # a sentence, a list's marker or a man page's option line: not a term list
         rows.append([term, " ".join(text for _, text in cells[1:])])
     # one term is a list when its description goes on in the description's column ("C-h a" over three lines)
@@ -121,7 +121,7 @@ def _column_of(at: int, starts: list[int]) -> int | None:
     return k if k < len(starts) and abs(at - starts[k]) <= _SLACK * 2 else None
 
 
-def _joined(left: str, right: str) -> str:
+def joined(left: str, right: str) -> str:
     spaced = left[-1:].isascii() and right[:1].isascii()
     return f"{left} {right}" if spaced else left + right
 
@@ -133,14 +133,14 @@ def _cells(line: str) -> list[tuple[int, str]]:
     start = len(body) - len(body.lstrip())
     for piece in _GAP.split(body.strip()):
         found = body.index(piece, max(at, start))
-        column += _width(body[at:found])  # counted on from the last cell: a long line is read once
+        column += width(body[at:found])  # counted on from the last cell: a long line is read once
         cells.append((column, piece))
-        column += _width(piece)
+        column += width(piece)
         at = found + len(piece)
     return cells
 
 
-def _width(text: str) -> int:
+def width(text: str) -> int:
     """How many columns ``text`` takes: a wide (CJK) character two, as a terminal draws it."""
     return sum(2 if "\u1100" <= c and _wide(c) else 1 for c in text)
 

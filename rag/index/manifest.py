@@ -35,7 +35,9 @@ READABLE_VERSIONS = (1, 2)
 # man page's option line are its description. 11: the keyword index holds an editor's keys as Emacs writes them
 # ("C-M-v" as "c-m-v" and "ctrl+meta+v"), keys joined by a hyphen ("CTRL-O" as "ctrl+o") and Vim's command lines
 # whole (":r !dir", ":wq"). 12: a key combination whose key is C or M keeps it (11 wrote "Ctrl+C" as "ctrl+ctrl").
-# 13: a Latin ";", "!" or "?" inside a formula or expression ("DATE(1954;7;20)", "a!=b") ends no sentence.
+# 13: a Latin ";", "!" or "?" inside a formula or expression ("DATE(1954;7;20)", "a!=b") ends no sentence; a command's
+# help laid out with spaces ("  -a, --all   不要隐藏……"), in plain text or fenced to keep its columns, is one entry per
+# option.
 PIPELINE_VERSION = 13
 
 

@@ -67,12 +67,15 @@ def split_asks(question: str) -> list[str]:
             second = second[:this.start()] + named + second[this.end():]
         elif named:
             second = second[:this.start()] + f"{named} 的" + second[this.start() + 2:]
+    elif len(second) <= _ELLIPTIC and _WHETHER.search(first):
+        return []  # "ls 能不能让目录排在前面？用哪个开关？": the second asks which way the first can: one question
     elif len(second) <= _ELLIPTIC:  # "……本地会留一份吗？放在哪个目录？": the second asks on about the first's subject
         second = f"{_YES_NO_END.sub('', first)}，{second}"
     return [first, second]
 
 
 _ELLIPTIC = 8  # characters of a second question too short to name its own subject ("放在哪个目录？")
+_WHETHER = re.compile(r"能不能|能否|可不可以|可否|有没有办法|有没有.{0,4}(?:办法|方法|选项|开关|参数)")
 _YES_NO_END = re.compile(r"(?:吗|呢|嘛)?\s*[？?]$")
 
 
