@@ -207,3 +207,16 @@ def test_a_formula_s_semicolons_end_no_sentence():
     assert "当 a!=b 时返回 1。" in said
     assert "「=NETWORKDAYS.INTL(C3;D3;;F3:J3)」返回 21 个工作日。" in said
     assert "Use commas;" in said  # a Latin one before a space still ends a clause
+
+
+def test_a_figure_s_clause_keeps_the_formula_and_the_number_it_is_part_of():
+    import re
+
+    from rag.answering.figures import best_clause
+    from rag.question.analysis import analyse
+
+    sentence = "「=NETWORKDAYS.INTL(C3;D3;「0000001」;F3:J3)」返回 24 个工作日, 只有周日单休。"
+    clause = best_clause(analyse("这个公式返回多少个工作日？"), sentence, lambda c: bool(re.search(r"\d", c)))
+    assert clause == "「=NETWORKDAYS.INTL(C3;D3;「0000001」;F3:J3)」返回 24 个工作日"
+    said = best_clause(analyse("一共多少人？"), "今年共有 2,000 人参加,其中男性 1,200 人。", lambda c: "人" in c)
+    assert "2,000" in said

@@ -103,8 +103,9 @@ def _clauses(sentence: str) -> list[str]:
     return found
 
 
-_PART_SPLIT = re.compile(r"[、，,；;]")
-_COLON = re.compile(r"[：:]")
+# (not at a Latin "," or ";" inside a figure or a formula: "2,000", "NETWORKDAYS.INTL(C3;D3;「0000001」;F3:J3)")
+_PART_SPLIT = re.compile(r"[、，；]|[,;](?![A-Za-z0-9_=;\"'(\[$「“])")
+_COLON = re.compile(r"：|:(?![A-Za-z0-9/\\])")  # not a range's, a time's or an address's ("F3:J3", "12:30", "C:\\")
 
 
 # the bound a figure is asked at, and the ways a clause states it: "最多采多少血" is "最多不得超过四百毫升"

@@ -62,11 +62,15 @@ def help_entries(lines: list[str], least: int = 2) -> list[str] | None:
 
 
 def is_help(code: str) -> bool:
-    """A fenced block that holds a help text, not code: two options or more with their descriptions on the same
-    line, told in words (a writer fences ``--help`` output to keep its columns)."""
-    lines = code.split("\n")
+    """A fenced block that holds a help text, not code: options with their descriptions on the same line, told in
+    words: two or more, or one among lines mostly in Chinese (a writer fences ``--help`` output to keep its columns)."""
+    lines = [line for line in code.split("\n") if line.strip()]
     options = [p for p in (_parse(line) for line in lines) if p[1] is not None and p[2]]
-    return len(options) >= 2 and any(re.search(r"[\u4e00-\u9fff]", text) for _, _, text in options)
+    told = [text for _, _, text in options if _CJK.search(text)]
+    return len(told) >= 2 or (len(told) == 1 and 2 * sum(bool(_CJK.search(line)) for line in lines) > len(lines))
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _parse(line: str) -> tuple[int, str | None, str]:

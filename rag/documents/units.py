@@ -14,7 +14,7 @@ KINDS = ("sentence", "row", "item", "field", "code", "option", "heading")
 ENTRY_KINDS = ("row", "item", "field", "option")  # the members of a list, table or glossary
 
 _PARAGRAPH = re.compile(r"```.*?(?:```|\Z)|[^\n]+(?:\n(?!\n)[^\n]*)*", re.S)
-IN_FORMULA = r"""(?:;(?=[A-Za-z0-9_=;"'(\[$])|[!?](?=[A-Za-z0-9_=]))"""  # "C3;D3;;F3", "A1;2", "a!=b"
+IN_FORMULA = r"""(?:;(?=[A-Za-z0-9_=;"'(\[$「“])|[!?](?=[A-Za-z0-9_=]))"""  # "C3;D3;;F3", "A1;2", "a!=b"
 # a sentence ends at its final punctuation, but not at a quoted one ("在密码开头添加一个“!”") nor at a Latin one
 # inside a formula, an expression or an address ("DATE(1954;7;20)", "a!=b", "?q=1")
 _SENTENCE = re.compile(rf"(?:[^。！？!?；;\n]|{IN_FORMULA}|(?<=[“\"'‘「])[!?！？](?=[”\"'’」]))+"
