@@ -32,6 +32,10 @@ RM_HELP = """用法：rm [选项]... [文件]...
 
 要删除文件名第一个字符为 "-" 的文件（例如 "-foo"），请使用以下命令之一：
   rm -- -foo
+
+退出状态：
+ 0  表示正常，
+ 2  表示严重问题（例如：无法使用命令行参数）。
 """
 
 
@@ -62,6 +66,8 @@ def test_help_fenced_to_keep_its_columns_is_read_as_help_and_code_stays_code():
     assert "| -d, --directory | 列出目录本身，而不是目录的内容 |" in cleaned.split("\n\n")
     assert "| --hide=模式 | 隐藏符合 shell <模式> 的项目（-a 或 -A 使此选项失效） |" in cleaned.split("\n\n")
     assert "```sh\nls -a /tmp\nls -d */\n```" in cleaned  # a script stays one code block
+    coded = clean_text(f"# rm\n\n```\n{RM_HELP}```\n").split("\n\n")
+    assert "| 2 | 表示严重问题（例如：无法使用命令行参数）。 |" in coded  # in help, a code with its meaning is an entry
 
 
 def test_a_question_about_one_option_of_a_fenced_help_gets_that_option(tmp_path):
@@ -70,5 +76,20 @@ def test_a_question_about_one_option_of_a_fenced_help_gets_that_option(tmp_path)
     got = ask(settings, "rm 怎么删除空目录？")
     assert not got.abstained and "-d" in got.text and "删除空目录" in got.text, got.text
     assert "-f, --force" not in got.text, got.text  # the option asked, not the whole help
+    got = ask(settings, "rm 退出状态是 2 的时候说明什么？")  # the code's entry, not a sentence that lacks it
+    assert got.text.startswith("2：表示严重问题"), got.text
     got = ask(settings, "ls 能不能让文件夹都排在普通文件前面？用哪个选项？")
     assert "--group-directories-first" in got.text, got.text
+
+
+def test_a_code_named_by_number_gets_its_entry_over_a_sentence_without_it():
+    from rag.answering.preferences import named_entry_first
+    from rag.question.analysis import analyse
+    from tests.test_structured_answers import unit
+
+    ranked = [unit("如果 <格式> 是 格式1<换行符>格式2 的话，则 <格式1> 将应用于较久远的文件。"),
+              unit("0：表示正常，", kind="row"), unit("2：表示严重问题（例如：无法使用命令行参数）。", kind="row")]
+    first = named_entry_first(analyse("ls 退出状态是 2 的时候说明什么？"), ranked)[0]
+    assert first.text.startswith("2：表示严重问题")
+    said = [unit("出错时退出状态为 2。"), *ranked[1:]]  # a sentence that says the code keeps its place
+    assert named_entry_first(analyse("ls 退出状态是 2 的时候说明什么？"), said)[0].text == "出错时退出状态为 2。"

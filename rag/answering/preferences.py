@@ -335,7 +335,10 @@ def entry_terms(ev) -> list[str]:
     """What an entry may be looked up by: an option's or field's term; each cell of a table row
     ("F4" and "将光标移动到……" of "快捷键：F4；说明：将光标移动到……")."""
     if ev.kind == "row":
-        return [cell.split("：", 1)[-1].strip(" *`_").lower() for cell in ev.answer_text.split("；")]
+        cells = ev.answer_text.split("；")
+        if len(cells) == 1:  # a row of a list without a header shows as "term：description" ("2：表示严重问题")
+            return [part.strip(" *`_").lower() for part in cells[0].split("：", 1)]
+        return [cell.split("：", 1)[-1].strip(" *`_").lower() for cell in cells]
     return [entry_term(ev.answer_text)]
 
 
@@ -343,9 +346,12 @@ def named_entry_first(info: QuestionInfo, ranked: list) -> list:
     """When the question names an entry's term exactly ("退出状态 2", "F4", "-t"), and one of the selector's top
     entries is about that very term while the best is about another, the named one goes first."""
     top = ranked[:_ENTRY_TOP]
-    if not top or top[0].kind not in _ENTRY_KINDS:
+    if not top:
         return ranked
     named = set(_TERM.findall(info.text.lower()))
+    if top[0].kind not in _ENTRY_KINDS:  # "ls 退出状态是 2 的时候说明什么": a code named by number is its entry's,
+        said = top[0].answer_text  # over a sentence that does not say the number
+        named = {term for term in named if term.isdigit() and not re.search(rf"(?<![\w.]){term}(?![\w.])", said)}
     if not named or any(_names(term, named) for term in entry_terms(top[0])):
         return ranked
     found = next((k for k, ev in enumerate(top) if ev.kind in _ENTRY_KINDS and ev.supported is not False

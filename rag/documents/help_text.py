@@ -20,6 +20,7 @@ from rag.documents.text_tables import joined, table_rows, width
 # an option as a help text starts its line: "-a", "--all", "-a, --all", "--block-size=大小", "-a 数组" (bash)
 _OPTION = re.compile(r"^-{1,2}[A-Za-z0-9?#@][\w#@?-]*(?:\[?=\S*)?(?:,\s*-{1,2}[A-Za-z0-9?][\w-]*(?:\[?=\S*)?)*")
 _GAP = re.compile(r"\t|\s{2,}")  # between an option and its description
+_CODE = re.compile(r"([!-~]{1,12})(?:\t+|\s{2,})(?=\S)(.*[\u4e00-\u9fff].*)$")  # "2  表示严重问题", "%j   一年中的第几天"
 _TERM_MAX = 40  # display columns of an option with its argument at most
 _PROSE = re.compile(r"[。！？；]$|[.!?;]\s")  # a sentence where an option's term would be
 _MID = "，、,"  # a prose line ending in one of these goes on in the next
@@ -30,8 +31,9 @@ def help_entries(lines: list[str], least: int = 2) -> list[str] | None:
     """The paragraphs of one block of a help text (``lines`` as written, tabs kept): each prose line, each
     run of options a table of (option, description) rows; None when the block lists fewer than ``least`` options or
     none with its description on the same line (a man page's option over an indented paragraph is read elsewhere).
-    In a text known to be help, one option is a block of its own ("--hide=模式  隐藏……" between blank lines)."""
-    parsed = [_parse(line) for line in lines if line.strip()]
+    In a text known to be help (``least`` 1), one option is a block of its own ("--hide=模式  隐藏……" between blank
+    lines), and a short code with its meaning beside it is an entry too (" 2  表示严重问题", "%j   一年中的第几天")."""
+    parsed = [_parse(line, codes=least < 2) for line in lines if line.strip()]
     options = [p for p in parsed if p[1] is not None]
     if len(options) < least or not any(p[2] for p in options):
         return None
@@ -73,11 +75,15 @@ def is_help(code: str) -> bool:
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _parse(line: str) -> tuple[int, str | None, str]:
-    """(indentation, the option or None, the description or the line's text) of one line."""
+def _parse(line: str, codes: bool = False) -> tuple[int, str | None, str]:
+    """(indentation, the option or None, the description or the line's text) of one line; ``codes``: a short code
+    in Latin letters, digits or signs before a gap starts an entry too."""
     spread = line.expandtabs(8)
     at = len(spread) - len(spread.lstrip())
     body = line.strip()
+    code = _CODE.match(body) if codes else None
+    if code:
+        return at, code.group(1), re.sub(r"\s+", " ", code.group(2))
     m = _OPTION.match(body)
     if m:
         gap = _GAP.search(body, m.end())
