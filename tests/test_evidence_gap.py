@@ -50,3 +50,12 @@ def test_names_given_as_examples_of_a_kind_stand_for_that_kind(tmp_path):
     trap = answer("为什么 pages、numbers 这类 iWork 文件签完名，状态总是显示只签了一部分？", settings=settings,
                   backend="extractive")
     assert trap.abstained, trap.text  # neither the examples nor their kind is in the documents
+
+
+def test_a_library_named_with_its_js_is_the_one_the_text_names_without_it(tmp_path):
+    settings = indexed_all(tmp_path, {**HISTORY, "fly.md": (
+        "# Fly\n\nFly 的 min 只有 4.6K 左右，GZIP 压缩后不到 2K。\n\n在 nodejs 等非浏览器环境下也可以使用 Fly 发请求。\n")})
+    a = answer("fly.js 在浏览器里 gzip 压缩之后有多大？", settings=settings, backend="extractive")
+    assert not a.abstained and "2K" in a.text, a.text
+    trap = answer("axios.js 在浏览器里 gzip 压缩之后有多大？", settings=settings, backend="extractive")
+    assert trap.abstained, trap.text  # a library the documents never name

@@ -631,3 +631,14 @@ def test_a_figure_worked_out_to_a_day_written_iso_is_found(tmp_path):
         "「=DATEDIF(\"1974-04-17\";\"2012-06-13\";\"d\")」得到 13937，他已存活 13937 天。\n")
     got = ask(settings, "DATEDIF 的例子里，这人到 2012-06-13 一共活了多少天？")
     assert not got.abstained and "13937" in got.text, got.text
+
+
+def test_a_default_in_a_table_s_default_column_is_a_default(tmp_path):
+    settings = indexed(tmp_path, "dialog.md",
+        "# Dialog 模态窗\n\n## API\n\n### Dialog Props\n\n|属性 | 说明 | 类型 | 默认值|备注|\n|----|-----|------|------|------|\n"
+        "| v-model | 双向绑定是否显示窗口 | Boolean | `false`|-|\n| title | 窗口标题 | String | -|-|\n"
+        "| icon | Icon组件图标名称 | String | -|-|\n| closable | 是否显示关闭按钮 | Boolean | `true`|-|\n"
+        "| layout | 底部按钮组布局方式 | String | `row` | - |\n| btns | 底部操作按钮组 | Array | `[]`|-|\n"
+        "| append-to | 组件的挂载节点 | HTMLElement | `document.body`|-|\n")
+    got = ask(settings, "Dialog 组件默认挂载到哪个节点上？")  # the column far above the row says "默认值"
+    assert not got.abstained and "document.body" in got.text, got.text

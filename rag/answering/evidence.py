@@ -42,7 +42,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         if option not in joined:
             return f"检索到的资料中没有提到“{option}”"
     for name in identifiers(info.text):
-        if name.lstrip("$").lower() not in lowered and not _the_source(name, info.text, retriever) \
+        if not _said(name.lstrip("$"), lowered) and not _the_source(name, info.text, retriever) \
                 and not _where_asked(name, info.text, retriever):
             return f"检索到的资料中没有提到“{name}”"
     for version in versions(info.text):  # "pypinyin 0.38.0 版本更新了什么": a release the passages never name
@@ -58,7 +58,7 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
         for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e].lower()) in squeezed)):
             if _where_asked(name, info.text, retriever):
                 continue
-            if (re.sub(r"\s+", "", name.lower()) not in squeezed
+            if (not _said(re.sub(r"\s+", "", name), squeezed)
                     and not (name.lower() in _ID_WORDS and _HEX_ID.search(joined))):
                 return f"检索到的资料中没有提到“{name}”"
         # "……规定新能源汽车免征吗": a yes-or-no question about a thing no passage names is not answered by
@@ -75,6 +75,14 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
 
 
 _CLAUSE_BREAK = re.compile(r"[，,；;：:]")
+_JS_NAME = re.compile(r"(?i)([a-z][\w-]+)\.js")  # "Fly.js", "Node.js": a library or runtime the text may call "Fly"
+
+
+def _said(name: str, lowered: str) -> bool:
+    """Whether the (lowercased) passages say ``name``, or the library it names without its ".js" ("Fly.js": "fly",
+    "Node.js": "nodejs")."""
+    js = _JS_NAME.fullmatch(name)
+    return name.lower() in lowered or bool(js and re.search(rf"(?<![a-z0-9_.]){re.escape(js.group(1).lower())}(?:js)?(?![a-z0-9_])", lowered))
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")

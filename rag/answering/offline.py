@@ -117,7 +117,8 @@ def _miss_reason(info: QuestionInfo, hit: Extract, passages) -> tuple[str, bool]
     context = text[max(0, hit.evidence.start - nearmiss.LOOKBACK) : hit.evidence.end]
     after = text[hit.evidence.end : hit.evidence.end + nearmiss.LOOKAHEAD].split("\n\n", 1)[0]  # its paragraph
     heading = passages[hit.evidence.passage].chunk.context  # its document's name and the headings above it
-    return nearmiss.describe(info, hit.answer, context, context + after, heading)
+    # (a table row as shown carries its header: "默认值：document.body" is said by the column far above the row)
+    return nearmiss.describe(info, hit.answer, context, f"{context}{after}\n{hit.evidence.shown}", heading)
 
 
 def _near_miss(info: QuestionInfo, hit: Extract, passages, flags, base) -> Answer | None:
