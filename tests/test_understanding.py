@@ -381,3 +381,17 @@ def test_the_days_a_question_names_are_neither_compared_years_nor_figures(questi
 
     info = analyse(question)
     assert info.years == years and info.numbers == numbers
+
+
+@pytest.mark.parametrize("question, searched", [
+    ("cnchar 能不能把大陆的简化字换成港台那种写法？调哪个方法？", "cnchar 能不能把大陆的简化字换成港台那种写法？"),
+    ("ls 能不能让文件夹排在前面？用哪个开关？", "ls 能不能让文件夹排在前面？"),
+    ("用 apt 装软件时下载的 .deb 本地会留一份吗？放在哪个目录？", None),  # two things asked: both are answered
+    ("cnchar 能不能把简化字换成繁体？", None),
+])
+def test_a_second_question_that_only_asks_which_way_is_not_searched_for(question, searched):
+    from rag.question.compare import narrowed, split_asks
+
+    assert narrowed(question) == searched
+    if searched:
+        assert split_asks(question) == []  # one question, answered once

@@ -24,7 +24,7 @@ from rag.question.analysis import QuestionInfo, YEAR_RE, asks_for_person, analys
 from rag.question.followup import follow_up_focus, is_follow_up, rewrite_follow_up, search_context
 from rag.question.history import last_user_question, normalise_history
 from rag.question.besides import set_aside
-from rag.question.compare import split_asks, sub_questions
+from rag.question.compare import narrowed, split_asks, sub_questions
 from rag.question.time import resolve_relative_time
 from rag.retrieval.hybrid import get_retriever
 from rag.settings import Settings, get_settings
@@ -71,7 +71,7 @@ def stream_answer(question: str, history=None, *, backend: str | None = None, to
         if apart is not None:
             yield apart
             return
-    passages = retriever.search(search_context(asked, history), top_k or settings.top_k)
+    passages = retriever.search(search_context(narrowed(asked) or asked, history), top_k or settings.top_k)
     timings = {"retrieval": time.perf_counter() - t0}
     info = replace(analyse_question(asked, focus, retriever), aside=aside)
     passages = with_pointed(info, passages, retriever)

@@ -67,7 +67,7 @@ def split_asks(question: str) -> list[str]:
             second = second[:this.start()] + named + second[this.end():]
         elif named:
             second = second[:this.start()] + f"{named} 的" + second[this.start() + 2:]
-    elif len(second) <= _ELLIPTIC and _WHETHER.search(first):
+    elif narrowed(question):
         return []  # "ls 能不能让目录排在前面？用哪个开关？": the second asks which way the first can: one question
     elif len(second) <= _ELLIPTIC:  # "……本地会留一份吗？放在哪个目录？": the second asks on about the first's subject
         second = f"{_YES_NO_END.sub('', first)}，{second}"
@@ -75,6 +75,16 @@ def split_asks(question: str) -> list[str]:
 
 
 _ELLIPTIC = 8  # characters of a second question too short to name its own subject ("放在哪个目录？")
+
+
+def narrowed(question: str) -> str | None:
+    """The first of two questions when the second only asks which way it can be done ("cnchar 能不能把简化字换成
+    繁体？调哪个方法？" → "cnchar 能不能把简化字换成繁体？"): what to search for, the second's words ("方法") being
+    everywhere; None for any other question."""
+    pieces = [p.strip() for p in re.split(r"(?<=[？?])(?![”」』》\"'])", question.strip()) if p.strip()]
+    if len(pieces) != 2 or len(pieces[1]) > _ELLIPTIC or not _WHETHER.search(pieces[0]):
+        return None
+    return pieces[0]
 _WHETHER = re.compile(r"能不能|能否|可不可以|可否|有没有办法|有没有.{0,4}(?:办法|方法|选项|开关|参数)")
 _YES_NO_END = re.compile(r"(?:吗|呢|嘛)?\s*[？?]$")
 
