@@ -220,3 +220,12 @@ def test_a_figure_s_clause_keeps_the_formula_and_the_number_it_is_part_of():
     assert clause == "「=NETWORKDAYS.INTL(C3;D3;「0000001」;F3:J3)」返回 24 个工作日"
     said = best_clause(analyse("一共多少人？"), "今年共有 2,000 人参加,其中男性 1,200 人。", lambda c: "人" in c)
     assert "2,000" in said
+
+
+def test_an_api_heading_and_the_paragraph_under_it_are_one_entry():
+    text = ("# Dialog\n\n## 静态方法\n\n##### Dialog.closeAll()\n\n静态方法关闭所有动态创建的全局Dialog。另一句。\n\n"
+            "##### Dialog.open()\n\n##### 8.2.4. 以 ADSL 链接\n\n正文。\n")
+    shown = [(u.kind, display(text, u)) for u in split_units(text)]
+    assert ("option", "Dialog.closeAll()：静态方法关闭所有动态创建的全局Dialog。") in shown
+    assert not any("Dialog.open()" in s for _, s in shown)  # no paragraph describes it: no entry
+    assert not any(k == "option" and "ADSL" in s for k, s in shown)  # a numbered title is no API's name

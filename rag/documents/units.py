@@ -20,6 +20,7 @@ IN_FORMULA = r"""(?:;(?=[A-Za-z0-9_=;"'(\[$「“])|[!?](?=[A-Za-z0-9_=]))"""  #
 _SENTENCE = re.compile(rf"(?:[^。！？!?；;\n]|{IN_FORMULA}|(?<=[“\"'‘「])[!?！？](?=[”\"'’」]))+"
                        rf"(?:(?:[。！？；]|(?!{IN_FORMULA})[!?;])+[”’」』）)]*|$)|[^\n]+")
 _HEADING_MD = re.compile(r"^(#{1,6})\s+(.*)$")
+_HEADING_MARK = re.compile(r"^#{1,6}\s+")
 _ROW = re.compile(r"^\|.*\|$|^[^|\n]+(?:\s\|\s[^|\n]*){2,}$")
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 _ITEM = re.compile(r"^(?:[-*+•·▪]\s+|\d{1,3}[.)、．]\s*(?!\d)|[（(][一二三四五六七八九十\d]{1,3}[)）]\s*|[①-⑳]\s*)")
@@ -80,6 +81,9 @@ def split_units(text: str) -> list[Unit]:
             headings = _enter(headings, stripped, level)
             header = record = ""
             opened = None
+            if level != _PLAIN_LEVEL and _API_NAME.fullmatch(plain(stripped)):
+                # "##### Dialog.closeAll()" over "静态方法关闭所有……": the heading is the term the paragraph describes
+                units.append(Unit(start, match.end(), "option", " › ".join(h[1] for h in headings[:-1])))
             continue
         if kind == "field" and not fields and opened is None:
             record, opened = "", len(units)  # a run of fields after other text begins an entry ("Template: …")
@@ -115,7 +119,9 @@ def split_units(text: str) -> list[Unit]:
             units.extend(_sentences(para, start, _join(context, term)))
             continue
         units.append(Unit(start, match.end(), kind, context))
-    return [u for u in units if len(plain(text[u.start:u.end])) >= 2]
+    # (an API heading that no paragraph describes is no entry)
+    return [u for u in units if len(plain(text[u.start:u.end])) >= 2
+            and not (u.kind == "option" and _HEADING_MD.fullmatch(text[u.start:u.end].strip()))]
 
 
 def section_starts(text: str) -> list[tuple[int, tuple[str, ...]]]:
@@ -274,13 +280,15 @@ def display(text: str, unit: Unit) -> str:
     if unit.kind == "item":
         return _BULLET.sub("", plain(body))
     if unit.kind == "option":
-        term, _, rest = plain(body).partition("\n\n")
+        term, _, rest = plain(_HEADING_MARK.sub("", body)).partition("\n\n")
         term = _STRAY_STAR.sub("", term)  # "man -a* intro*": italics run into bold ("**man -a*** intro*")
         return f"{term.strip()}：{rest.strip()}" if rest.strip() else term.strip()
     return plain(body)
 
 
 _BULLET = re.compile(r"^[-*+•·▪]\s+")
+# a heading that is an API's name: "Dialog.closeAll()", "cnchar.spell(...)", "fly.config"
+_API_NAME = re.compile(r"(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*\s*\([^()]*\)|(?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*")
 _STRAY_STAR = re.compile(r"(?<=[\w)])\*(?=\s|$)")
 
 
