@@ -66,6 +66,8 @@ def test_help_fenced_to_keep_its_columns_is_read_as_help_and_code_stays_code():
     assert "| -d, --directory | 列出目录本身，而不是目录的内容 |" in cleaned.split("\n\n")
     assert "| --hide=模式 | 隐藏符合 shell <模式> 的项目（-a 或 -A 使此选项失效） |" in cleaned.split("\n\n")
     assert "```sh\nls -a /tmp\nls -d */\n```" in cleaned  # a script stays one code block
+    listing = "```\n-rw-r--r--  1 root root  1024 1月  5 10:00 报告.txt\n-rw-r--r--  1 root root  2048 1月  5 10:00 总结.txt\n```"
+    assert listing in clean_text(f"# 文件\n\n{listing}\n")  # a listing's file modes are no options
     coded = clean_text(f"# rm\n\n```\n{RM_HELP}```\n").split("\n\n")
     assert "| 2 | 表示严重问题（例如：无法使用命令行参数）。 |" in coded  # in help, a code with its meaning is an entry
 

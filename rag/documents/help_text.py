@@ -85,6 +85,8 @@ def _parse(line: str, codes: bool = False) -> tuple[int, str | None, str]:
     if code:
         return at, code.group(1), re.sub(r"\s+", " ", code.group(2))
     m = _OPTION.match(body)
+    if m and any("--" in token.lstrip("-") for token in re.split(r",\s*", m.group())):
+        m = None  # "-rw-r--r--  1 root root …": a listing's file mode, no option
     if m:
         gap = _GAP.search(body, m.end())
         # "-a 数组\t将词语赋值给……": an argument may follow the option before the gap
