@@ -229,3 +229,10 @@ def test_an_api_heading_and_the_paragraph_under_it_are_one_entry():
     assert ("option", "Dialog.closeAll()：静态方法关闭所有动态创建的全局Dialog。") in shown
     assert not any("Dialog.open()" in s for _, s in shown)  # no paragraph describes it: no entry
     assert not any(k == "option" and "ADSL" in s for k, s in shown)  # a numbered title is no API's name
+
+
+def test_a_cell_that_only_says_it_is_empty_is_shown_as_nothing():
+    text = clean_text("# Props\n\n|属性 | 说明 | 默认值|备注|\n|----|-----|------|------|\n"
+                      "| closable | 是否显示关闭按钮 | `true`|-|\n| title | 窗口标题 | -|-|\n")
+    shown = [display(text, u) for u in split_units(text) if u.kind == "row"]
+    assert shown == ["属性：closable；说明：是否显示关闭按钮；默认值：true", "属性：title；说明：窗口标题"]

@@ -270,7 +270,7 @@ def display(text: str, unit: Unit) -> str:
     body = text[unit.start:unit.end]
     if unit.kind == "row":
         header = [plain(h) for h in row_cells(unit.context.rsplit(" › ", 1)[-1])]
-        cells = [plain(c) for c in row_cells(body)]
+        cells = ["" if _PLACEHOLDER_CELL.fullmatch(c := plain(cell)) else c for cell in row_cells(body)]
         if len(header) == len(cells) and any(header):
             return "；".join(f"{h}：{c}" if h else c for h, c in zip(header, cells) if c)
         filled = [c for c in cells if c]
@@ -287,6 +287,7 @@ def display(text: str, unit: Unit) -> str:
 
 
 _BULLET = re.compile(r"^[-*+•·▪]\s+")
+_PLACEHOLDER_CELL = re.compile(r"[-–—/]|N/?A", re.I)  # a table cell that only says it is empty: shown as nothing
 # a heading that is an API's name: "Dialog.closeAll()", "cnchar.spell(...)", "fly.config"
 _API_NAME = re.compile(r"(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*\s*\([^()]*\)|(?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*")
 _STRAY_STAR = re.compile(r"(?<=[\w)])\*(?=\s|$)")

@@ -37,8 +37,8 @@ READABLE_VERSIONS = (1, 2)
 # whole (":r !dir", ":wq"). 12: a key combination whose key is C or M keeps it (11 wrote "Ctrl+C" as "ctrl+ctrl").
 # 13: a Latin ";", "!" or "?" inside a formula or expression ("DATE(1954;7;20)", "a!=b") ends no sentence; a command's
 # help laid out with spaces ("  -a, --all   不要隐藏……"), in plain text or fenced to keep its columns, is one entry per
-# option.
-PIPELINE_VERSION = 13
+# option. 14: a table cell that only says it is empty ("-", "N/A") is not shown ("备注：-" came out as "备注").
+PIPELINE_VERSION = 14
 
 
 @dataclass
