@@ -55,7 +55,8 @@ def evidence_gap(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
                 return f"检索到的资料中没有提到“{tag}”"
         squeezed = re.sub(r"\s+", "", lowered)  # "macOS" is named by "Mac OS"
         glossed = glosses(info.text)  # "自由文本授权（GFDL）": another name for a thing the passages name
-        for name in (e for e in info.entities if not (e in glossed and re.sub(r"\s+", "", glossed[e].lower()) in squeezed)):
+        for name in (e for e in info.entities
+                     if not (e in glossed and re.sub(r"\s+", "", glossed[e].lower()) in squeezed)):
             if _where_asked(name, info.text, retriever):
                 continue
             if (not _said(re.sub(r"\s+", "", name), squeezed)
@@ -81,8 +82,13 @@ _JS_NAME = re.compile(r"(?i)([a-z][\w-]+)\.js")  # "Fly.js", "Node.js": a librar
 def _said(name: str, lowered: str) -> bool:
     """Whether the (lowercased) passages say ``name``, or the library it names without its ".js" ("Fly.js": "fly",
     "Node.js": "nodejs")."""
+    if name.lower() in lowered:
+        return True
     js = _JS_NAME.fullmatch(name)
-    return name.lower() in lowered or bool(js and re.search(rf"(?<![a-z0-9_.]){re.escape(js.group(1).lower())}(?:js)?(?![a-z0-9_])", lowered))
+    stem = re.escape(js.group(1).lower()) if js else None
+    return bool(stem) and re.search(rf"(?<![a-z0-9_.]){stem}(?:js)?(?![a-z0-9_])", lowered) is not None
+
+
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")

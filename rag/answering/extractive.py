@@ -120,7 +120,6 @@ def extract(
         def dated(text: str) -> bool:
             return bool(DATE.search(text) or (relative and _DAY_OF.search(text)))
 
-        said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
         if event not in _LIGHT_VERBS and not any(event in p.chunk.context + p.text for p in passages):
             # the event in the asker's words ("什么时候跟着出新版", "从哪天开始算"), which no passage says: a unit
             # that shares two characters of it ("发布新版本") or is in another language may date it; "签署" is not
@@ -128,6 +127,8 @@ def extract(
             tail = _WHEN.split(info.text)[-1]
             asked = {tail[k:k + 2] for k in range(len(tail) - 1)}
             said = [ev for ev in ranked if any(pair in ev.text for pair in asked) or not is_mostly_cjk(ev.text)]
+        else:
+            said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
         if event in _LIGHT_VERBS and not any(dated(ev.text) for ev in said[:_FIGURE_TOP]) and dated(ranked[0].text):
             said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
         return _pick(info, said, dated, whole=True)

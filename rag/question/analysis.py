@@ -9,7 +9,7 @@ from typing import Callable
 
 from rag.errors import QuestionError, RagError
 from rag.question.answer_type import without_indefinite
-from rag.text.tokens import is_mostly_cjk
+from rag.text.tokens import DATE, is_mostly_cjk
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -165,8 +165,6 @@ def analyse(question: str, focus: str | None = None, vocabulary: Callable[[str],
 def asked_years(question: str) -> tuple[str, ...]:
     """The years the question asks about, each once; not those of the days that bound a span it names
     ("2016年12月15日到2017年1月14日的工作日" asks about one span, not 2016 and 2017)."""
-    from rag.text.tokens import DATE
-
     spans = re.sub(rf"(?:{DATE.pattern})\s*(?:到|至|~|～|—|–|-)\s*(?:{DATE.pattern})",
                    lambda m: " " * len(m.group()) if re.search(r"月|\d[-/.]\d", m.group()) else m.group(), question)
     return tuple(dict.fromkeys(YEAR_RE.findall(spans)))
@@ -295,8 +293,6 @@ def _looks_named(word: str, flag: str) -> bool:
 def stated_numbers(question: str) -> tuple[float, ...]:
     """Numbers written in the question other than its years."""
     from rag.text.numbers import extract_numbers
-
-    from rag.text.tokens import DATE
 
     years = {float(y) for y in YEAR_RE.findall(question)}
     # "哪两项", "两个工具分别是什么" ask which ones: the number counts the answer, not a figure the evidence states

@@ -50,8 +50,7 @@ def split_years(question: str) -> list[tuple[str, str]]:
 
 def split_asks(question: str) -> list[str]:
     """The questions in ``question`` when it holds two, each ending in its own question mark; else []."""
-    # (a question mark inside quotes ends the quoted question, not the asker's: "询问“允许……登录吗？”的是哪个模板？")
-    pieces = [p.strip() for p in re.split(r"(?<=[？?])(?![”」』》\"'])", question.strip()) if p.strip()]
+    pieces = _asked_in_turn(question)
     if len(pieces) != 2 or not all(p.endswith(("？", "?")) and len(p) > 4 for p in pieces):
         return []
     first, second = pieces
@@ -81,10 +80,18 @@ def narrowed(question: str) -> str | None:
     """The first of two questions when the second only asks which way it can be done ("cnchar 能不能把简化字换成
     繁体？调哪个方法？" → "cnchar 能不能把简化字换成繁体？"): what to search for, the second's words ("方法") being
     everywhere; None for any other question."""
-    pieces = [p.strip() for p in re.split(r"(?<=[？?])(?![”」』》\"'])", question.strip()) if p.strip()]
+    pieces = _asked_in_turn(question)
     if len(pieces) != 2 or len(pieces[1]) > _ELLIPTIC or not _WHETHER.search(pieces[0]):
         return None
     return pieces[0]
+
+
+def _asked_in_turn(question: str) -> list[str]:
+    """The questions of ``question``, each up to its question mark (a question mark inside quotes ends the quoted
+    question, not the asker's: "询问“允许……登录吗？”的是哪个模板？")."""
+    return [p.strip() for p in re.split(r"(?<=[？?])(?![”」』》\"'])", question.strip()) if p.strip()]
+
+
 _WHETHER = re.compile(r"能不能|能否|可不可以|可否|有没有办法|有没有.{0,4}(?:办法|方法|选项|开关|参数)")
 _YES_NO_END = re.compile(r"(?:吗|呢|嘛)?\s*[？?]$")
 

@@ -262,7 +262,7 @@ def _with_topic(question: str, previous: str) -> str:
 
 _BARE = re.compile(r"^(?:那|那么)?(?:还|也)?(?:要|需要|得|还有|有没有|可以|能)?(?:别的|其他|其它)?[\u4e00-\u9fff]{0,4}"
                    r"(?:多久|多长时间|多少钱|多少|几[天次个年]|什么时候|在哪|哪里|谁|为什么|怎么办|办法|方法|吗)[？?]?$")
-ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
+_ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
 
 
 def _bare_ask(question: str, previous: str) -> str | None:
@@ -272,7 +272,7 @@ def _bare_ask(question: str, previous: str) -> str | None:
     q = question.strip()
     if len(q) > 10 or not _BARE.match(q) or _ASCII_SUBJECT.search(q):
         return None
-    stem = ASKS_AT_END.sub("", previous.strip())
+    stem = _ASKS_AT_END.sub("", previous.strip())
     how = HOW.match(stem)
     if how:  # "怎么重建数据库" → "重建数据库"
         return f"{stem[how.end():]}{q.removeprefix('那么').removeprefix('那')}"
