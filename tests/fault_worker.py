@@ -1,6 +1,6 @@
 """A separate process for the fault tests: the real CLI with a small fake embedder, a writer loop, a reader loop.
 
-    python -m tests.fault_worker cli [--delay S] -- ingest FOLDER      # `rag ...` with the fake embedder
+    python -m tests.fault_worker cli [--hold] -- ingest FOLDER         # `rag ...` with the fake embedder
     python -m tests.fault_worker writer INDEX FOLDER SECONDS            # commit new generations in a loop
     python -m tests.fault_worker reader INDEX SECONDS                   # load the index in a tight loop
 """
@@ -16,28 +16,32 @@ from pathlib import Path
 from tests.fakes import FakeEmbedder
 
 
-class SlowFakeEmbedder(FakeEmbedder):
-    """The fake embedder, with a pause per call so a test can interrupt an ingest in the middle."""
+class HeldFakeEmbedder(FakeEmbedder):
+    """The fake embedder, which answers its first call and then waits: a test can interrupt the ingest
+    in the middle however slowly it reads the progress (the wait ends with the test's signal)."""
 
-    def __init__(self, delay: float):
+    WAIT_SECONDS = 120.0
+
+    def __init__(self):
         super().__init__()
-        self.delay = delay
+        self.calls = 0
 
     def embed_passages(self, texts):
-        time.sleep(self.delay)
+        self.calls += 1
+        if self.calls > 1:
+            time.sleep(self.WAIT_SECONDS)
         return super().embed_passages(texts)
 
 
 def run_cli(argv: list[str]) -> int:
-    delay = 0.0
-    if argv[:1] == ["--delay"]:
-        delay, argv = float(argv[1]), argv[2:]
+    hold = argv[:1] == ["--hold"]
+    argv = argv[1:] if hold else argv
     argv = argv[1:] if argv[:1] == ["--"] else argv
     os.environ["RAG_EMBEDDING_MODEL"] = FakeEmbedder().model_id  # so an index built by the fake is not refused
     import rag.index.ingestion
     from rag.cli import main
 
-    rag.index.ingestion.get_embedder = lambda settings=None: SlowFakeEmbedder(delay)
+    rag.index.ingestion.get_embedder = lambda settings=None: HeldFakeEmbedder() if hold else FakeEmbedder()
     return main(argv)
 
 

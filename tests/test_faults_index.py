@@ -258,7 +258,7 @@ def _big_text(path: Path, paragraphs: int = 1500) -> Path:
 def _interrupted_ingest(corpus, settings, fake_embedder, sig) -> tuple[subprocess.Popen, str]:
     ingest([corpus], settings=settings, embedder=fake_embedder)
     _big_text(corpus / "大文件.txt", 8000)
-    proc = worker("cli", "--delay", "0.5", "--", "ingest", str(corpus), index=settings.index_dir)
+    proc = worker("cli", "--hold", "--", "ingest", str(corpus), index=settings.index_dir)
     deadline = time.monotonic() + 60
     seen = ""
     # wait until the first batch of the big file is embedded: the ingest is then in the middle of its work
