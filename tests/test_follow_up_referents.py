@@ -11,7 +11,7 @@ def _after(previous: str, answer: str, question: str) -> str:
 
 def test_it_is_the_thing_the_follow_up_does_not_name():
     assert _after("Debian 是从哪个版本开始默认用 systemd 启动的？", "从 Jessie 开始。",
-                  "那在它之前，Debian 默认用的是哪个启动系统？") == "那在systemd之前，Debian 默认用的是哪个启动系统？"
+                  "那在它之前，Debian 默认用的是哪个启动系统？") == "在systemd之前，Debian 默认用的是哪个启动系统？"
     assert _after("nginx 和 Apache 哪个先发布？", "Apache 更早。", "它比 nginx 早几年？") == "Apache比 nginx 早几年？"
 
 

@@ -75,7 +75,7 @@ def test_a_table_row_carries_its_header_and_its_heading():
 def test_headings_give_context_and_a_code_block_survives_cleaning():
     text, units = _units(MANUAL)
     item = next(u for u in units if u.kind == "item")
-    assert item.context == "第 3 章 安装 › 3.2 步骤"
+    assert item.context == "第 3 章 安装 › 3.2 步骤 › 按以下步骤安装："  # its headings, then the sentence leading into the list
     assert "```\n$ sudo apt install foo\n$ foo --init\n```" in text
 
 

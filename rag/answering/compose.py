@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from rag.answering.evidence_units import Evidence
+from rag.answering.evidence_units import CASES, Evidence
 from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
 from rag.types import Passage
@@ -86,6 +86,8 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
                 lead = table.texts[spans[here - 1][1]].strip()
                 if lead.endswith(_LEADS_IN):  # "只要照着下边在 ~/.devscripts 中的内容：" says where the code goes
                     return f"{lead}{ev.answer_text}"
+            if kinds[here] == "item":
+                return _under_lead(here, spans, kinds, table) + ev.answer_text
             return ev.answer_text
         last = max(first, here)
         while last + 1 < len(spans) and kinds[last + 1] in run_kinds and last + 1 - first < MAX_STEPS:
@@ -96,6 +98,19 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         return _joined(table, spans, range(first, last + 1))
 
     return steps
+
+
+def _under_lead(here: int, spans: list, kinds: list[str], table) -> str:
+    """The sentence that leads into the list item ``here`` when it says what every item is a case of
+    ("评审专家存在以下情形之一的，……应当将其解聘：" over "(四)受到刑事处罚。"); "" when there is none."""
+    first = here
+    while first > 0 and kinds[first - 1] == "item":
+        first -= 1
+    if first > 0 and kinds[first - 1] == "sentence":
+        lead = table.texts[spans[first - 1][1]].strip()
+    else:  # the list begins the passage: its lead-in, at the end of the one before, is the items' context
+        lead = table.contexts[spans[here][1]].rpartition(" › ")[2].strip()
+    return lead if lead.endswith(_LEADS_IN) and CASES.search(lead) else ""
 
 
 _PROSE_RUN = 3  # sentences in a row that may stand between a procedure's steps ("这很容易做到。首先，……")

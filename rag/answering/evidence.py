@@ -84,11 +84,15 @@ def _said(name: str, lowered: str) -> bool:
     "Node.js": "nodejs")."""
     if name.lower() in lowered:
         return True
+    place = _PLACE.fullmatch(name)  # "郑国" is said by "郑", "浙江省" by "浙江"
+    if place and place.group(1) in lowered:
+        return True
     js = _JS_NAME.fullmatch(name)
     stem = re.escape(js.group(1).lower()) if js else None
     return bool(stem) and re.search(rf"(?<![a-z0-9_.]){stem}(?:js)?(?![a-z0-9_])", lowered) is not None
 
 
+_PLACE = re.compile(r"([\u4e00-\u9fff]{1,4})[国省市县州]")
 # "消息 ID": entries identified by a long hexadecimal id ("-- 5a1b2c…", a UUID) answer it without saying "ID"
 _ID_WORDS = ("id", "uuid", "guid")
 _HEX_ID = re.compile(rf"(?<![0-9A-Za-z]){HEX_ID}(?![0-9A-Za-z])")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from rag.question.analysis import QuestionInfo
 from rag.types import Passage
+
+
+# a lead-in whose list gives the cases in which what it says holds ("符合下列情形之一的，……")
+CASES = re.compile(r"(?:下列|以下|如下)(?:情形|情况|行为|条件|事项)之一")
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,14 @@ class Evidence:
     kind: str = "sentence"
     supported: bool | None = None  # the selector's verdict; None: judged by the question's words
     plausible: bool = True  # the selector rates it high enough to give a figure when the question is answerable
+    context: str = ""  # what the unit stands under: its headings, a table's header, a list's lead-in
+
+    @property
+    def cases_lead(self) -> str:
+        """The lead-in of the list this item is one case of ("评标委员会成员人数应当为7人以上单数：" over
+        "（一）采购预算金额在1000万元以上；"): what holds for the item is said there; "" for any other unit."""
+        lead = self.context.rpartition(" › ")[2].strip() if self.kind == "item" else ""
+        return lead if lead.endswith(("：", ":")) and CASES.search(lead) else ""
 
     @property
     def answer_text(self) -> str:

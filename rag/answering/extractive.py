@@ -86,8 +86,9 @@ def extract(
     compose: Callable[..., str] | None = None,
 ) -> Extract | None:
     """The best evidence sentence and the part of it that answers; None when nothing supports an answer."""
-    if info.kind == "count" and (units.asks_share(info.text) or units.asks_duration(info.text)):
-        # "比例", "几年" name no counted thing, and no evidence says "比例": the kind of number stands in
+    if info.kind == "count" and (units.asks_share(info.text) or units.asks_duration(info.text)
+                                 or units.asked_measure(info.text) == units.TIME_MEASURE):
+        # "比例", "几年", "多少天内" name no counted thing, and no evidence says "比例": the kind of number stands in
         info = replace(info, focus="", terms=units.without_asking_words(info.terms))
     every = candidates(info, passages, ranker)
     # the selector judges the question answerable by its best unit of all; the checks below pick among fitting ones
@@ -109,7 +110,9 @@ def extract(
         if measure:  # "多少公里": a figure in kilometres or metres, or written another way, never "两件大事"
             return _pick(info, ranked, lambda c: any(units.in_measure(c, n, measure) for n in extract_numbers(c)),
                          span=asked, loose=lambda c: not counts_things(c, info.years))
-        return _pick(info, ranked, lambda c: bool(quantities(c, info.years)), span=asked)
+        # (a figure the question states itself is not the one it asks: "budget of 10 million" and "1000万元以上")
+        return _pick(info, ranked, lambda c: any(n.value not in info.numbers for n in quantities(c, info.years)),
+                     span=asked)
     if info.kind == "date":
         # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
         # mentions the subject, or dates another event of it (a meeting about the agreement)
@@ -210,9 +213,14 @@ def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]
     # (the best unit answers the question's subject; this one says who did the deed: it need not be as close)
     doing = [ev for ev in ranked[:_WHO_TOP] if deed and deed.search(ev.text) and passages[ev.passage].source == source
              and (names_a_person(ev.text) or _BODY.search(ev.text))]
+    doer = _DOER_ASKED.search(info.text)  # "……的作者是谁": the unit that gives it as a field ("作者: 佚名")
+    if doer and not doing:
+        field = re.compile(rf"^\W*{doer.group(1)}\W*[:：]\s*\S")
+        doing = [ev for ev in ranked[:_WHO_TOP] if field.match(ev.text) and passages[ev.passage].source == source]
     return next((Extract(trim(ev.answer_text), ev) for ev in doing or named), None)
 
 
+_DOER_ASKED = re.compile(r"(作者|著者|译者|编者|主编|负责人|联系人|维护者|发布者|开发者|设计者)(?:是谁|是哪位|叫什么)")
 _WHO_TOP = 5  # the units a name of the doer asked may come from: the best unit's neighbours in the ranking
 # a body that does what is asked ("经……卫生行政部门批准"): "谁批准" is answered by an authority as well as a person
 _BODY = re.compile(r"[\u4e00-\u9fff]{2,}(?:部门|机关|政府|委员会|协会|机构|法院|检察院|公司|中心|小组|团队)")
@@ -244,6 +252,7 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
     return None
 
 
+_LIST_MARK = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]{1,3}[)）.、]|[-*+•])\s*")  # "（一）", "1.", "-"
 _NEAR_TOP = 3  # the selector's runners-up a second fact may come from
 _FIGURE_TOP = 8  # the plausible units a figure may come from when the best unit holds none
 
@@ -268,7 +277,10 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
         if not ev.plausible or counts_another_thing(info, ev.answer_text):
             continue
         clause = best_clause(info, ev.answer_text, wanted, span)
-        if clause is not None:
+        if clause is None and ev.cases_lead and not whole:  # "（一）采购预算金额在1000万元以上；": one of the
+            clause = best_clause(info, ev.cases_lead, wanted, span)  # cases; the figure is its lead-in's
+            clause = clause and f"{clause}：{_LIST_MARK.sub('', trim(ev.answer_text))}"
+        if clause:
             return Extract(trim(ev.answer_text) if whole else clause, ev)
     best = ranked[0]
     if counts_another_thing(info, best.answer_text):
@@ -335,7 +347,10 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
         return False  # "第三期" is not answered by the 第二期's figure
     # a list's items stand under the lead-in that names what they are ("这些代号都来自《玩具总动员》的角色：")
     listed = ev.kind in ENTRY_KINDS and passage.source in naming
-    if not listed and any(_bare(name) not in _bare(context) for name in quoted_names(info.text)):
+    # a name the passage's headings give is what all of it is about ("本办法自……起施行" under the measures' title)
+    above = _bare(passage.chunk.context)
+    if not listed and any(_bare(name) not in _bare(context) and _bare(name) not in above
+                          for name in quoted_names(info.text)):
         return False  # a sentence about another “named” thing, however many words it shares
     if info.numbers:
         # "退出状态 16": the number may be the entry's term just above the unit; "1、2、3 分别" asks for each;

@@ -82,7 +82,8 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
             continue
         # "有多少人听课": "2万多人参训" before "8位…成员作专题辅导", whatever words each shares with the question
         # (a figure the question states itself, the 六 of "“六个倍增”计划推动几个盟市…", is not the one asked)
-        score = (bool(unit) and _in_unit(clause, unit, info.text), _same_bound(info.text, clause), score_text(info, clause))
+        score = (bool(unit) and _in_unit(clause, unit, info.text),
+                 _same_bound(info.text, clause) + _same_rate(info.text, clause), score_text(info, clause))
         if score > best_score:
             best, best_score = i, score
     if best is None:
@@ -121,6 +122,20 @@ def _same_bound(question: str, clause: str) -> bool:
     return any(asked.search(question) and stated.search(clause) for asked, stated in _BOUNDS)
 
 
+# a rate asked ("每秒能执行多少次") and the ways a clause states one: "性能(次/秒)：29k", "每秒 29k 次", "29k/s"
+_RATE_ASKED = re.compile(r"每(秒|分钟|小时|天|日|周|月|年)")
+_RATE_WRITTEN = {"秒": r"/\s*(?:秒|s\b|sec)|每秒|per second", "分钟": r"/\s*(?:分钟?|min)|每分钟?|per minute",
+                 "小时": r"/\s*(?:小?时|h\b|hour)|每小时|per hour", "天": r"/\s*[天日]|每[天日]|per day",
+                 "日": r"/\s*[天日]|每[天日]|per day", "周": r"/\s*周|每周|per week", "月": r"/\s*月|每月|per month",
+                 "年": r"/\s*年|每年|per year"}
+
+
+def _same_rate(question: str, clause: str) -> bool:
+    """The clause states its figure per the time the question asks it per ("每秒" and "次/秒")."""
+    asked = _RATE_ASKED.search(question)
+    return bool(asked) and re.search(_RATE_WRITTEN[asked.group(1)], clause, re.IGNORECASE) is not None
+
+
 def asked_unit(question: str) -> str | None:
     """The measure word a count question asks in: "人" of "有多少人听课", "支" of "派出了几支队伍"."""
     m = re.search(rf"(?:多少|几)([{COUNT_CLASSIFIERS}])", question)
@@ -129,6 +144,7 @@ def asked_unit(question: str) -> str | None:
 
 def _in_unit(clause: str, unit: str, question: str) -> bool:
     """A figure of ``clause`` counted in ``unit`` ("2万多人" in 人), other than one the question writes itself."""
+    unit = "(?:个)?(?:工作)?[天日]" if unit in "天日" else unit  # "多少天" is counted in 日 too: "30日内", "5个工作日"
     return any(re.match(rf"\s*[余多]?\s*{unit}", clause[n.end:]) and clause[n.start:n.end + 1] not in question
                for n in extract_numbers(clause))
 

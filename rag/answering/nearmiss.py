@@ -176,7 +176,26 @@ def describe(info: QuestionInfo, clause: str, context: str, around: str = "", he
         qualifier = subset_qualifier(info, clause)
         if qualifier:
             return f"文档没有给出{''.join(y + '年' for y in info.years)}{info.focus}的总数", True
+    some = unnamed_members(info.text, clause)
+    if some:
+        return f"文档只说了“{some}”，没有列出是哪些", True
     return None
+
+
+# "试点选了哪几个中央部门？": which ones are asked; "选择部分中央部门" says some were, never which
+_WHICH_ONES = re.compile(r"哪(?:几|些)(?:个|家|位|项|种|所|类)?([\u4e00-\u9fff]{2,6}?)(?=[？?，,。]|$|[有是在被参])")
+_SOME = "部分|一些|若干|个别|少数|多个|某些"
+
+
+def unnamed_members(question: str, clause: str) -> str:
+    """The words of ``clause`` that speak of some of the things the question asks to be named ("部分中央部门"),
+    when the clause names none of them (no list, no colon leading into one); "" otherwise."""
+    asked = _WHICH_ONES.search(question)
+    if not asked or "、" in clause or clause.rstrip().endswith(("：", ":")):
+        return ""
+    head = asked.group(1)[-2:]
+    some = re.search(rf"(?:{_SOME})[\u4e00-\u9fff]{{0,4}}?{re.escape(head)}", clause)
+    return some.group() if some else ""
 
 
 def counts_another_thing(info: QuestionInfo, text: str) -> bool:

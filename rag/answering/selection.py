@@ -130,7 +130,7 @@ def rank(info: QuestionInfo, passages: Sequence[Passage], retriever, selector: S
     found = [
         Evidence(c.passage, c.start, c.end, passages[c.passage].text[c.start:c.end], float(p), shown=c.text,
                  kind=c.kind, supported=bool(answerable and p >= close * best),
-                 plausible=bool(answerable and p >= selector.plausible * best))
+                 plausible=bool(answerable and p >= selector.plausible * best), context=c.context)
         for c, p in zip(cands, share)
     ]
     found.sort(key=lambda ev: (-ev.score, ev.passage, ev.start))

@@ -116,9 +116,17 @@ def split_units(text: str) -> list[Unit]:
             if not term and carried and stripped.startswith(">") and _QUOTE_GAP.fullmatch(text[units[-1].end:start]):
                 term = carried  # "> Note that this does not disable …": the entry's description goes on
             quoted = term if stripped.startswith(">") else ""
-            units.extend(_sentences(para, start, _join(context, term)))
+            found = _sentences(para, start, _join(context, term))
+            label = _PARAGRAPH_LABEL.match(stripped)
+            if label and not term and not _ADMONITION.fullmatch((label.group(1) or label.group(2)).strip()):
+                # "**自动保存时创建备份：** 启用后，……。 如果……，则此设置无效。": every sentence is about the label
+                name = (label.group(1) or label.group(2)).strip()
+                found = found[:1] + [Unit(u.start, u.end, u.kind, _join(u.context, name)) for u in found[1:]]
+            units.extend(found)
             continue
-        units.append(Unit(start, match.end(), kind, context))
+        if kind == "item" and not (units and units[-1].kind == "item"):
+            lead = _lead_in(units, text, start)  # "评审专家存在以下情形之一的，……应当将其解聘：" says what the items are
+        units.append(Unit(start, match.end(), kind, _join(context, lead) if kind == "item" else context))
     # (an API heading that no paragraph describes is no entry)
     return [u for u in units if len(plain(text[u.start:u.end])) >= 2
             and not (u.kind == "option" and _HEADING_MD.fullmatch(text[u.start:u.end].strip()))]
@@ -184,6 +192,11 @@ def _describes(units: list[Unit], text: str, start: int) -> bool:
     if not units or units[-1].kind != "option" or text[units[-1].end:start].count("\n") > 2:
         return False
     return "\n" not in text[units[-1].start:units[-1].end].strip()
+
+
+# a paragraph that opens with its subject as a label: "**自动保存时创建备份：** 启用后……", "注意：……"
+_PARAGRAPH_LABEL = re.compile(r"^(?:\*\*([^*\n]{1,24}?)(?:[:：]\*\*|\*\*\s*[:：])|"
+                              r"([^\s:：，,。；;！？!?“”\"|#`*>-][^:：，,。；;！？!?“”\"|`*\n]{0,11})[:：](?!//))\s*\S")
 
 
 def _kind(para: str, following: str) -> tuple[str, int]:

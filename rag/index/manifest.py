@@ -38,7 +38,9 @@ READABLE_VERSIONS = (1, 2)
 # 13: a Latin ";", "!" or "?" inside a formula or expression ("DATE(1954;7;20)", "a!=b") ends no sentence; a command's
 # help laid out with spaces ("  -a, --all   不要隐藏……"), in plain text or fenced to keep its columns, is one entry per
 # option. 14: a table cell that only says it is empty ("-", "N/A") is not shown ("备注：-" came out as "备注").
-PIPELINE_VERSION = 14
+# 15: the sentences after the first of a paragraph that opens with a label ("**自动保存时创建备份：** ……") stand
+# under that label.
+PIPELINE_VERSION = 15
 
 
 @dataclass

@@ -14,13 +14,13 @@ TYPES = ("figure", "date", "person", "command", "reason", "procedure", "yesno", 
 
 _PATTERNS = (
     ("reason", r"为什么|为何|原因|(?<!无)理由|目的|用意|何以|怎么会|凭什么|\bwhy\b|what for|purpose|reason"),
-    ("procedure", r"如何|怎么(?!会|样的)|怎样(?!的)|步骤|流程|方法|办法|操作|做法|\bhow (?:do|does|can|to|should|is|are)\b|"
+    ("procedure", r"如何|怎么(?!会|样的)|怎样(?!的)|步骤|流程|方法|(?<!管理)(?<!实施)(?<!暂行)(?<!试行)(?<![本该此旧新原])办法(?!》)|操作|做法|\bhow (?:do|does|can|to|should|is|are)\b|"
                   r"\bhow\b(?! (?:many|much|long|often|old))|steps?\b|procedure"),
     ("command", r"命令|指令|选项|参数|开关|哪个程序|用什么工具|什么工具|\bcommand\b|\boption\b|\bflag\b|\bswitch\b|"
                 r"\bparameter\b|\bargument\b|which (?:tool|program)"),
     ("figure", r"多少|(?<![哪好第])几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋岁]|数量|人数|次数|比例|"
                r"百分之|金额|税率|how many|how much|number of|percentage|rate\b"),
-    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪一?年|哪个月|期限|多久|多长时间|之日起|when\b|what date|"
+    ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪[一个些几]?年|什么年份|哪个月|期限|多久|多长时间|之日起|when\b|what date|"
              r"which year|how long|deadline"),
     ("person", r"谁|哪位|什么人|叫什么名字|姓名|\bwho\b|whom|whose"),
     ("definition", r"是什么|什么是|指什么|是指|的含义|什么意思|何谓|定义|\bwhat (?:is|are|does)\b|\bmean(?:s|ing)?\b"),
@@ -37,7 +37,8 @@ _ENGLISH = (
                r"|what (?:(?:is|was|are) )?(?:the |an? )?(?:[\w-]+'s )?(?:maximum|minimum|max|min|largest|smallest|total|"
                r"average|default (?:size|length|limit|interval|timeout|value|number))\b|.*\bin (?:minutes|seconds|"
                r"hours|days|bytes|kilobytes|megabytes|gigabytes|[kmg]b|percent)\b"),
-    ("date", r"when\b|what (?:date|year|day|time)\b|which (?:date|year|day)\b|how long\b|by when\b"),
+    ("date", r"when\b|what (?:date|year|day|time)\b|which (?:date|year|day)\b|how long\b|by when\b|"
+             r"(?:from|since|until|till|by|on|as of|in) (?:what|which) (?:date|day|year|month)\b"),
     ("person", r"who(?:m|se)?\b"),
     ("command", r"(?:what|which) (?:command|option|flag|tool|program|switch|parameter|argument)s?\b"),
     ("definition", r"what (?:is|are|does)\b"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rag.question.followup import referent
 from rag.question.multifact import split_items, split_question
 
 _YEAR = r"(?:19|20)\d{2}"
@@ -59,13 +60,13 @@ def split_asks(question: str) -> list[str]:
     if subject and _PRONOUN.search(second):  # "又围绕它做了什么": "它" is the first question's subject
         second = _PRONOUN.sub(subject, second, count=1)
     elif this:  # "这个数据库又是和谁共用的": the database of what the first question names ("GIMP 的数据库")
-        from rag.question.followup import referent
-
         named = referent(first)
         if named and named.endswith(this.group(1)):  # "交这个税" after a question about 车辆购置税
             second = second[:this.start()] + named + second[this.end():]
         elif named:
             second = second[:this.start()] + f"{named} 的" + second[this.start() + 2:]
+    elif _INSIDE.match(second) and _TOPIC.match(first):  # "里面评审专家至少占多大比例": inside what the first asks about
+        second = _TOPIC.match(first).group(1) + second
     elif narrowed(question):
         return []  # "ls 能不能让目录排在前面？用哪个开关？": the second asks which way the first can: one question
     elif len(second) <= _ELLIPTIC:  # "……本地会留一份吗？放在哪个目录？": the second asks on about the first's subject
@@ -97,6 +98,10 @@ _YES_NO_END = re.compile(r"(?:吗|呢|嘛)?\s*[？?]$")
 
 
 _PRONOUN = re.compile(r"它们|它|该项|这项|此项")
+_INSIDE = re.compile(r"(?:这|那)?(?:里面|里头|其中|当中)")
+# the thing a question opens with, before what it asks of it: "评标委员会" of "评标委员会最少要几个人？"
+_TOPIC = re.compile(r"^([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?:最少|最多|至少|至多|一共|总共|通常|一般|需要|要|应当|应该|必须|"
+                    r"有|是|由|能|可以)")
 _THIS = re.compile(r"这个([\u4e00-\u9fff])")
 _QUOTED = re.compile(r"[“\"《]([^”\"》]{2,30})[”\"》]([\u4e00-\u9fff]{0,12}?)(?=是|在|于|由|的|[？?])")
 
@@ -106,4 +111,9 @@ def _subject(question: str) -> str:
     m = _QUOTED.search(question)
     if not m:
         return ""
+    if _ASKING.search(m.group(2)):  # "《……办法》从什么时候开始施行": the words after the name ask, they name nothing
+        return question[m.start(): m.end(1) + 1]
     return question[m.start(): m.end()]
+
+
+_ASKING = re.compile(r"什么|哪|谁|几|多少|怎|如何|为何|是否|吗")

@@ -165,10 +165,16 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
 
     A pronoun takes the earlier question's subject ("用它的时候要输入谁的密码？" after a question about
     sudo → "用sudo的时候要输入谁的密码？"); an elliptic follow-up carries the subject over (``carry_over``).
+    The "那" that leaned on the earlier question goes: "那在它之前……" → "在systemd之前……".
     """
-    previous = last_user_question(history)
-    if not previous:
+    if not last_user_question(history):
         return question
+    standalone = _rewritten(question, history)
+    return _LEANS_ON.sub("", standalone, count=1) if standalone != question else standalone
+
+
+def _rewritten(question: str, history: list[dict]) -> str:
+    previous = last_user_question(history)
     named = _named_in_answer(question, history) or _after_it(question, previous, last_answer(history))
     if named:
         return named

@@ -17,6 +17,9 @@ _ASKS_SHARE = re.compile(r"比例|占比|百分之几|百分比|比重|(?i:perce
 _DURATION_LEAD = re.compile(r"(?:期限|为期|连续|共|领取|长达|满|持续|历时|累计)[\u4e00-\u9fff]{0,3}$")
 
 
+_DAYS = re.compile(r"\s*(?:个)?(?:工作)?日(?:内|以内|之内|起|后|前|以上|以下|届满)|\s*个(?:工作)?日")
+
+
 def asks_duration(question: str) -> bool:
     """Whether the question asks how many years something lasts."""
     return bool(_ASKS_DURATION.search(question))
@@ -28,10 +31,13 @@ def asks_share(question: str) -> bool:
 
 
 def is_duration(clause: str, number: Number, asked: bool = False) -> bool:
-    """Whether ``number`` followed by 年 is a length of time: after a duration word, or asked as one.
+    """Whether ``number`` followed by 年 is a length of time: after a duration word, or asked as one; or whether
+    it counts days ("自收到发票后30日内", "5个工作日").
 
-    A calendar year (2024年) never is.
+    A calendar year (2024年) never is, nor a day of a month ("7月26日").
     """
+    if _DAYS.match(clause, number.end) and number.value < 1000:
+        return not re.search(r"[月/\-.]\s*$", clause[max(0, number.start - 2) : number.start])
     if clause[number.end : number.end + 1] != "年" or number.value >= 100:
         return False
     return asked or bool(_DURATION_LEAD.search(clause[max(0, number.start - 8) : number.start]))
@@ -64,6 +70,7 @@ _MEASURES = {
     "temperature": r"摄氏度|度|℃",
     "size": r"字节|[KMGT]i?B?(?![A-Za-z])|兆|bytes?",
 }
+TIME_MEASURE = _MEASURES["time"]
 _ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES.values()) + r")")
 # "文件的大小", "多大的磁盘空间", "maximum size of a package": a size in bytes
 _ASKS_SIZE = re.compile(r"(?:文件|软件包|包|磁盘|分区|镜像|内存|上传)的?(?:大小|容量)|多大的?(?:文件|空间|内存|磁盘|分区|容量)|"
@@ -105,4 +112,8 @@ def in_measure(clause: str, number: Number, measure: str) -> bool:
 
 def without_asking_words(terms: tuple[str, ...]) -> tuple[str, ...]:
     """The question's terms without the words that only ask for a share ("比例") or a duration ("几年")."""
-    return tuple(t for t in terms if not _ASKS_SHARE.fullmatch(t) and not _ASKS_DURATION.fullmatch(t)) or terms
+    return tuple(t for t in terms if not _ASKS_SHARE.fullmatch(t) and not _ASKS_DURATION.fullmatch(t)
+                 and not _TIME_ASKED.fullmatch(t)) or terms
+
+
+_TIME_ASKED = re.compile(rf"(?:{_MEASURES['time']})(?:内|以内|之内|后|以后|前|以前|左右)?")  # "天内" of "多少天内付款"

@@ -9,7 +9,8 @@ from decimal import Decimal
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _BIG_UNITS = (("亿", 10**8), ("万", 10**4))
-_MULTIPLIERS = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
+_MULTIPLIERS = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3, "百": 10**2,
+                "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _CN = "零〇一二两三四五六七八九十百千万亿"
 
 _ARABIC = r"\d{1,3}(?:,\d{3}(?!\d))+(?:\.\d+)?|\d+(?:\.\d+)?"  # "1,825" but not "大会,5次"
@@ -18,7 +19,8 @@ _NUMBER = re.compile(
     r"(?P<about>超过|将近|大约|多达|约|近|逾|超|几)?"
     r"(?P<percent_word>百分之)?"
     rf"(?P<num>{_ARABIC}|{_CHINESE})"
-    r"(?P<more>余|多|几)?(?P<mult>万亿|亿|万|千)?(?P<more2>余|多)?(?P<percent>%)?(?P<around>左右)?"
+    r"(?P<more>余|多|几)?(?P<mult>万亿|亿|万|千|(?<=\d)\s?(?i:thousand|million|billion|trillion)\b)?(?P<more2>余|多)?"
+    r"(?P<percent>%)?(?P<around>左右)?"
 )
 _ARABIC_MULT = re.compile(r"(\d+(?:\.\d+)?)(万亿|亿|万|千|百)?")
 _CITATION = re.compile(r"\[\d+(?:[,，、\s]*\d+)*\]|【\d+】")  # answer markers like "[1]", never quantities
@@ -158,7 +160,7 @@ def _to_number(match: re.Match[str], text: str) -> Number | None:
     if value is None:
         return None
     # Decimal, so that "1.1万" is exactly 11000 and matches "11000" in the evidence.
-    value = Decimal(str(value)) * _MULTIPLIERS.get(match["mult"] or "", 1)
+    value = Decimal(str(value)) * _MULTIPLIERS.get((match["mult"] or "").strip().lower(), 1)  # "10 million" too
     approx = any(match[group] for group in ("about", "more", "more2", "around"))
     start, end = match.span()
     return Number(value=float(value), text=match.group(), start=start, end=end, approx=approx)

@@ -163,6 +163,7 @@ DATE = re.compile(r"(?:(?:19|20)\d{2} ?年 ?)?\d{1,2} ?月(?: ?\d{1,2} ?日)?|(?
 
 TRIM = " \u3000…。，,、；;：:“”\"'‘’（）()—-"
 _CLOSES = {"”": "“", "’": "‘", "」": "「", "）": "（", ")": "("}
+_OPENS = {opening: closing for closing, opening in _CLOSES.items()}
 _OPTION_START = re.compile(r"-{1,2}[A-Za-z0-9?]")  # "-p, --no-purge": an option keeps its dashes
 
 
@@ -176,4 +177,7 @@ def trim(text: str) -> str:
     end = text.find(trimmed) + len(trimmed)  # a quote or bracket it opens keeps its close: "添加一个“!”)"
     while end < len(text) and text[end] in _CLOSES and trimmed.count(_CLOSES[text[end]]) > trimmed.count(text[end]):
         trimmed, end = trimmed + text[end], end + 1
+    begin = end - len(trimmed)  # and a bracket it closes keeps its open: "(四)受到刑事处罚"
+    while begin > 0 and text[begin - 1] in _OPENS and trimmed.count(_OPENS[text[begin - 1]]) > trimmed.count(text[begin - 1]):
+        trimmed, begin = text[begin - 1] + trimmed, begin - 1
     return trimmed
