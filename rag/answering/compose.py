@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from rag.answering.evidence_units import CASES, Evidence
+from rag.answering.evidence_units import Evidence, cases_lead
 from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
 from rag.types import Passage
@@ -107,10 +107,9 @@ def _under_lead(here: int, spans: list, kinds: list[str], table) -> str:
     while first > 0 and kinds[first - 1] == "item":
         first -= 1
     if first > 0 and kinds[first - 1] == "sentence":
-        lead = table.texts[spans[first - 1][1]].strip()
-    else:  # the list begins the passage: its lead-in, at the end of the one before, is the items' context
-        lead = table.contexts[spans[here][1]].rpartition(" › ")[2].strip()
-    return lead if lead.endswith(_LEADS_IN) and CASES.search(lead) else ""
+        return cases_lead(table.texts[spans[first - 1][1]])
+    # the list begins the passage: its lead-in, at the end of the one before, is the items' context
+    return cases_lead(table.contexts[spans[here][1]].rpartition(" › ")[2])
 
 
 _PROSE_RUN = 3  # sentences in a row that may stand between a procedure's steps ("这很容易做到。首先，……")

@@ -11,7 +11,14 @@ from rag.types import Passage
 
 
 # a lead-in whose list gives the cases in which what it says holds ("符合下列情形之一的，……")
-CASES = re.compile(r"(?:下列|以下|如下)(?:情形|情况|行为|条件|事项)之一")
+_CASES = re.compile(r"(?:下列|以下|如下)(?:情形|情况|行为|条件|事项)之一")
+
+
+def cases_lead(lead: str) -> str:
+    """``lead`` when it is the sentence leading into a list of the cases in which what it says holds
+    ("评审专家存在以下情形之一的，……应当将其解聘："); "" otherwise."""
+    lead = lead.strip()
+    return lead if lead.endswith(("：", ":")) and _CASES.search(lead) else ""
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,7 @@ class Evidence:
     def cases_lead(self) -> str:
         """The lead-in of the list this item is one case of ("评标委员会成员人数应当为7人以上单数：" over
         "（一）采购预算金额在1000万元以上；"): what holds for the item is said there; "" for any other unit."""
-        lead = self.context.rpartition(" › ")[2].strip() if self.kind == "item" else ""
-        return lead if lead.endswith(("：", ":")) and CASES.search(lead) else ""
+        return cases_lead(self.context.rpartition(" › ")[2]) if self.kind == "item" else ""
 
     @property
     def answer_text(self) -> str:

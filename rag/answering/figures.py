@@ -124,10 +124,10 @@ def _same_bound(question: str, clause: str) -> bool:
 
 # a rate asked ("每秒能执行多少次") and the ways a clause states one: "性能(次/秒)：29k", "每秒 29k 次", "29k/s"
 _RATE_ASKED = re.compile(r"每(秒|分钟|小时|天|日|周|月|年)")
+_PER_DAY = r"/\s*[天日]|每[天日]|per day"
 _RATE_WRITTEN = {"秒": r"/\s*(?:秒|s\b|sec)|每秒|per second", "分钟": r"/\s*(?:分钟?|min)|每分钟?|per minute",
-                 "小时": r"/\s*(?:小?时|h\b|hour)|每小时|per hour", "天": r"/\s*[天日]|每[天日]|per day",
-                 "日": r"/\s*[天日]|每[天日]|per day", "周": r"/\s*周|每周|per week", "月": r"/\s*月|每月|per month",
-                 "年": r"/\s*年|每年|per year"}
+                 "小时": r"/\s*(?:小?时|h\b|hour)|每小时|per hour", "天": _PER_DAY, "日": _PER_DAY,
+                 "周": r"/\s*周|每周|per week", "月": r"/\s*月|每月|per month", "年": r"/\s*年|每年|per year"}
 
 
 def _same_rate(question: str, clause: str) -> bool:

@@ -118,9 +118,9 @@ def split_units(text: str) -> list[Unit]:
             quoted = term if stripped.startswith(">") else ""
             found = _sentences(para, start, _join(context, term))
             label = _PARAGRAPH_LABEL.match(stripped)
-            if label and not term and not _ADMONITION.fullmatch((label.group(1) or label.group(2)).strip()):
+            name = (label.group(1) or label.group(2)).strip() if label and not term else ""
+            if name and not _ADMONITION.fullmatch(name):
                 # "**自动保存时创建备份：** 启用后，……。 如果……，则此设置无效。": every sentence is about the label
-                name = (label.group(1) or label.group(2)).strip()
                 found = found[:1] + [Unit(u.start, u.end, u.kind, _join(u.context, name)) for u in found[1:]]
             units.extend(found)
             continue

@@ -39,7 +39,7 @@ READABLE_VERSIONS = (1, 2)
 # help laid out with spaces ("  -a, --all   不要隐藏……"), in plain text or fenced to keep its columns, is one entry per
 # option. 14: a table cell that only says it is empty ("-", "N/A") is not shown ("备注：-" came out as "备注").
 # 15: the sentences after the first of a paragraph that opens with a label ("**自动保存时创建备份：** ……") stand
-# under that label.
+# under that label, and a list's items under the sentence that leads into the list ("……应当将其解聘：").
 PIPELINE_VERSION = 15
 
 

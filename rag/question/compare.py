@@ -65,8 +65,8 @@ def split_asks(question: str) -> list[str]:
             second = second[:this.start()] + named + second[this.end():]
         elif named:
             second = second[:this.start()] + f"{named} 的" + second[this.start() + 2:]
-    elif _INSIDE.match(second) and _TOPIC.match(first):  # "里面评审专家至少占多大比例": inside what the first asks about
-        second = _TOPIC.match(first).group(1) + second
+    elif _INSIDE.match(second) and (topic := _TOPIC.match(first)):  # "里面评审专家至少占多大比例": inside what
+        second = topic.group(1) + second  # the first asks about
     elif narrowed(question):
         return []  # "ls 能不能让目录排在前面？用哪个开关？": the second asks which way the first can: one question
     elif len(second) <= _ELLIPTIC:  # "……本地会留一份吗？放在哪个目录？": the second asks on about the first's subject

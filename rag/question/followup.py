@@ -167,14 +167,14 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
     sudo → "用sudo的时候要输入谁的密码？"); an elliptic follow-up carries the subject over (``carry_over``).
     The "那" that leaned on the earlier question goes: "那在它之前……" → "在systemd之前……".
     """
-    if not last_user_question(history):
+    previous = last_user_question(history)
+    if not previous:
         return question
-    standalone = _rewritten(question, history)
+    standalone = _rewritten(question, previous, history)
     return _LEANS_ON.sub("", standalone, count=1) if standalone != question else standalone
 
 
-def _rewritten(question: str, history: list[dict]) -> str:
-    previous = last_user_question(history)
+def _rewritten(question: str, previous: str, history: list[dict]) -> str:
     named = _named_in_answer(question, history) or _after_it(question, previous, last_answer(history))
     if named:
         return named

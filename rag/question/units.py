@@ -116,4 +116,4 @@ def without_asking_words(terms: tuple[str, ...]) -> tuple[str, ...]:
                  and not _TIME_ASKED.fullmatch(t)) or terms
 
 
-_TIME_ASKED = re.compile(rf"(?:{_MEASURES['time']})(?:内|以内|之内|后|以后|前|以前|左右)?")  # "天内" of "多少天内付款"
+_TIME_ASKED = re.compile(rf"(?:{TIME_MEASURE})(?:内|以内|之内|后|以后|前|以前|左右)?")  # "天内" of "多少天内付款"
