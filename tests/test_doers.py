@@ -3,7 +3,7 @@ deed ("由……编写"): the selector's best of them, not whichever happens to 
 
 from __future__ import annotations
 
-from rag.answering.extractive import _deed
+from rag.answering.who import _deed
 from tests.test_structured_answers import ask, indexed
 
 

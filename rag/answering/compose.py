@@ -59,6 +59,9 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         entry = _entry_of(here, spans, kinds, table)
         if entry is not None or not whole:
             return entry or ev.answer_text
+        answered = _answer_after(here, spans, kinds, table, passages[ev.passage].text, ev.answer_text)
+        if answered:  # "**净化器运行时噪音很大？** 可能是风速……": a question of the text is answered by what follows it
+            return answered
         if listing:  # "包括两方面功能：1）……；2）……。": the things asked are the parts of one sentence
             told = _whole_sentence(here, spans, kinds, table, passages[ev.passage].text)
             if told:
@@ -73,10 +76,14 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
             return joined.rstrip() + (listed or shown)
         first = here
         follows_code = here + 1 < len(spans) and kinds[here + 1] == "code"
+        def together(k: int) -> bool:  # units k and k + 1 with no heading between them (a table's header may be)
+            return not _HEADING_LINE.search(chunk.text[int(table.ends[spans[k][1]]) - chunk.start:spans[k + 1][0]])
+
         if (kinds[here] in _STEP_KINDS and qtype == "procedure") or (listing and kinds[here] in ENTRY_KINDS):
-            while first > 0 and kinds[first - 1] in run_kinds and here - first + 1 < MAX_STEPS:
+            while first > 0 and kinds[first - 1] in run_kinds and together(first - 1) and here - first + 1 < MAX_STEPS:
                 first -= 1
-            if first > 0 and _leads_in(table.texts[spans[first - 1][1]]):
+            if first > 0 and kinds[first - 1] not in ("row", "code") and together(first - 1) \
+                    and _leads_in(table.texts[spans[first - 1][1]]):
                 first -= 1  # the sentence that leads into the list
         elif qtype == "procedure" and kinds[here] == "sentence" and not _leads_in(ev.answer_text) and not follows_code:
             return (_steps_after(here, spans, kinds, table, chunk)
@@ -90,7 +97,7 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
                 return _under_lead(here, spans, kinds, table) + ev.answer_text
             return ev.answer_text
         last = max(first, here)
-        while last + 1 < len(spans) and kinds[last + 1] in run_kinds and last + 1 - first < MAX_STEPS:
+        while last + 1 < len(spans) and kinds[last + 1] in run_kinds and together(last) and last + 1 - first < MAX_STEPS:
             last += 1
         if last == first:
             shown = _shown_after(here, spans, table, passages[ev.passage].text)
@@ -98,6 +105,24 @@ def composer(qtype: str, passages: Sequence[Passage], retriever, listing: bool =
         return _joined(table, spans, range(first, last + 1))
 
     return steps
+
+
+def _answer_after(here: int, spans: list, kinds: list[str], table, text: str, shown: str) -> str | None:
+    """Unit ``here`` when it is a question the text asks itself (a FAQ's "……怎么办？"), with the sentences that answer it
+    in the same paragraph; None for any other unit, or a question nothing answers."""
+    if not shown.rstrip(" *_").endswith(("？", "?")):
+        return None
+    last = here
+    while (last + 1 < len(spans) and last - here < _ANSWER_SENTENCES and kinds[last + 1] in _SENTENCE_KINDS
+           and not table.texts[spans[last + 1][1]].rstrip(" *_").endswith(("？", "?"))
+           and "\n\n" not in text[spans[last][0]:spans[last + 1][0]]):
+        last += 1
+    if last == here:
+        return None
+    return f"{shown.strip()}{_joined(table, spans, range(here + 1, last + 1))}"
+
+
+_ANSWER_SENTENCES = 3  # the sentences after a question of the text that answer it
 
 
 def _under_lead(here: int, spans: list, kinds: list[str], table) -> str:
@@ -112,6 +137,7 @@ def _under_lead(here: int, spans: list, kinds: list[str], table) -> str:
     return cases_lead(table.contexts[spans[here][1]].rpartition(" › ")[2])
 
 
+_HEADING_LINE = re.compile(r"(?m)^ {0,3}#{1,6}\s|^ {0,3}(?:=+|-+)\s*$")  # "## 首次使用", or a line under a title
 _PROSE_RUN = 3  # sentences in a row that may stand between a procedure's steps ("这很容易做到。首先，……")
 
 

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from rag.question.analysis import QuestionInfo, analyse, glosses, is_mostly_cjk, long_nouns, names_setting
 from rag.question.answer_type import answer_type
+from rag.question.time import undated_relative
 from rag.retrieval.hybrid import Retriever
 from rag.text.tokens import HEX_ID, OPTION
 from rag.types import Passage
@@ -154,7 +155,9 @@ def missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     """A year the question asks about that no passage mentions or is about."""
     joined = "\n".join(p.text for p in passages)
     for year in info.years:
-        if year not in joined and all(retriever.document_year(p.source) != year for p in passages):
+        if year not in joined and all(retriever.document_year(p.source) != year
+                                      and not undated_relative(info.text, year, p.text, retriever.document_year(p.source))
+                                      for p in passages):
             return year
     return None
 

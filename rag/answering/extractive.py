@@ -8,23 +8,22 @@ from typing import Callable, Sequence
 
 from rag.question import units
 from rag.answering.nearmiss import LOOKBACK, counts_another_thing, other_ordinal
-from rag.answering.persons import names_a_person
 from rag.documents.units import ENTRY_KINDS, IN_FORMULA
 from rag.text.numbers import extract_numbers
 from rag.question.analysis import (
     COUNT_CLASSIFIERS,
     QuestionInfo,
     asks_for_person,
-    glosses,
-    date_predicate,
-    is_mostly_cjk,
     quoted_names,
 )
 from rag.question.multifact import alternatives
-from rag.answering.figures import asked_unit, best_clause, counts_things, quantities, score_text
-from rag.text.tokens import DATE, YEAR_IN_TEXT, trim
+from rag.question.time import relative_word, says_other_relative, undated_relative
+from rag.answering.figures import asked_unit, best_clause, states_change, counts_things, quantities, score_text
+from rag.text.tokens import WHEN, YEAR_IN_TEXT, trim
 from rag.types import Passage
 from rag.answering.evidence_units import Evidence, Extract, Ranker
+from rag.answering.when import FIGURE_TOP, dating_units
+from rag.answering.who import who
 
 # (a Latin ";", "!" or "?" inside a formula or an expression ends nothing: "DATE(1954;7;20)", "a!=b")
 _SENTENCE_RE = re.compile(rf"(?:[^。！？!?；;\n]|{IN_FORMULA})+(?:(?:[。！？；]|(?!{IN_FORMULA})[!?;])+|……|$)")
@@ -108,35 +107,20 @@ def extract(
             return _pick(info, ranked, lambda c: any(units.is_duration(c, n, True) for n in extract_numbers(c)))
         measure = units.asked_measure(info.text)
         if measure:  # "多少公里": a figure in kilometres or metres, or written another way, never "两件大事"
-            return _pick(info, ranked, lambda c: any(units.in_measure(c, n, measure) for n in extract_numbers(c)),
-                         span=asked, loose=lambda c: not counts_things(c, info.years))
-        # (a figure the question states itself is not the one it asks: "budget of 10 million" and "1000万元以上")
-        return _pick(info, ranked, lambda c: any(n.value not in info.numbers for n in quantities(c, info.years)),
-                     span=asked)
-    if info.kind == "date":
-        # "when" is answered by a date of the event asked about ("签署"): a sentence without one only
-        # mentions the subject, or dates another event of it (a meeting about the agreement)
-        event = date_predicate(info.text) if info.is_chinese else ""
-        # "从哪天算起": a day told by the event ("购置应税车辆的当日", "收到通知之日起") is a date too
-        relative = bool(_WHICH_DAY.search(info.text))
-
-        def dated(text: str) -> bool:
-            return bool(DATE.search(text) or (relative and _DAY_OF.search(text)))
-
-        if event not in _LIGHT_VERBS and not any(event in p.chunk.context + p.text for p in passages):
-            # the event in the asker's words ("什么时候跟着出新版", "从哪天开始算"), which no passage says: a unit
-            # that shares two characters of it ("发布新版本") or is in another language may date it; "签署" is not
-            # told by the meeting that discussed it
-            tail = _WHEN.split(info.text)[-1]
-            asked = {tail[k:k + 2] for k in range(len(tail) - 1)}
-            said = [ev for ev in ranked if any(pair in ev.text for pair in asked) or not is_mostly_cjk(ev.text)]
+            hit = _pick(info, ranked, lambda c: any(units.in_measure(c, n, measure) for n in extract_numbers(c)),
+                        span=asked, loose=lambda c: not counts_things(c, info.years))
+            if hit is not None or not units.asked_dimension(info.text):
+                return hit
+            # "走多远": no figure read in a measure ("日三四里"), the best unit may still tell it
         else:
-            said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
-        if event in _LIGHT_VERBS and not any(dated(ev.text) for ev in said[:_FIGURE_TOP]) and dated(ranked[0].text):
-            said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
+            # (a figure the question states itself is not the one it asks: "budget of 10 million" and "1000万元以上")
+            return _pick(info, ranked, lambda c: any(n.value not in info.numbers for n in quantities(c, info.years)),
+                         span=asked)
+    if info.kind == "date":
+        said, dated = dating_units(info, ranked, passages)
         return _pick(info, said, dated, whole=True)
     if asks_for_person(info.text):
-        return _who(info, ranked, passages)
+        return who(info, ranked, passages, _supported)
     if _supported(info, ranked[0]):
         best = ranked[0]  # or a close runner-up it is part of (an entry, term and description): it says more
         best = next((replace(ev, supported=best.supported) for ev in ranked[1:_NEAR_TOP + 1] if ev.supported
@@ -153,9 +137,6 @@ def extract(
     return None
 
 
-_WHEN = re.compile(r"什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月")
-_WHICH_DAY = re.compile(r"哪一?天|什么时候|何时|算起|起算")
-_DAY_OF = re.compile(r"[\u4e00-\u9fff](?:的当日|的当天|之日|次日|当日起)")
 
 MAX_ALSO = 2  # runners-up shown after the best unit
 MAX_ALSO_CHARS = 200  # a runner-up longer than this is left to its citation
@@ -192,51 +173,6 @@ def runners_up(ranked: list[Evidence], text: str) -> tuple[Evidence, ...]:
     return tuple(found)
 
 
-def _who(info: QuestionInfo, ranked: list[Evidence], passages: Sequence[Passage]) -> Extract | None:
-    """A person named in the same passage as the best evidence (or in the same document, saying the deed asked),
-    which names what the question names.
-
-    A name from another passage would pin one subject's fact on another document's person.
-    """
-    best = ranked[0]
-    if not _supported(info, best):
-        return None
-    text = passages[best.passage].text
-    glossed = glosses(info.text)  # "自由文本授权（GFDL）": the passage may name the thing only
-    if info.is_chinese and any(e not in text and not (e in glossed and glossed[e] in text) for e in info.entities):
-        return None
-    named = [ev for ev in ranked[:3] if ev.passage == best.passage and _supported(info, ev) and names_a_person(ev.text)]
-    # "谁翻译的": a unit of the same document saying who did that goes first ("由 Leo-Hong 翻译整理")
-    did = _WHO_DID.search(info.text)
-    deed = _deed(did.group(1)) if did else None
-    source = passages[best.passage].source
-    # (the best unit answers the question's subject; this one says who did the deed: it need not be as close)
-    doing = [ev for ev in ranked[:_WHO_TOP] if deed and deed.search(ev.text) and passages[ev.passage].source == source
-             and (names_a_person(ev.text) or _BODY.search(ev.text))]
-    doer = _DOER_ASKED.search(info.text)  # "……的作者是谁": the unit that gives it as a field ("作者: 佚名")
-    if doer and not doing:
-        field = re.compile(rf"^\W*{doer.group(1)}\W*[:：]\s*\S")
-        doing = [ev for ev in ranked[:_WHO_TOP] if field.match(ev.text) and passages[ev.passage].source == source]
-    return next((Extract(trim(ev.answer_text), ev) for ev in doing or named), None)
-
-
-_DOER_ASKED = re.compile(r"(作者|著者|译者|编者|主编|负责人|联系人|维护者|发布者|开发者|设计者)(?:是谁|是哪位|叫什么)")
-_WHO_TOP = 5  # the units a name of the doer asked may come from: the best unit's neighbours in the ranking
-# a body that does what is asked ("经……卫生行政部门批准"): "谁批准" is answered by an authority as well as a person
-_BODY = re.compile(r"[\u4e00-\u9fff]{2,}(?:部门|机关|政府|委员会|协会|机构|法院|检察院|公司|中心|小组|团队)")
-_WHO_DID = re.compile(r"(?:由|是)?谁\s*([\u4e00-\u9fff]{2})")
-# who does a deed, by the noun for its doer: "谁写的" is answered by "作者：Steve Oualline" as well as "由……编写"
-_DOERS = {"写": "作者|著者", "著": "作者|著者", "译": "译者", "编": "编者|主编", "设计": "设计者|设计师",
-          "开发": "开发者|开发人员", "维护": "维护者", "创建": "创建者|创始人", "创办": "创办人|创始人", "发明": "发明者|发明人"}
-
-
-def _deed(asked: str) -> re.Pattern:
-    """What a unit says to tell who did what "谁……" asks: the verb ("写" of "写的", "翻译") or its doer's noun."""
-    verb = asked.removesuffix("的")
-    doers = [nouns for key, nouns in _DOERS.items() if key in verb]
-    return re.compile("|".join([re.escape(verb), *doers]))
-
-
 def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool = False,
           span: int = 1, loose: Callable[[str], bool] | None = None) -> Extract | None:
     """``loose``: whether the selector's best unit may answer with a figure ``wanted`` does not see ("百分之十");
@@ -252,9 +188,9 @@ def _pick(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bo
     return None
 
 
+_ACRONYM = re.compile(r"\b(?:[A-Z]{2,}[A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z0-9]*)\b")  # "GDP", "CADR", "KiCad"
 _LIST_MARK = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]{1,3}[)）.、]|[-*+•])\s*")  # "（一）", "1.", "-"
 _NEAR_TOP = 3  # the selector's runners-up a second fact may come from
-_FIGURE_TOP = 8  # the plausible units a figure may come from when the best unit holds none
 
 
 def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[str], bool], whole: bool,
@@ -263,16 +199,28 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     unit is supported), then the first of its top units that holds the kind of figure asked gives it."""
     if not ranked[0].supported:
         return None
-    top = ranked[:_FIGURE_TOP]
+    top = ranked[:FIGURE_TOP]
     counted = info.focus if info.kind == "count" and info.is_chinese else ""
     if counted:
-        # a count of the thing asked ("86件…提案") before a figure of something else ("两件大事") ranked above it;
-        # a unit with neither a character of it nor a figure in the unit asked ("几次视察考察活动": "十三届…书画作品展")
-        # counts something else
+        # a unit with neither a character of the thing counted nor a figure in the unit asked ("几次视察考察活动":
+        # "十三届…书画作品展") counts something else
         unit = asked_unit(info.text)
         same = re.compile(rf"[\d零〇一二两三四五六七八九十百千万亿]\s*[余多]?\s*{unit}") if unit else None
-        top = sorted((ev for ev in top if set(counted) & set(ev.answer_text) or (same and same.search(ev.answer_text))),
-                     key=lambda ev: counted not in ev.answer_text)
+        top = [ev for ev in top if set(counted) & set(ev.answer_text) or (same and same.search(ev.answer_text))]
+    words = [w for w in (relative_word(info.text, y) for y in info.years) if w]
+    acronyms = _ACRONYM.findall(info.text) if not info.is_chinese else []
+    change = states_change(info.text, "")
+
+    def says_less(ev: Evidence) -> tuple[bool, ...]:
+        """What the unit leaves unsaid, most telling first: the thing counted ("86件…提案" before "两件大事"), its head
+        noun, the question's "今年" ("今年以来……1200公里" before "目前……总里程2.1万公里"), an acronym it names ("How much
+        did the GDP grow?"), the change asked ("比上年末增加4.2万人" before "城镇常住人口612.7万人")."""
+        text = ev.answer_text
+        return (bool(counted) and counted not in text, bool(counted) and counted[-2:] not in text,
+                bool(words) and not any(w in text for w in words), bool(acronyms) and not any(a in text for a in acronyms),
+                change and not states_change(info.text, text))
+
+    top = sorted(top, key=says_less)
     for ev in top:
         if not ev.plausible or counts_another_thing(info, ev.answer_text):
             continue
@@ -281,7 +229,7 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
             clause = best_clause(info, ev.cases_lead, wanted, span)  # cases; the figure is its lead-in's
             clause = clause and f"{clause}：{_LIST_MARK.sub('', trim(ev.answer_text))}"
         if clause:
-            return Extract(trim(ev.answer_text) if whole else clause, ev)
+            return Extract(trim(ev.answer_text) if whole else _in_row(ev, _of_what(ev.answer_text, clause)), ev)
     best = ranked[0]
     if counts_another_thing(info, best.answer_text):
         return None
@@ -292,10 +240,32 @@ def _pick_ranked(info: QuestionInfo, ranked: list[Evidence], wanted: Callable[[s
     text = best.answer_text
     # (an ordinal is no figure: "第十三条 纳税人应当……" gives no count)
     figures = ([n for n in extract_numbers(text) if n.text not in info.years and text[n.end:n.end + 1] not in "年月"
-                and text[max(0, n.start - 1):n.start] != "第"] if info.kind == "count" else DATE.findall(text))
+                and text[max(0, n.start - 1):n.start] != "第"] if info.kind == "count" else WHEN.findall(text))
     if best.plausible and figures and (loose is None or loose(text)):
         return Extract(trim(best.answer_text), best)  # a figure written another way ("百分之十")
     return None
+
+
+def _of_what(text: str, clause: str) -> str:
+    """A change cut from its sentence with the clause before it, which says what changed ("农村居民人均可支配收入
+    29,870元，增长7.3%", not "增长7.3%")."""
+    at = text.find(clause)
+    if at <= 0 or not _CHANGE_FIRST.match(clause):
+        return clause
+    before = re.split(r"[，；;。：:]|,(?!\d)", text[:at].rstrip("，,；; "))[-1].strip()
+    return f"{before}，{clause}" if before else clause
+
+
+_CHANGE_FIRST = re.compile(r"(?:比上年末?|同比|较上年)?(?:增长|增加|提高|上升|上涨|下降|减少|降低|下跌)")
+
+
+def _in_row(ev: Evidence, clause: str) -> str:
+    """A figure cut from a table row with the row's name ("营业收入（万元），2023年：486,520"): the column's header
+    alone does not say what the figure is of."""
+    if ev.kind != "row" or "；" not in ev.answer_text:
+        return clause
+    name = ev.answer_text.split("；", 1)[0].split("：", 1)[-1].strip()
+    return clause if not name or name in clause else f"{name}，{clause}"
 
 
 def _with_other_case(info: QuestionInfo, best: Evidence, text: str, ranked: list[Evidence]) -> str:
@@ -335,10 +305,14 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
     """The sentence speaks of the question's years and the numbers the question states. ``naming``: the documents
     that say the question's “named” things somewhere, under which a list's item may stand."""
     for year in info.years:
-        mentioned = YEAR_IN_TEXT.findall(ev.text) + _ISO_YEAR.findall(ev.text)
+        if says_other_relative(info.text, year, ev.text):
+            return False  # "明年计划……" does not answer a "今年" question
+        said = ev.answer_text if ev.kind == "row" else ev.text  # a table row's years are its header's
+        mentioned = YEAR_IN_TEXT.findall(said) + _ISO_YEAR.findall(said)
         if year in mentioned:
             continue
-        if mentioned or (document_year is not None and document_year(passage.source) != year):
+        if mentioned or (document_year is not None and document_year(passage.source) != year
+                         and not undated_relative(info.text, year, passage.text, document_year(passage.source))):
             return False
     # an entry's id line ("-- 5a1b…") is about the entry below it: its title follows it
     after = _ENTRY_AHEAD if _RECORD_ID.match(ev.text.strip()) else 0
@@ -363,7 +337,6 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
 
 
 _ISO_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))")  # "2012-06-13" says 2012 too
-_LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行", "算起", "起算")  # "什么时候开始的": the subject is the event
 _RECORD_ID = re.compile(r"^-{2,3}\s+[0-9a-fA-F-]{16,}$")
 _ENTRY_AHEAD = 200
 

@@ -7,6 +7,7 @@ rather than "8位…成员作专题辅导" in the same sentence.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Callable
 
@@ -76,14 +77,15 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
     """
     clauses = [c.strip(TRIM) for c in _clauses(sentence)]
     unit = asked_unit(info.text) if info.kind == "count" else None
-    best, best_score = None, (-1, -1, -1.0)
+    best, best_score = None, (-1, -1, -1.0, 0)
     for i, clause in enumerate(clauses):
         if not clause or not wanted(clause):
             continue
         # "有多少人听课": "2万多人参训" before "8位…成员作专题辅导", whatever words each shares with the question
         # (a figure the question states itself, the 六 of "“六个倍增”计划推动几个盟市…", is not the one asked)
         score = (bool(unit) and _in_unit(clause, unit, info.text),
-                 _same_bound(info.text, clause) + _same_rate(info.text, clause), score_text(info, clause))
+                 _same_bound(info.text, clause) + _same_rate(info.text, clause) + _same_dimension(info.text, clause),
+                 score_text(info, clause), _longest_shared(info.text, clause))
         if score > best_score:
             best, best_score = i, score
     if best is None:
@@ -99,22 +101,53 @@ def _clauses(sentence: str) -> list[str]:
     """The clauses of ``sentence``, split at commas, semicolons and colons; a label of up to 12 characters keeps
     its value ("工号：1002" of a table row: the header is what says which figure it is)."""
     found = []
-    for part in _PART_SPLIT.split(sentence):
+    for part in _outside_brackets(_PART_SPLIT, sentence):
         found += [part] if _LABEL.match(part) and len(_COLON.split(part)) == 2 else _COLON.split(part)
     return found
 
 
+def _longest_shared(question: str, clause: str) -> int:
+    """The length of the longest run of three or more characters the clause shares with the question: on a tie of
+    words, "二类城市（省会城市）不超过400元" answers "在省会城市……最多报多少" before "一类城市……每人每天不超过500元"."""
+    size = difflib.SequenceMatcher(None, question, clause, autojunk=False).find_longest_match().size
+    return size if size >= 3 else 0  # a word of two is the bigrams' to weigh; one character is chance
+
+
+def _outside_brackets(pattern: re.Pattern, text: str) -> list[str]:
+    """``text`` split where ``pattern`` matches outside a closed pair of brackets: "一类城市（北京、上海、广州、深圳）
+    每人每天不超过500元" is one clause."""
+    inside = [m.span() for m in _BRACKETED.finditer(text)]
+    parts, start = [], 0
+    for m in pattern.finditer(text):
+        if not any(a < m.start() < b for a, b in inside):
+            parts.append(text[start:m.start()])
+            start = m.end()
+    return [*parts, text[start:]]
+
+
+_BRACKETED = re.compile(r"[（(【\[][^（）()【】\[\]\n]{1,60}[）)】\]]")
 # (not at a Latin "," or ";" inside a figure or a formula: "2,000", "NETWORKDAYS.INTL(C3;D3;「0000001」;F3:J3)")
 _PART_SPLIT = re.compile(r"[、，；]|[,;](?![A-Za-z0-9_=;\"'(\[$「“])")
 _COLON = re.compile(r"：|:(?![A-Za-z0-9/\\])")  # not a range's, a time's or an address's ("F3:J3", "12:30", "C:\\")
 
 
-# the bound a figure is asked at, and the ways a clause states it: "最多采多少血" is "最多不得超过四百毫升"
+# the bound a figure is asked at (or the change it is), and the ways a clause states it: "最多采多少血" is
+# "最多不得超过四百毫升"
 _BOUNDS = (
     (re.compile(r"最多|至多|最高|最大|最长|上限"), re.compile(r"最多|至多|最高|最大|最长|上限|不得?超过|不超过|以内")),
     (re.compile(r"最少|至少|最低|最小|最短|下限"), re.compile(r"最少|至少|最低|最小|最短|下限|不得?少于|不少于|不得?低于|以上")),
     (re.compile(r"一般|通常|平均"), re.compile(r"一般|通常|平均")),
+    # a change asked ("收入增长了多少"): the clause that states the change ("增长7.3%"), not the level ("29,870元")
+    (re.compile(r"(?:增长|增加|提高|上升|上涨|增幅|涨)了?(?:多少|几)|(?i:how much (?:did|has|have|does|do|will) .*"
+                r"\b(?:grow|increase|rise)|\bgrowth (?:rate )?of\b)"), re.compile(r"增长|增加|提高|上升|上涨|增幅|涨")),
+    (re.compile(r"(?:下降|减少|降低|下跌|降幅|降)了?(?:多少|几)|(?i:how much (?:did|has|have|does|do|will) .*"
+                r"\b(?:fall|drop|decline|decrease|shrink))"), re.compile(r"下降|减少|降低|下跌|降幅")),
 )
+
+
+def states_change(question: str, text: str) -> bool:
+    """The question asks a change ("增长了多少") and ``text`` states one ("" only tells whether it asks)."""
+    return any(asked.search(question) and (not text or stated.search(text)) for asked, stated in _BOUNDS[-2:])
 
 
 def _same_bound(question: str, clause: str) -> bool:
@@ -134,6 +167,12 @@ def _same_rate(question: str, clause: str) -> bool:
     """The clause states its figure per the time the question asks it per ("每秒" and "次/秒")."""
     asked = _RATE_ASKED.search(question)
     return bool(asked) and re.search(_RATE_WRITTEN[asked.group(1)], clause, re.IGNORECASE) is not None
+
+
+def _same_dimension(question: str, clause: str) -> bool:
+    """The clause says the dimension the question asks ("有多深": "最大水深约32.8米", not "海拔3196米")."""
+    asked = units.asked_dimension(question)
+    return bool(asked) and re.search(asked[1], clause) is not None
 
 
 def asked_unit(question: str) -> str | None:

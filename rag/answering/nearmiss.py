@@ -198,6 +198,9 @@ def unnamed_members(question: str, clause: str) -> str:
     return some.group() if some else ""
 
 
+_CHANGES = ("增长", "增加", "提高", "上升", "上涨", "下降", "减少", "降低", "下跌")
+
+
 def counts_another_thing(info: QuestionInfo, text: str) -> bool:
     """The unit counts something else of the same kind: "测试报告" where "协商报告" is asked.
 
@@ -208,6 +211,8 @@ def counts_another_thing(info: QuestionInfo, text: str) -> bool:
     if not info.is_chinese or info.kind != "count" or not 4 <= len(focus) <= 6 or "的" in focus or focus in text:
         return False
     head, qualifier = focus[-2:], set(focus[:-2])
+    if head in _CHANGES:  # "面积减少": a change of the thing asked, not a thing ("比上年减少1.2千公顷")
+        return False
     others = {m.group()[:2] for m in re.finditer(rf"[\u4e00-\u9fff]{{2}}{re.escape(head)}", text)}
     # "民意信息" for "民情信息" shares a character: the same thing said another way; "测试" and "协商" share none
     return bool(others) and all(not (qualifier & set(o)) for o in others)

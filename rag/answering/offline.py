@@ -16,6 +16,7 @@ from rag.answering.evidence_units import Extract
 from rag.answering.extractive import extract_all
 from rag.answering.years import figure_item, other_year
 from rag.question.analysis import YEAR_WORD, QuestionInfo
+from rag.question.time import undated_relative
 from rag.retrieval.hybrid import Retriever
 from rag.text.tokens import trim
 from rag.types import Answer, Passage
@@ -88,7 +89,17 @@ def extractive(info: QuestionInfo, passages, retriever, flags, base) -> Answer:
         missed = _near_miss(info, parts[0], passages, flags, base)
         if missed is not None:
             return missed
-    return _from_extracts(parts, passages, flags, base, info)
+    answer = _from_extracts(parts, passages, flags, base, info)
+    undated = _undated(info, parts, passages, retriever)
+    return replace(answer, text=f"{answer.text}（文档里的“{undated}”没有写明是哪一年。）") if undated else answer
+
+
+def _undated(info: QuestionInfo, parts: list[Extract], passages, retriever) -> str | None:
+    """The question's "今年" that the cited text also says, in a document naming no year: which year it means is
+    not told (the answer says so)."""
+    return next((word for year in info.years for hit in parts
+                 if (word := undated_relative(info.text, year, passages[hit.evidence.passage].text,
+                                              retriever.document_year(passages[hit.evidence.passage].source)))), None)
 
 
 def _not_said(info: QuestionInfo, parts: list[Extract], passages, retriever) -> tuple[str, bool] | None:

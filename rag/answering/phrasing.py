@@ -15,7 +15,7 @@ from rag.index.facts import CLASSIFIERS
 from rag.text.numbers import extract_numbers, numbers_supported
 from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo, nouns
 
-_ASK = re.compile(rf"(?:多少|几)(人次|场次|[{COUNT_CLASSIFIERS}天年吨亩册集户]?)")
+_ASK = re.compile(rf"(?:多少|几)(人次|场次|[{COUNT_CLASSIFIERS}天年吨亩册集户倍]?)")
 _UNITS = ("人次", "场次", "万元", "亿元")
 _END = "。！？!?；;，,、：:…"
 

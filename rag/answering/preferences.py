@@ -11,6 +11,7 @@ import re
 
 from rag.answering.evidence_units import promoted
 from rag.answering.negation import negated_first
+from rag.answering.places import place_first
 from rag.answering.pointing import pointers_later
 from rag.answering.unit_features import REASON
 from rag.documents.units import ENTRY_KINDS
@@ -25,7 +26,7 @@ def prefer(info: QuestionInfo, qtype: str, ranked: list) -> list:
     ranked = named_entry_first(info, pointers_later(aside_later(info, exact_first(info, ranked, qtype))))
     ranked = suffix_first(info, own_item_first(info, ranked))
     ranked = entries_first(info, command_first(info, path_first(info, key_first(info, id_first(info, ranked)))))
-    ranked = negated_first(info, qtype, ranked)
+    ranked = place_first(info, negated_first(info, qtype, ranked))
     return reason_first(ranked, info.is_chinese) if qtype == "reason" else ranked
 
 

@@ -18,11 +18,11 @@ from rag.answering.unit_texts import unit_texts
 from rag.documents.units import KINDS
 from rag.index.unit_table import UnitTable
 from rag.question.analysis import QuestionInfo
-from rag.text.tokens import bigrams
+from rag.text.tokens import ERA, bigrams
 from rag.types import Passage
 
 _ASCII_TERM = re.compile(r"[A-Za-z0-9][\w./+-]*[\w+]|[A-Za-z0-9]")
-_DATE = re.compile(r"(?:19|20)\d{2} ?年|\d{1,2} ?月 ?\d{1,2} ?日|\d{4}-\d{2}-\d{2}|\d{1,2} ?月|[一二三四五六七八九十]+月")
+_DATE = re.compile(r"(?:19|20)\d{2} ?年|\d{1,2} ?月 ?\d{1,2} ?日|\d{4}-\d{2}-\d{2}|\d{1,2} ?月|[一二三四五六七八九十]+月|" + ERA)
 REASON = re.compile(r"因为|由于|为了|(?<!可)以(?:便|免|防|阻止|避免|确保)|目的|所以|因此|从而|是为|旨在|否则|原因|"
                     r"为保证|为保护|为维护|为规范|为保障|会导致|导致|可能会|风险|危险|because|so that|in order|to avoid|"
                     r"since|therefore|otherwise|prevent")

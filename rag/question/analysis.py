@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rag.errors import QuestionError, RagError
-from rag.question.answer_type import without_indefinite
+from rag.question.answer_type import ASKS_DIMENSION, without_indefinite
 from rag.text.tokens import DATE, is_mostly_cjk
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 _KINDS = (
     ("count", r"多少|(?<![哪好第])几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋]|数量|人数|次数|"
-              r"how many|how much|number of"),
+              rf"{ASKS_DIMENSION.pattern}|how many|how much|number of"),
     ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|(?:什么|哪个|哪一个)日期|日期(?:是|为)(?:哪|什么|多少|几)|哪一?年|哪个月|"
              r"when|what date|which year"),
     ("list", r"哪些|哪[几两二三四五六七八九十]|包括什么|包含什么|分别是|指的?是?什么|which .* are|what are|list"),
@@ -321,8 +321,12 @@ _AFTER_QUANTITY = re.compile(rf"(?:多少|(?<![第哪好])几)(?:人次|[{COUNT_
 # what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
 _AFTER_END = re.compile(r"[被把让给在从]")
 # verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
-_FILLER_TAIL = re.compile(r"(?:一共|总共|共计|累计|大约|大概|总计|达到|填写|设为|设成|设置为|设置成|配置为|配置成|写成|写为|"
+_FILLER_TAIL = re.compile(r"(?:每[天日人年月周次件台]|每小?时|每分钟|每秒|平均|"  # "伙食补助每天多少钱": 伙食补助
+                          r"最多|最少|至多|至少|最高|最低|不超过|不少于|报销|报|"  # "住宿每天最多报多少": 住宿
+                          r"一共|总共|共计|累计|大约|大概|总计|达到|填写|设为|设成|设置为|设置成|配置为|配置成|写成|写为|"
                           r"共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可|填)+$")  # "网关地址填的是多少": 网关地址
+_PER = re.compile(r"^(?:每[天日人年月周次件台])+")
+_CAN_DO = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:能够|能|可以|可|会|需要|需|要|得|应该|应)[\u4e00-\u9fff]{1,2}$")
 _BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<![第哪好])几)")  # "排到了第几" asks a rank, counts nothing
 
 
@@ -363,6 +367,8 @@ def _before_focus(stem: str) -> str:
     stem = _FILLER_TAIL.sub("", stem).rstrip("》”\"'）) ")
     stem = _FILLER_TAIL.sub("", re.split(r"[《》“”\"'（）()，,、：:\s]", stem)[-1])
     stem = stem.rsplit("的", 1)[-1]  # "察看的活动": the head noun after the last 的
+    stem = _FILLER_TAIL.sub("", _CAN_DO.sub("", stem))  # "望远镜能放大": the thing is the 望远镜, not what it can do
+    stem = _PER.sub("", stem)  # "每人每天补助": 补助
     return stem[-4:] if len(stem) >= 2 else ""
 
 

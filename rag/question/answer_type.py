@@ -12,6 +12,10 @@ from rag.text.tokens import ASKS_KEY
 
 TYPES = ("figure", "date", "person", "command", "reason", "procedure", "yesno", "definition", "other")
 
+AREA_NOUN = r"面积|占地|国土|领土|流域"
+# (at the end of its clause: not "多重计算", "多长时间", "多高的要求")
+ASKS_DIMENSION = re.compile(rf"多([深高远宽厚重长])(?=[？?。！!，,\s]|呢|啊|吗|$)|(?:{AREA_NOUN})[^，,。？?]{{0,4}}多(大)")
+
 _PATTERNS = (
     ("reason", r"为什么|为何|原因|(?<!无)理由|目的|用意|何以|怎么会|凭什么|\bwhy\b|what for|purpose|reason"),
     ("procedure", r"如何|怎么(?!会|样的)|怎样(?!的)|步骤|流程|方法|(?<!管理)(?<!实施)(?<!暂行)(?<!试行)(?<![本该此旧新原])办法(?!》)|操作|做法|\bhow (?:do|does|can|to|should|is|are)\b|"
@@ -19,7 +23,7 @@ _PATTERNS = (
     ("command", r"命令|指令|选项|参数|开关|哪个程序|用什么工具|什么工具|\bcommand\b|\boption\b|\bflag\b|\bswitch\b|"
                 r"\bparameter\b|\bargument\b|which (?:tool|program)"),
     ("figure", r"多少|(?<![哪好第])几[个份篇件人次条名项家位场期批天年所座万亿千百回本支部种台轮组队趟遍张套辆栋岁]|数量|人数|次数|比例|"
-               r"百分之|金额|税率|how many|how much|number of|percentage|rate\b"),
+               rf"百分之|金额|税率|{ASKS_DIMENSION.pattern}|how many|how much|number of|percentage|rate\b"),
     ("date", r"什么时候|何时|哪一天|哪天|几月几日|几号|日期|哪[一个些几]?年|什么年份|哪个月|期限|多久|多长时间|之日起|when\b|what date|"
              r"which year|how long|deadline"),
     ("person", r"谁|哪位|什么人|叫什么名字|姓名|\bwho\b|whom|whose"),
@@ -33,7 +37,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ENGLISH = (
     ("reason", r"why\b|what for\b|for what reason"),
     ("procedure", r"how (?:do|does|can|could|should|would|to|is|are)\b|what (?:are )?the steps"),
-    ("figure", r"how (?:many|much)\b|what (?:is |was )?(?:the )?(?:number|percentage|rate|amount|price|cost)\b"
+    ("figure", r"(?:(?:within|in|after|for|by|over) )?how (?:many|much)\b|what (?:is |was )?(?:the )?(?:number|percentage|rate|amount|price|cost)\b"
                r"|what (?:(?:is|was|are) )?(?:the |an? )?(?:[\w-]+'s )?(?:maximum|minimum|max|min|largest|smallest|total|"
                r"average|default (?:size|length|limit|interval|timeout|value|number))\b|.*\bin (?:minutes|seconds|"
                r"hours|days|bytes|kilobytes|megabytes|gigabytes|[kmg]b|percent)\b"),

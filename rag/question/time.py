@@ -21,3 +21,24 @@ def resolve_relative_time(question: str, today: _dt.date | None = None) -> str:
     if not _WORD.search(question) and not re.search(r"(?:19|20)\d{2}\s*年", question):
         text = _HALF.sub(lambda m: f"{year}年{m.group(1)}", text)
     return text
+
+
+def relative_word(question: str, year: str) -> str | None:
+    """The relative word a resolved question wrote ``year`` for: "今年" of "今年（2026年）…" and "2026"."""
+    m = re.search(rf"(前年|去年|上一年|今年|本年度|本年|明年)（{year}年）", question)
+    return m.group(1) if m else None
+
+
+def undated_relative(question: str, year: str, text: str, document_year: str | None) -> str | None:
+    """The question's "今年" when ``text`` says "今年" too in a document that names no year of its own: that text
+    may be the year asked (a news report's "今年以来……"), though nothing tells which year it is."""
+    word = relative_word(question, year)
+    return word if word and document_year is None and word in text else None
+
+
+def says_other_relative(question: str, year: str, text: str) -> bool:
+    """``text`` speaks of another year in relative words than the question's ("明年计划……" for a "今年" question)."""
+    word = relative_word(question, year)
+    if not word or word in text:
+        return False
+    return any(_RELATIVE[w] != _RELATIVE[word] for w in _WORD.findall(text))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rag.question.answer_type import AREA_NOUN, ASKS_DIMENSION
 from rag.text.numbers import Number
 
 _ASKS_DURATION = re.compile(r"几年|多少年|(?i:how many years|how long)")
@@ -62,13 +63,14 @@ def same_whole(question: str, clause: str) -> bool:
 
 # the measures a figure may be asked in ("多少公里", "几个小时"): one in another measure answers something else
 _MEASURES = {
-    "length": r"公里|千米|米|厘米|毫米|km|cm|mm",
+    "length": r"公里|千米|米|厘米|毫米|海里|英里|光年|km|cm|mm",
     "weight": r"吨|公斤|千克|克|斤|kg",
     "money": r"元|万元|亿元|块钱|美元|钱|yuan|dollars?|USD|EUR|RMB",
-    "area": r"平方米|平方公里|平米|亩|公顷",
+    "area": r"平方米|平方公里|平方千米|平米|亩|公顷",
     "time": r"小时|分钟|秒|天|日|工作日|周|星期|个月|hours?|minutes?|seconds?|days?|weeks?|months?",
     "temperature": r"摄氏度|度|℃",
     "size": r"字节|[KMGT]i?B?(?![A-Za-z])|兆|bytes?",
+    "times": r"倍",
 }
 TIME_MEASURE = _MEASURES["time"]
 _ASKED_MEASURE = re.compile(r"(?:多少|几)个?\s*(" + "|".join(_MEASURES.values()) + r")")
@@ -95,11 +97,31 @@ _ASKED_IN_ENGLISH = (
 MEASURE_WORD = re.compile(r"\s*(?:毫升|升|" + "|".join(_MEASURES[k] for k in ("length", "weight", "money", "area")) + r")")
 
 
+# a dimension asked with "多" ("有多深", "海拔多高", "面积有多大"), the measure it is in and the words that say it
+_DIMENSIONS = {"深": ("length", "深"), "高": ("length", "高|海拔"), "远": ("length", "远|距离|距|相距|相隔"),
+               "宽": ("length", "宽"), "厚": ("length", "厚"), "长": ("length", "长|历时|持续"), "重": ("weight", "重")}
+
+
+def asked_dimension(question: str) -> tuple[str, str] | None:
+    """The measure a "有多深" question asks in, and the words a clause says that dimension with ("深")."""
+    m = ASKS_DIMENSION.search(question)
+    if not m:
+        return None
+    if m.group(2):
+        return _MEASURES["area"], AREA_NOUN
+    name, words = _DIMENSIONS[m.group(1)]
+    if m.group(1) == "长":  # "有多长": a length or a length of time ("冰期有多长")
+        return f"{_MEASURES[name]}|{_MEASURES['time']}", words
+    return _MEASURES[name], words
+
+
 def asked_measure(question: str) -> str | None:
     """The measure a count question asks its figure in ("多少公里高速公路", "how much did … spend"), or None."""
     m = _ASKED_MEASURE.search(question)
     if m:
         return next(group for group in _MEASURES.values() if re.fullmatch(group, m.group(1)))
+    if asked_dimension(question):
+        return asked_dimension(question)[0]
     if _ASKS_SIZE.search(question):
         return _MEASURES["size"]
     return next((_MEASURES[name] for name, pattern in _ASKED_IN_ENGLISH if re.search(pattern, question, re.I)), None)

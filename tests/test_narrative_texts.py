@@ -1,0 +1,277 @@
+"""Answers from narrative text, with the real model: history and a life story (years before 1900, centuries, a
+year told by the one before it, a life's span in brackets, "他" for the person the text is about), a report's
+table (a figure with the row it is of, a year in the table's header) and a news report that never names its year
+("今年以来……" for a "今年" question); and the pieces these need."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.persons import pronoun_referent
+from rag.question import units
+from rag.question.analysis import analyse
+from rag.question.time import relative_word, says_other_relative, undated_relative
+from rag.text.numbers import extract_numbers
+from rag.text.tokens import WHEN
+from tests.test_structured_answers import ask, indexed_all
+
+HISTORY = """# 天文史话
+
+## 超新星
+
+1054年，北宋司天监的官员记录了一颗“客星”，它在白天也能看到，持续了23天。
+
+公元前613年，《春秋》记载“有星孛入于北斗”，这被认为是关于哈雷彗星的最早确切记录。
+
+## 望远镜
+
+1609年，伽利略制作了一台放大约20倍的望远镜，并用它观察月亮。第二年，他发现了木星的四颗卫星。
+
+18世纪，梅森开始编制星云星团表。
+"""
+
+LIFE = """# 竺可桢
+
+竺可桢（1890年3月7日－1974年2月7日），字藕舫，浙江上虞人，气象学家、地理学家和教育家。
+
+## 生平
+
+1910年，竺可桢考取庚款留美公费生，1918年获哈佛大学博士学位，同年回国。
+
+回国后，竺可桢先后在武昌高等师范学校、南京高等师范学校任教。1921年，他在东南大学创建了中国第一个地学系。
+
+1936年4月，竺可桢出任浙江大学校长。因为办学成绩突出，浙江大学被英国学者李约瑟誉为“东方剑桥”。1949年以后，他任中国科学院副院长。
+"""
+
+REPORT = """# 星河科技股份有限公司年度报告（摘要）
+
+## 主要会计数据
+
+| 项目 | 2023年 | 2022年 | 本年比上年增减 |
+| --- | --- | --- | --- |
+| 营业收入（万元） | 486,520 | 412,300 | 18.0% |
+| 归属于上市公司股东的净利润（万元） | 52,310 | 47,800 | 9.4% |
+| 研发投入（万元） | 61,240 | 50,120 | 22.2% |
+"""
+
+NEWS = """# 我市农村公路建设超额完成任务
+
+本报讯 11月20日，记者从市交通运输局获悉，今年以来，我市新建改建农村公路1200公里，完成投资36.5亿元。
+
+目前，全市农村公路总里程达到2.1万公里，所有具备条件的建制村都通了硬化路和客车。
+
+市交通运输局表示，明年我市将继续推进“四好农村路”建设，计划新建改建农村公路1000公里。
+"""
+
+
+LAKE = """# 青海湖
+
+湖面海拔3196米，面积约4400平方千米，最大水深约32.8米。青海湖位于青海省东北部，是中国最大的内陆湖泊。
+
+每年11月湖面开始结冰，冰期约为6个月。青藏铁路沿青海湖北岸经过，游客可在西宁乘车前往，距离约150公里。
+"""
+
+
+BULLETIN = """# 某市统计公报
+
+## 居民收入
+
+全年全市居民人均可支配收入48,560元，比上年增长5.9%。农村居民人均可支配收入29,870元，增长7.3%。
+
+## 人口
+
+年末全市常住人口856.3万人，比上年末增加4.2万人。其中，城镇常住人口612.7万人，常住人口城镇化率为71.6%。
+"""
+
+RULES = """# 员工差旅费管理办法
+
+第八条 伙食补助按出差天数计算，每人每天100元，不再另行报销餐费。
+
+第九条 员工应在出差结束后10个工作日内办理报销。
+
+第十一条 本办法自2024年1月1日起施行，由财务部负责解释。
+"""
+
+
+MANUAL = """# 空气净化器使用说明书
+
+## 产品规格
+
+| 参数 | 数值 |
+| --- | --- |
+| 额定功率 | 45W |
+| 净重 | 5.8 kg |
+
+## 首次使用
+
+1. 打开机身背部的后盖。
+2. 取出滤网，撕掉滤网外的塑料包装袋。
+3. 将滤网放回机身，盖好后盖。
+
+## 常见问题
+
+**净化器运行时噪音很大？** 可能是风速设在了高档，请按“风速”键调到低档或睡眠模式。
+
+**空气质量指示灯一直是红色？** 传感器表面可能积灰，请用干燥的棉签轻轻清洁传感器入口。
+"""
+
+
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory):
+    return indexed_all(tmp_path_factory.mktemp("narrative"), {"history.md": HISTORY, "life.md": LIFE,
+                                                                        "report.md": REPORT, "news.md": NEWS,
+                                                                        "lake.md": LAKE, "bulletin.md": BULLETIN,
+                                                                        "rules.md": RULES, "manual.md": MANUAL})
+
+
+@pytest.mark.parametrize("question, date", [
+    ("北宋记录客星是在哪一年？", "1054年"),
+    ("关于哈雷彗星的最早确切记录是什么时候？", "公元前613年"),
+    ("梅森什么时候开始编制星云星团表？", "18世纪"),
+])
+def test_a_when_question_is_answered_by_a_year_before_1900_or_a_century(texts, question, date):
+    got = ask(texts, question)
+    assert not got.abstained and date in got.text, got.text
+
+
+def test_a_year_told_by_the_sentence_before_comes_with_that_sentence(texts):
+    got = ask(texts, "伽利略哪一年发现了木星的卫星？")
+    assert not got.abstained and "1609年" in got.text and "第二年" in got.text, got.text
+
+
+@pytest.mark.parametrize("question", ["竺可桢什么时候出生的？", "竺可桢是哪一年去世的？"])
+def test_birth_and_death_are_dated_by_the_span_after_the_name(texts, question):
+    got = ask(texts, question)
+    assert not got.abstained and "1890年3月7日－1974年2月7日" in got.text, got.text
+
+
+def test_who_did_it_names_the_person_the_he_of_the_sentence_stands_for(texts):
+    got = ask(texts, "谁创建了中国第一个地学系？")
+    assert not got.abstained and got.text.startswith("竺可桢") and "东南大学" in got.text, got.text
+
+
+def test_a_multiple_is_answered_in_times(texts):
+    got = ask(texts, "伽利略的望远镜能放大多少倍？")
+    assert not got.abstained and "20倍" in got.text and "倍倍" not in got.text, got.text
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("青海湖的面积有多大？", "4400平方千米"),
+    ("青海湖最深的地方有多深？", "32.8米"),  # not the 3196米 of its altitude, in the same sentence
+    ("青海湖海拔多高？", "3196米"),
+    ("青海湖离西宁多远？", "150公里"),
+    ("青海湖的冰期有多长？", "6个月"),
+])
+def test_how_deep_high_far_or_large_is_answered_by_the_figure_of_that_dimension(texts, question, figure):
+    got = ask(texts, question)
+    assert not got.abstained and figure in got.text, got.text
+    assert len([n for n in ("4400", "32.8", "3196", "150公里", "6个月") if n in got.text]) == 1, got.text
+
+
+@pytest.mark.parametrize("question, said", [
+    ("公司2023年营业收入是多少？", ["营业收入", "486,520"]),
+    ("2022年的净利润是多少？", ["净利润", "47,800"]),  # the year is in the table's header only
+])
+def test_a_figure_from_a_table_row_says_which_row_it_is(texts, question, said):
+    got = ask(texts, question)
+    assert not got.abstained and all(s in got.text for s in said), got.text
+
+
+def test_this_year_in_a_report_that_names_no_year_is_its_this_year_and_the_answer_says_so(texts):
+    got = ask(texts, "今年新建改建了多少公里农村公路？")
+    assert not got.abstained and "1200公里" in got.text and "没有写明是哪一年" in got.text, got.text
+    assert "2.1万" not in got.text and "1000公里" not in got.text, got.text
+
+
+def test_another_year_in_relative_words_still_is_not_answered_without_its_figure(texts):
+    got = ask(texts, "去年新建改建了多少公里农村公路？")
+    assert got.abstained, got.text
+
+
+@pytest.mark.parametrize("question, said, not_said", [
+    ("农村居民收入增长了多少？", ["29,870元，增长7.3%"], []),  # the change, with what changed
+    ("常住人口增加了多少？", ["增加4.2万人"], ["612.7"]),
+])
+def test_a_change_asked_is_answered_by_the_change_not_the_level(texts, question, said, not_said):
+    got = ask(texts, question)
+    assert not got.abstained and all(s in got.text for s in said), got.text
+    assert not any(s in got.text for s in not_said), got.text
+
+
+def test_a_rate_in_the_question_is_not_the_thing_counted(texts):
+    got = ask(texts, "伙食补助每天多少钱？")
+    assert not got.abstained and "100元" in got.text, got.text
+
+
+def test_who_is_answered_by_the_department_that_does_it(texts):
+    got = ask(texts, "谁负责解释本办法？")
+    assert not got.abstained and "财务部" in got.text, got.text
+
+
+@pytest.mark.parametrize("question, first", [
+    ("青海湖在哪里？", "位于青海省东北部"),
+    ("竺可桢是哪里人？", "浙江上虞人"),
+])
+def test_where_is_answered_first_by_the_unit_that_tells_a_place(texts, question, first):
+    got = ask(texts, question)
+    assert not got.abstained and first in got.text.split("[")[0], got.text
+
+
+def test_the_steps_of_a_section_do_not_take_in_the_table_above_its_heading(texts):
+    got = ask(texts, "首次使用要怎么做？")
+    assert not got.abstained and "撕掉滤网外的塑料包装袋" in got.text, got.text
+    assert "5.8 kg" not in got.text and got.text.startswith("1."), got.text
+
+
+@pytest.mark.parametrize("question, told", [
+    ("净化器运行时声音很大怎么办？", "调到低档"),
+    ("空气质量灯一直红怎么办？", "清洁传感器入口"),
+])
+def test_a_question_the_text_asks_itself_is_answered_by_what_follows_it(texts, question, told):
+    got = ask(texts, question)
+    assert not got.abstained and told in got.text, got.text
+
+
+@pytest.mark.parametrize("text, found", [
+    ("1054年，北宋", ["1054年"]),
+    ("生于1890年3月7日", ["1890年3月7日"]),
+    ("前221年秦统一", ["前221年"]),
+    ("一九四九年十月", ["一九四九年"]),
+    ("20世纪80年代", ["20世纪", "80年代"]),
+    ("in 1609 Galileo", ["in 1609"]),
+    ("此前5年", []),
+    ("1000年前", []),
+    ("共有1000个", []),
+])
+def test_times_a_text_gives(text, found):
+    assert WHEN.findall(text) == found
+
+
+def test_he_is_the_person_named_most_before_or_in_the_headings():
+    before = "1936年，竺可桢出任浙江大学校长。竺可桢率师生西迁。浙江大学被李约瑟誉为“东方剑桥”。"
+    assert pronoun_referent("1949年以后，他任中国科学院副院长。", before, "life.md › 竺可桢") == "竺可桢"
+    assert pronoun_referent("他创建了地学系。", "", "life.md › 竺可桢") == "竺可桢"
+    assert pronoun_referent("他们创建了地学系。", before, "") is None
+    assert pronoun_referent("东南大学创建了地学系。", before, "") is None
+
+
+def test_relative_years_of_a_resolved_question():
+    question = "今年（2026年）新建改建了多少公里？"
+    assert relative_word(question, "2026") == "今年" and relative_word(question, "2025") is None
+    assert undated_relative(question, "2026", "今年以来，新建1200公里", None) == "今年"
+    assert undated_relative(question, "2026", "今年以来，新建1200公里", "2023") is None  # the text's year is known
+    assert says_other_relative(question, "2026", "明年计划新建1000公里")
+    assert not says_other_relative(question, "2026", "今年以来，明年以前")
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("湖有多深？", True), ("面积有多大？", True), ("冰期有多长？", True),
+    ("这个影响有多大？", False), ("要等多长时间？", False), ("怎么用多重计算做利润表？", False), ("湖有多大？", False),
+])
+def test_a_dimension_asked_with_duo(question, asks):
+    assert (units.asked_dimension(question) is not None) == asks
+
+
+def test_what_a_count_question_counts_is_not_what_it_can_do():
+    assert analyse("伽利略的望远镜能放大多少倍？").focus == "望远镜"
+    assert [n.text for n in extract_numbers("放大约20倍")] == ["约20"]
