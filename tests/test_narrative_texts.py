@@ -116,12 +116,32 @@ MANUAL = """# 空气净化器使用说明书
 """
 
 
+LEAFLET = """# 布洛芬缓释胶囊说明书
+
+【用法用量】口服。成人，一次1粒，一日2次（早晚各一次）。
+
+【不良反应】少数病人可出现恶心、呕吐、胃烧灼感或轻度消化不良。
+
+【禁忌】
+1. 对其他非甾体抗炎药过敏者禁用。
+2. 孕妇及哺乳期妇女禁用。
+3. 对阿司匹林过敏的哮喘患者禁用。
+
+【注意事项】
+1. 本品为对症治疗药，用于止痛不得超过5天，症状不缓解，请咨询医师或药师。
+2. 服用本品期间不得饮酒或含有酒精的饮料。
+
+【有效期】24个月。
+"""
+
+
 @pytest.fixture(scope="module")
 def texts(tmp_path_factory):
     return indexed_all(tmp_path_factory.mktemp("narrative"), {"history.md": HISTORY, "life.md": LIFE,
                                                                         "report.md": REPORT, "news.md": NEWS,
                                                                         "lake.md": LAKE, "bulletin.md": BULLETIN,
-                                                                        "rules.md": RULES, "manual.md": MANUAL})
+                                                                        "rules.md": RULES, "manual.md": MANUAL,
+                                                                        "leaflet.md": LEAFLET})
 
 
 @pytest.mark.parametrize("question, date", [
@@ -230,6 +250,16 @@ def test_the_steps_of_a_section_do_not_take_in_the_table_above_its_heading(texts
 def test_a_question_the_text_asks_itself_is_answered_by_what_follows_it(texts, question, told):
     got = ask(texts, question)
     assert not got.abstained and told in got.text, got.text
+
+
+def test_a_figure_keeps_the_bracket_it_opens(texts):
+    got = ask(texts, "布洛芬缓释胶囊一天吃几次？")
+    assert not got.abstained and "一日2次（早晚各一次）" in got.text, got.text
+
+
+def test_which_things_is_not_answered_by_a_list_of_other_things(texts):
+    got = ask(texts, "布洛芬缓释胶囊有哪些不良反应？")
+    assert not got.abstained and got.text.startswith("【不良反应】"), got.text
 
 
 @pytest.mark.parametrize("text, found", [

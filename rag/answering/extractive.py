@@ -18,7 +18,7 @@ from rag.question.analysis import (
 )
 from rag.question.multifact import alternatives
 from rag.question.time import relative_word, says_other_relative, undated_relative
-from rag.answering.figures import asked_unit, best_clause, states_change, counts_things, quantities, score_text
+from rag.answering.figures import asked_unit, best_clause, counts_things, quantities, score_text, states_change
 from rag.text.tokens import WHEN, YEAR_IN_TEXT, trim
 from rag.types import Passage
 from rag.answering.evidence_units import Evidence, Extract, Ranker

@@ -14,7 +14,7 @@ from typing import Callable
 from rag.question import units
 from rag.question.analysis import COUNT_CLASSIFIERS, QuestionInfo
 from rag.text.numbers import Number, extract_numbers
-from rag.text.tokens import TRIM, bigrams
+from rag.text.tokens import bigrams, trim
 
 
 def _overlap(tokens: set[str], text: str) -> float:
@@ -75,7 +75,7 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
 
     ``span`` > 1 (a question asking for several numbers at once) extends it over the clauses that follow.
     """
-    clauses = [c.strip(TRIM) for c in _clauses(sentence)]
+    clauses = [trim(c) for c in _clauses(sentence)]  # (a bracket closed in the clause keeps its close: "（早晚各一次）")
     unit = asked_unit(info.text) if info.kind == "count" else None
     best, best_score = None, (-1, -1, -1.0, 0)
     for i, clause in enumerate(clauses):
@@ -151,7 +151,7 @@ def states_change(question: str, text: str) -> bool:
 
 
 def _same_bound(question: str, clause: str) -> bool:
-    """The clause states the figure at the bound the question asks ("最多", "至少", "一般")."""
+    """The clause states the figure at the bound the question asks ("最多", "至少", "一般"), or the change it asks."""
     return any(asked.search(question) and stated.search(clause) for asked, stated in _BOUNDS)
 
 

@@ -171,7 +171,14 @@ def entries_first(info: QuestionInfo, ranked: list) -> list:
         return ranked
     entries = [k for k, ev in enumerate(ranked[1:_LIST_TOP], 1) if ev.supported and ev.kind in ENTRY_KINDS]
     siblings = [k for k in entries if ranked[k].passage == ranked[entries[0]].passage] if entries else []
+    asked = _WHICH_THINGS.search(info.text)  # "有哪些不良反应": a list that never says 不良反应 is another list
+    if asked and asked.group(1) in ranked[0].answer_text and not any(
+            asked.group(1) in ranked[k].answer_text + ranked[k].context for k in siblings):
+        return ranked
     return promoted(ranked, siblings[0]) if len(siblings) >= 2 else ranked
+
+
+_WHICH_THINGS = re.compile(r"哪(?:些|几[个种类项条])([\u4e00-\u9fff]{2,6}?)(?:[？?，,。]|呢|$)")
 
 
 _ASIDE_TOP = 5
