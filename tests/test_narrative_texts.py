@@ -135,13 +135,25 @@ LEAFLET = """# 布洛芬缓释胶囊说明书
 """
 
 
+LEASE = """# 房屋租赁合同
+
+第三条 月租金为人民币4500元，按季度支付，乙方应于每季度第一个月的5日前支付当季租金。
+
+第四条 签订本合同时，乙方向甲方支付押金9000元。租赁期满，乙方交还房屋且无损坏的，甲方应在7日内无息退还押金。
+
+第五条 租赁期间，房屋及其附属设施的自然损坏由甲方负责维修；因乙方使用不当造成的损坏，由乙方负责维修或赔偿。
+
+第七条 乙方需提前退租的，应提前30日书面通知甲方，并支付一个月租金作为违约金。
+"""
+
+
 @pytest.fixture(scope="module")
 def texts(tmp_path_factory):
     return indexed_all(tmp_path_factory.mktemp("narrative"), {"history.md": HISTORY, "life.md": LIFE,
                                                                         "report.md": REPORT, "news.md": NEWS,
                                                                         "lake.md": LAKE, "bulletin.md": BULLETIN,
                                                                         "rules.md": RULES, "manual.md": MANUAL,
-                                                                        "leaflet.md": LEAFLET})
+                                                                        "leaflet.md": LEAFLET, "lease.md": LEASE})
 
 
 @pytest.mark.parametrize("question, date", [
@@ -260,6 +272,25 @@ def test_a_figure_keeps_the_bracket_it_opens(texts):
 def test_which_things_is_not_answered_by_a_list_of_other_things(texts):
     got = ask(texts, "布洛芬缓释胶囊有哪些不良反应？")
     assert not got.abstained and got.text.startswith("【不良反应】"), got.text
+
+
+def test_an_article_s_number_is_no_count_to_call_its_figure_a_part_of(texts):
+    got = ask(texts, "租房合同里提前退租要赔多少？")
+    assert not got.abstained and "一个月租金" in got.text, got.text
+
+
+def test_who_is_answered_by_the_party_of_a_contract_that_does_it(texts):
+    got = ask(texts, "租的房子里热水器自然坏了谁修？")
+    assert not got.abstained and "由甲方负责维修" in got.text, got.text
+
+
+@pytest.mark.parametrize("question, told", [
+    ("租房的押金什么时候退？", "7日内"),  # the event in one character, dated by a deadline
+    ("租金什么时候支付？", "5日前"),
+])
+def test_when_is_answered_by_a_deadline(texts, question, told):
+    got = ask(texts, question)
+    assert not got.abstained and told in got.text, got.text
 
 
 @pytest.mark.parametrize("text, found", [

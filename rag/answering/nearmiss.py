@@ -83,9 +83,9 @@ def subset_qualifier(info: QuestionInfo, clause: str) -> str | None:
         return None
     head = clause[: clause.index(focus)]
     m = None
-    for m in re.finditer(r"\d|[零〇一二两三四五六七八九十百千万亿]", head):
+    for m in re.finditer(r"(第\s*)?(?:\d+|[零〇一二两三四五六七八九十百千万亿]+)", head):
         pass
-    if m is None:
+    if m is None or m.group(1):  # "第七条 乙方需提前退租的": an ordinal counts nothing
         return None
     rest = head[m.end() :].lstrip("余多")
     rest = rest[1:] if rest[:1] and rest[0] in CLASSIFIERS else rest  # the unit: "件", "篇"

@@ -61,7 +61,9 @@ def _with_year_before(ev: Evidence, text: str, dated: Callable[[str], bool]) -> 
 
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪一天|哪天|几月几日|几号|哪一?年|哪个月")
 _WHICH_DAY = re.compile(r"哪一?天|什么时候|何时|算起|起算")
-_DAY_OF = re.compile(r"[\u4e00-\u9fff](?:的当日|的当天|之日|次日|当日起)")
+# (or by a deadline: "在7日内退还", "5个工作日内", "30天内", "每季度第一个月的5日前")
+_DAY_OF = re.compile(r"[\u4e00-\u9fff](?:的当日|的当天|之日|次日|当日起)|(?<![\d.])\d{1,3}\s*(?:个)?(?:工作)?[日天]内"
+                     r"|(?<![\d.])\d{1,2}\s*[日号]前")
 _LIGHT_VERBS = ("开始", "结束", "出现", "发生", "进行", "算起", "起算")  # "什么时候开始的": the subject is the event
 # a year told by the one before it: "第二年", "次年", "同年", "三年后", "the following year", "two years later"
 _YEAR_AFTER = re.compile(r"第二年|次年|翌年|同年|当年|[一两二三四五六七八九十\d]{1,3}\s*年(?:后|以后|之后)"

@@ -56,9 +56,9 @@ def _with_referent(ev: Evidence, passages: Sequence[Passage]) -> str:
 _DOER_ASKED = re.compile(r"(作者|著者|译者|编者|主编|负责人|联系人|维护者|发布者|开发者|设计者)(?:是谁|是哪位|叫什么)")
 _WHO_TOP = 5  # the units a name of the doer asked may come from: the best unit's neighbours in the ranking
 # a body that does what is asked ("经……卫生行政部门批准"): "谁批准" is answered by an authority as well as a person
-_BODY = re.compile(r"[\u4e00-\u9fff]{2,}(?:部门|机关|政府|委员会|协会|机构|法院|检察院|公司|中心|小组|团队|办公室|"
+_BODY = re.compile(r"[\u4e00-\u9fff]{2,}(?:部门|机关|政府|委员会|协会|机构|法院|检察院|公司|中心|小组|团队|办公室|[甲乙丙丁]方|"
                    r"(?<![内外全上下东西南北中头背腹顶底干])[部局厅署处])(?![\u4e00-\u9fff]{0,1}(?:分|门|长|位))")
-_WHO_DID = re.compile(r"(?:由|是)?谁\s*([\u4e00-\u9fff]{2})")
+_WHO_DID = re.compile(r"(?:由|是)?谁\s*([\u4e00-\u9fff]{1,2})")
 # who does a deed, by the noun for its doer: "谁写的" is answered by "作者：Steve Oualline" as well as "由……编写"
 _DOERS = {"写": "作者|著者", "著": "作者|著者", "译": "译者", "编": "编者|主编", "设计": "设计者|设计师",
           "开发": "开发者|开发人员", "维护": "维护者", "创建": "创建者|创始人", "创办": "创办人|创始人", "发明": "发明者|发明人"}
