@@ -193,6 +193,7 @@ def test_a_multiple_is_answered_in_times(texts):
     ("青海湖海拔多高？", "3196米"),
     ("青海湖离西宁多远？", "150公里"),
     ("青海湖的冰期有多长？", "6个月"),
+    ("青海湖每年结冰多久？", "6个月"),  # "多久": a length of time
 ])
 def test_how_deep_high_far_or_large_is_answered_by_the_figure_of_that_dimension(texts, question, figure):
     got = ask(texts, question)
@@ -327,7 +328,7 @@ def test_relative_years_of_a_resolved_question():
 
 @pytest.mark.parametrize("question, asks", [
     ("湖有多深？", True), ("面积有多大？", True), ("冰期有多长？", True),
-    ("这个影响有多大？", False), ("要等多长时间？", False), ("怎么用多重计算做利润表？", False), ("湖有多大？", False),
+    ("要等多久？", True), ("要等多长时间？", True), ("这个影响有多大？", False), ("怎么用多重计算做利润表？", False), ("湖有多大？", False),
 ])
 def test_a_dimension_asked_with_duo(question, asks):
     assert (units.asked_dimension(question) is not None) == asks

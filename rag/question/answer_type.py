@@ -14,7 +14,8 @@ TYPES = ("figure", "date", "person", "command", "reason", "procedure", "yesno", 
 
 AREA_NOUN = r"面积|占地|国土|领土|流域"
 # (at the end of its clause: not "多重计算", "多长时间", "多高的要求")
-ASKS_DIMENSION = re.compile(rf"多([深高远宽厚重长])(?=[？?。！!，,\s]|呢|啊|吗|$)|(?:{AREA_NOUN})[^，,。？?]{{0,4}}多(大)")
+ASKS_DIMENSION = re.compile(rf"多([深高远宽厚重长])(?=[？?。！!，,\s]|呢|啊|吗|$)|(?:{AREA_NOUN})[^，,。？?]{{0,4}}多(大)"
+                            r"|多(久)|多长(?=时间)")  # "多久能拿到", "要多长时间": a length of time
 
 _PATTERNS = (
     ("reason", r"为什么|为何|原因|(?<!无)理由|目的|用意|何以|怎么会|凭什么|\bwhy\b|what for|purpose|reason"),

@@ -109,6 +109,8 @@ def asked_dimension(question: str) -> tuple[str, str] | None:
         return None
     if m.group(2):
         return _MEASURES["area"], AREA_NOUN
+    if not m.group(1):  # "多久", "多长时间"
+        return _MEASURES["time"], "内|以内|期限|时限|历时|持续"
     name, words = _DIMENSIONS[m.group(1)]
     if m.group(1) == "长":  # "有多长": a length or a length of time ("冰期有多长")
         return f"{_MEASURES[name]}|{_MEASURES['time']}", words
