@@ -137,7 +137,6 @@ def extract(
     return None
 
 
-
 MAX_ALSO = 2  # runners-up shown after the best unit
 MAX_ALSO_CHARS = 200  # a runner-up longer than this is left to its citation
 MAX_ANSWER_CHARS = 400
