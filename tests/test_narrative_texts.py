@@ -171,7 +171,7 @@ def test_a_year_told_by_the_sentence_before_comes_with_that_sentence(texts):
     assert not got.abstained and "1609年" in got.text and "第二年" in got.text, got.text
 
 
-@pytest.mark.parametrize("question", ["竺可桢什么时候出生的？", "竺可桢是哪一年去世的？"])
+@pytest.mark.parametrize("question", ["竺可桢什么时候出生的？", "竺可桢是哪一年去世的？", "竺可桢出生于哪一年？"])
 def test_birth_and_death_are_dated_by_the_span_after_the_name(texts, question):
     got = ask(texts, question)
     assert not got.abstained and "1890年3月7日－1974年2月7日" in got.text, got.text

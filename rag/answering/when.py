@@ -37,8 +37,9 @@ def dating_units(info: QuestionInfo, ranked: list[Evidence],
         said = [ev for ev in ranked if any(pair in ev.text for pair in asked) or not is_mostly_cjk(ev.text)]
     else:
         said = [ev for ev in ranked if event in ev.text or event[-2:] in ev.text]  # "开始施行": "施行日期"
-    if _BORN_OR_DIED.search(event):  # "竺可桢（1890年3月7日－1974年2月7日）": a life's span dates both ends
-        said = [ev for ev in ranked if ev in said or _LIFESPAN.search(ev.text)]
+    if _BORN_OR_DIED.search(event or info.text):  # "竺可桢（1890年3月7日－1974年2月7日）": a life's span dates
+        spans = [ev for ev in ranked if _LIFESPAN.search(ev.text)]  # both ends, before any other date of the person
+        said = spans + [ev for ev in said if ev not in spans]
     if event in _LIGHT_VERBS and not any(dated(ev.text) for ev in said[:FIGURE_TOP]) and dated(ranked[0].text):
         said = ranked[:1]  # "什么时候开始的" names no event of its own: the selector's best unit, if dated
     return [_with_year_before(ev, passages[ev.passage].text, dated) for ev in said], dated
