@@ -337,3 +337,10 @@ def test_a_dimension_asked_with_duo(question, asks):
 def test_what_a_count_question_counts_is_not_what_it_can_do():
     assert analyse("伽利略的望远镜能放大多少倍？").focus == "望远镜"
     assert [n.text for n in extract_numbers("放大约20倍")] == ["约20"]
+
+
+def test_a_follow_up_naming_a_thing_after_a_question_that_names_none_asks_the_same_of_it():
+    from rag.question.followup import rewrite_follow_up
+
+    history = [{"role": "user", "content": "比上年增长了多少？"}, {"role": "assistant", "content": "比上年增长6.2%[1]。"}]
+    assert rewrite_follow_up("第一产业呢？", history) == "第一产业比上年增长了多少？"

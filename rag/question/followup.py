@@ -92,12 +92,15 @@ def carry_over(question: str, previous: str) -> str:
     if new_years:
         context = YEAR_RE.sub("", context).replace("年", "", 1)
     if question_kind(previous) == "count":
+        if _NO_SUBJECT.match(previous) and not ASKS.search(core):
+            return f"{core}{previous}"  # "第一产业呢？" after "比上年增长了多少？": 第一产业比上年增长了多少？
         return f"{context}{core}是多少？"
     if ask != "？":
         return f"{_noun_phrase(context)}{supposed}{core}{ask}"
     return _in_place_of_asked_about(core, previous) or f"{context}{core}？"
 
 
+_NO_SUBJECT = re.compile(r"(?:比|较|同比|与上年|和上年)")  # a question that opens with its comparison names nothing it asks of
 _SUPPOSED = re.compile(r"^(?:那么?)?\s*(?:要是|如果|假如|若是|倘若)")
 # the last clause's subject, before what it says of it and the asking words: "打印" of "打印用的是哪个端口"
 _CLAUSE_SUBJECT = re.compile(r"\s*([^\s，,；;]{2,8}?)\s*(?:用的是|用的|的是|是)")
