@@ -344,3 +344,12 @@ def test_a_follow_up_naming_a_thing_after_a_question_that_names_none_asks_the_sa
 
     history = [{"role": "user", "content": "比上年增长了多少？"}, {"role": "assistant", "content": "比上年增长6.2%[1]。"}]
     assert rewrite_follow_up("第一产业呢？", history) == "第一产业比上年增长了多少？"
+
+
+def test_he_in_a_follow_up_is_the_one_person_the_earlier_question_names():
+    from rag.question.followup import rewrite_follow_up
+
+    history = [{"role": "user", "content": "竺可桢哪一年获得博士学位？"}, {"role": "assistant", "content": "1918年[1]。"}]
+    assert rewrite_follow_up("那他什么时候当的浙江大学校长？", history) == "竺可桢什么时候当的浙江大学校长？"
+    two = [{"role": "user", "content": "竺可桢和李约瑟是什么关系？"}, {"role": "assistant", "content": "……"}]
+    assert "他" in rewrite_follow_up("那他什么时候当的浙江大学校长？", two)  # two people: not guessed

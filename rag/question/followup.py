@@ -178,7 +178,8 @@ def rewrite_follow_up(question: str, history: list[dict]) -> str:
 
 
 def _rewritten(question: str, previous: str, history: list[dict]) -> str:
-    named = _named_in_answer(question, history) or _after_it(question, previous, last_answer(history))
+    named = (_named_in_answer(question, history) or _after_it(question, previous, last_answer(history))
+             or _person_for_he(question, previous, last_answer(history)))
     if named:
         return named
     if _PRONOUN.search(question) and (not _ASCII_SUBJECT.search(question) or _the_other(question, previous)):
@@ -191,6 +192,25 @@ def _rewritten(question: str, previous: str, history: list[dict]) -> str:
     if not is_follow_up(question):
         return _with_topic(question, previous)
     return carry_over(question, previous)
+
+
+_HE = re.compile(r"(?<![其吉])[他她](?![们人])")
+
+
+def _person_for_he(question: str, previous: str, said: str) -> str | None:
+    """"那他什么时候当的浙江大学校长？" after "竺可桢哪一年获得博士学位？": "他" is the one person the earlier question
+    (or else its answer) names ("竺可桢什么时候当的浙江大学校长？"); None when it names none or several."""
+    if not _HE.search(question):
+        return None
+    import jieba.posseg as pseg
+
+    for text in (previous, said):
+        names = {w.word for w in pseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+        if len(names) == 1:
+            return _HE.sub(names.pop(), _LEANS_ON.sub("", question.strip(), count=1), count=1)
+        if names:
+            return None
+    return None
 
 
 # "这个问题默认选的是什么？": a thing of a kind the last answer named, in quotes or by its identifier
@@ -270,7 +290,7 @@ def _with_topic(question: str, previous: str) -> str:
 
 
 _BARE = re.compile(r"^(?:那|那么)?(?:还|也)?(?:要|需要|得|还有|有没有|可以|能)?(?:别的|其他|其它)?[\u4e00-\u9fff]{0,4}"
-                   r"(?:多久|多长时间|多少钱|多少|几[天次个年]|什么时候|在哪|哪里|谁|为什么|怎么办|办法|方法|吗)[？?]?$")
+                   r"(?:多久|多长时间|多少钱|多少[年天次个人]?|几[天次个年]|什么时候|在哪|哪里|谁|为什么|怎么办|办法|方法|吗)[？?]?$")
 _ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
 
 
