@@ -87,6 +87,8 @@ RULES = """# 员工差旅费管理办法
 
 第八条 伙食补助按出差天数计算，每人每天100元，不再另行报销餐费。
 
+第七条 住宿费按城市类别实行限额报销：一类城市（北京、上海、广州、深圳）每人每天不超过500元，二类城市（省会城市）不超过400元，其他城市不超过300元。
+
 第九条 员工应在出差结束后10个工作日内办理报销。
 
 第十一条 本办法自2024年1月1日起施行，由财务部负责解释。
@@ -353,3 +355,27 @@ def test_he_in_a_follow_up_is_the_one_person_the_earlier_question_names():
     assert rewrite_follow_up("那他什么时候当的浙江大学校长？", history) == "竺可桢什么时候当的浙江大学校长？"
     two = [{"role": "user", "content": "竺可桢和李约瑟是什么关系？"}, {"role": "assistant", "content": "……"}]
     assert "他" in rewrite_follow_up("那他什么时候当的浙江大学校长？", two)  # two people: not guessed
+
+
+@pytest.mark.parametrize("turns, standalone", [
+    # an earlier follow-up is read as it stood alone: never "2022年呢？净利润？"
+    (["公司2023年营业收入是多少？", "2022年呢？", "净利润呢？"], "公司2022年净利润是多少？"),
+    # "其他城市" is no pronoun; a place takes the place of the earlier question's place
+    (["在北京出差住宿每天最多报多少？", "那其他城市呢？"], "在其他城市出差住宿每天最多报多少？"),
+    # a question that names its own subject is not spliced onto the earlier ones
+    (["成人一次吃几粒？", "一天几次？", "孕妇能吃吗？"], "孕妇能吃吗？"),
+])
+def test_follow_ups_over_several_turns_stand_alone_as_one_question(turns, standalone):
+    from rag.question.followup import rewrite_follow_up
+
+    history = []
+    for question in turns[:-1]:
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": "……[1]。"}]
+    assert rewrite_follow_up(turns[-1], history) == standalone
+
+
+def test_a_figure_under_a_bound_is_the_bound_not_more_than_it(texts):
+    assert [n.text for n in extract_numbers("其他城市不超过300元，超过500人")] == ["300", "超过500"]
+    history = [{"role": "user", "content": "在北京出差住宿每天最多报多少？"}, {"role": "assistant", "content": "500元[1]。"}]
+    got = ask(texts, "那其他城市呢？", history)
+    assert not got.abstained and "300元" in got.text and "超过300" not in got.text, got.text

@@ -78,13 +78,15 @@ def best_clause(info: QuestionInfo, sentence: str, wanted: Callable[[str], bool]
     clauses = [trim(c) for c in _clauses(sentence)]  # (a bracket closed in the clause keeps its close: "（早晚各一次）")
     unit = asked_unit(info.text) if info.kind == "count" else None
     best, best_score = None, (-1, -1, -1.0, 0)
+    # a rate stated once holds for the clauses after it: "一类城市每人每天不超过500元，二类城市不超过400元"
+    rated = [any(_same_rate(info.text, c) for c in clauses[:i + 1]) for i in range(len(clauses))]
     for i, clause in enumerate(clauses):
         if not clause or not wanted(clause):
             continue
         # "有多少人听课": "2万多人参训" before "8位…成员作专题辅导", whatever words each shares with the question
         # (a figure the question states itself, the 六 of "“六个倍增”计划推动几个盟市…", is not the one asked)
         score = (bool(unit) and _in_unit(clause, unit, info.text),
-                 _same_bound(info.text, clause) + _same_rate(info.text, clause) + _same_dimension(info.text, clause),
+                 _same_bound(info.text, clause) + rated[i] + _same_dimension(info.text, clause),
                  score_text(info, clause), _longest_shared(info.text, clause))
         if score > best_score:
             best, best_score = i, score

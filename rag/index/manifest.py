@@ -40,7 +40,8 @@ READABLE_VERSIONS = (1, 2)
 # option. 14: a table cell that only says it is empty ("-", "N/A") is not shown ("备注：-" came out as "备注").
 # 15: the sentences after the first of a paragraph that opens with a label ("**自动保存时创建备份：** ……") stand
 # under that label, and a list's items under the sentence that leads into the list ("……应当将其解聘：").
-# 16: the figures saved for each clause read "放大约20倍" as about 20 (the 大 is 放大's), not "大约20".
+# 16: the figures saved for each clause read "放大约20倍" as about 20 (the 大 is 放大's), not "大约20", and
+# "不超过300元" as 300, not "超过300".
 PIPELINE_VERSION = 16
 
 

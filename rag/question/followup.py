@@ -25,6 +25,7 @@ from rag.question.swaps import (
     english_swap,
     in_place_of_its_like,
     in_place_of_its_owner,
+    in_place_of_its_place,
     in_place_of_its_verb,
     other_bound,
     other_version,
@@ -79,7 +80,7 @@ def carry_over(question: str, previous: str) -> str:
     if ASKS.search(core) and len(core) >= _COMPLETE:
         return core + ("" if core.endswith(("？", "?")) else "？")  # already a whole question: nothing to splice
     parallel = (in_place_of_its_like(core, previous) or in_place_of_its_verb(core, previous)
-                or in_place_of_its_owner(core, previous))
+                or in_place_of_its_owner(core, previous) or in_place_of_its_place(core, previous))
     if parallel:
         return parallel
     # a wish asks how to get it ("那想换个名字另存一份呢？"), a supposition what follows ("那要是选“低”呢？")
@@ -94,6 +95,10 @@ def carry_over(question: str, previous: str) -> str:
     if question_kind(previous) == "count":
         if _NO_SUBJECT.match(previous) and not ASKS.search(core):
             return f"{core}{previous}"  # "第一产业呢？" after "比上年增长了多少？": 第一产业比上年增长了多少？
+        counted = focus_of(previous)
+        asked_of = counted and re.search(rf"{re.escape(counted)}(?=(?:是|有|为)?(?:多少|几)[？?]?$)", previous)
+        if asked_of and not ASKS.search(core):  # "净利润呢？" after "公司2022年营业收入是多少？"
+            return previous[:asked_of.start()] + core + previous[asked_of.end():]
         return f"{context}{core}是多少？"
     if ask != "？":
         return f"{_noun_phrase(context)}{supposed}{core}{ask}"
@@ -159,20 +164,33 @@ def _subject(previous: str) -> str:
 
 _OPTION = re.compile(rf"{OPTION.pattern}(?:\s*选项)?")
 _COMMAND_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.+-]*) +$")
-_PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|(?<!当前|目前|现在|眼前)(?:这个|那个)|其(?=[\u4e00-\u9fff])")
+# ("其他城市", "其中", "尤其" name no earlier thing)
+_PRONOUN = re.compile(r"它们|它|该(?=[\u4e00-\u9fff])|(?<!当前|目前|现在|眼前)(?:这个|那个)"
+                      r"|(?<![尤极与])其(?![他它中余实次])(?=[\u4e00-\u9fff])")
 _ASCII_SUBJECT = re.compile(r"[A-Za-z][\w.+/-]*")
 
 
-def rewrite_follow_up(question: str, history: list[dict]) -> str:
+def _before_last_question(history: list[dict]) -> list[dict]:
+    """The history before the user's latest question."""
+    last = max((k for k, m in enumerate(history) if m.get("role") == "user" and str(m.get("content", "")).strip()),
+               default=0)
+    return history[:last]
+
+
+def rewrite_follow_up(question: str, history: list[dict], depth: int = 3) -> str:
     """The standalone form of a follow-up given the chat history (no LLM): one question, never two spliced.
 
     A pronoun takes the earlier question's subject ("用它的时候要输入谁的密码？" after a question about
     sudo → "用sudo的时候要输入谁的密码？"); an elliptic follow-up carries the subject over (``carry_over``).
-    The "那" that leaned on the earlier question goes: "那在它之前……" → "在systemd之前……".
+    The "那" that leaned on the earlier question goes: "那在它之前……" → "在systemd之前……". An earlier question
+    that was a follow-up itself is read as it stood alone (up to ``depth`` questions back).
     """
     previous = last_user_question(history)
     if not previous:
         return question
+    earlier = _before_last_question(history)
+    if earlier and depth > 1:  # "净利润呢？" after "2022年呢？": the earlier follow-up as it stood alone
+        previous = rewrite_follow_up(previous, earlier, depth - 1)
     standalone = _rewritten(question, previous, history)
     return _LEANS_ON.sub("", standalone, count=1) if standalone != question else standalone
 
@@ -294,12 +312,23 @@ _BARE = re.compile(r"^(?:那|那么)?(?:还|也)?(?:要|需要|得|还有|有没
 _ASKS_AT_END = re.compile(r"(?:吗|呢|么)?[？?。]?$")
 
 
+def _names_a_thing(question: str) -> bool:
+    """"孕妇能吃吗": the question names who or what it asks about, so it is a question of its own."""
+    import jieba.posseg as pseg
+
+    return any(w.flag in ("n", "nr", "ns", "nt", "nz", "vn") and w.word not in _ASKING_NOUNS
+               for w in pseg.cut(question))
+
+
+_ASKING_NOUNS = ("办法", "方法", "时候", "地方", "东西", "别的", "其他", "其它", "时间")
+
+
 def _bare_ask(question: str, previous: str) -> str | None:
     """"要多久？" after "投诉以后部门会处理吗？": a short question naming nothing of its own leans on the earlier
     one, which becomes its subject ("投诉以后部门会处理，要多久？"); "还有别的办法吗？" after "怎么重建数据库？"
     becomes "重建数据库还有别的办法吗？"."""
     q = question.strip()
-    if len(q) > 10 or not _BARE.match(q) or _ASCII_SUBJECT.search(q):
+    if len(q) > 10 or not _BARE.match(q) or _ASCII_SUBJECT.search(q) or _names_a_thing(q):
         return None
     stem = _ASKS_AT_END.sub("", previous.strip())
     how = HOW.match(stem)

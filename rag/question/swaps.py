@@ -124,6 +124,23 @@ def in_place_of_its_like(core: str, previous: str) -> str | None:
 _PLACED_NAME = re.compile(r"([A-Za-z][\w.+/-]*)\s*([上中里下版])")
 
 
+def in_place_of_its_place(core: str, previous: str) -> str | None:
+    """"那其他城市呢？" after "在北京出差住宿每天最多报多少？": a place takes the place of the one place the earlier
+    question names ("在其他城市出差住宿每天最多报多少？")."""
+    import jieba.posseg as pseg
+
+    core = re.sub(r"^(?:那么?|在)", "", core.strip())
+    if not (_PLACE_WORD.search(core) or [w.flag for w in pseg.cut(core)] == ["ns"]):
+        return None
+    places = [w.word for w in pseg.cut(previous) if w.flag == "ns" and len(w.word) >= 2]
+    if len(set(places)) != 1 or places[0] in core:
+        return None
+    return previous.replace(places[0], core, 1)
+
+
+_PLACE_WORD = re.compile(r"(?:城市|地区|省份?|[市县区镇乡村州国])$")
+
+
 
 
 def in_place_of_its_verb(core: str, previous: str) -> str | None:

@@ -16,8 +16,8 @@ _CN = "零〇一二两三四五六七八九十百千万亿"
 _ARABIC = r"\d{1,3}(?:,\d{3}(?!\d))+(?:\.\d+)?|\d+(?:\.\d+)?"  # "1,825" but not "大会,5次"
 _CHINESE = rf"[{_CN}]+(?:点[零〇一二两三四五六七八九]+)?"
 _NUMBER = re.compile(
-    # ("放大约20倍" is 放大 by about 20: the 大 of a word ending in it is not "大约")
-    r"(?P<about>超过|将近|(?<![放扩增加最较很巨过])大约|多达|约|近|逾|超|几)?"
+    # ("放大约20倍" is 放大 by about 20: the 大 of a word ending in it is not "大约"; "不超过300元" is at most 300)
+    r"(?P<about>(?<![不未])超过|将近|(?<![放扩增加最较很巨过])大约|多达|约|近|逾|(?<![不未])超|几)?"
     r"(?P<percent_word>百分之)?"
     rf"(?P<num>{_ARABIC}|{_CHINESE})"
     r"(?P<more>余|多|几)?(?P<mult>万亿|亿|万|千|(?<=\d)\s?(?i:thousand|million|billion|trillion)\b)?(?P<more2>余|多)?"
