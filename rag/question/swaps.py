@@ -141,8 +141,6 @@ def in_place_of_its_place(core: str, previous: str) -> str | None:
 _PLACE_WORD = re.compile(r"(?:城市|地区|省份?|[市县区镇乡村州国])$")
 
 
-
-
 def in_place_of_its_verb(core: str, previous: str) -> str | None:
     """"那彻底删除（purge）呢？" after "用 dpkg 怎么卸载 gentoo 这个包？": a follow-up that is an action takes the
     place of the action the earlier question asked how to do, keeping what that action was done to. When the

@@ -122,8 +122,8 @@ def asked_measure(question: str) -> str | None:
     m = _ASKED_MEASURE.search(question)
     if m:
         return next(group for group in _MEASURES.values() if re.fullmatch(group, m.group(1)))
-    if asked_dimension(question):
-        return asked_dimension(question)[0]
+    if dimension := asked_dimension(question):
+        return dimension[0]
     if _ASKS_SIZE.search(question):
         return _MEASURES["size"]
     return next((_MEASURES[name] for name, pattern in _ASKED_IN_ENGLISH if re.search(pattern, question, re.I)), None)

@@ -162,7 +162,8 @@ DATE = re.compile(r"(?:(?:19|20)\d{2} ?年 ?)?\d{1,2} ?月(?: ?\d{1,2} ?日)?|(?
 # a time a text gives that DATE leaves out, since a question's own figures are not read as these: a year before 1900
 # ("1054年", "公元前613年", "前221年"), one in Chinese numerals ("一九四九年"), a century or a decade ("18世纪",
 # "公元前4世纪", "20世纪80年代", "90年代"), an English year after "in" or "since" ("in 1609")
-ERA = (r"(?<![\d.])(?:公元前?\s*\d{1,4}|(?<![此之以提年])前\s*\d{3,4}|1\d{3})\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?|(?!前))|[〇零一二三四五六七八九]{4}\s*年"
+ERA = (r"(?<![\d.])(?:公元前?\s*\d{1,4}|(?<![此之以提年])前\s*\d{3,4}|1\d{3})\s*年"
+        r"(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?|(?!前))|[〇零一二三四五六七八九]{4}\s*年"
         r"|(?:公元前?\s*)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*世纪|(?<![\d.])\d0\s*年代"
         r"|\b(?:in|since|until|circa|around)\s+(?:1\d{3}|20\d{2})\b(?![.,]\d)")
 # a time the text gives, for a "when" question's answer: DATE or one of the above
