@@ -149,6 +149,87 @@ LEASE = """# 房屋租赁合同
 """
 
 
+LIFE_FULL = """# 竺可桢
+
+竺可桢（1890年3月7日－1974年2月7日），字藕舫，浙江上虞人，气象学家、地理学家和教育家，中国近代地理学和气象学的奠基者。
+
+## 生平
+
+1910年，竺可桢考取第二期庚款留美公费生，先入伊利诺伊大学农学院学习，1913年毕业后转入哈佛大学研究生院，改学气象学。1918年获哈佛大学博士学位，同年回国。
+
+回国后，他先后在武昌高等师范学校、南京高等师范学校任教。1921年，他在东南大学创建了中国第一个地学系。1928年，他受命筹建中央研究院气象研究所，并担任所长。
+
+1936年4月，竺可桢出任浙江大学校长，任职长达13年。抗日战争期间，他率领浙江大学师生西迁，先后辗转浙江、江西、广西、贵州等地，最终在贵州遵义、湄潭办学七年。因为办学成绩突出，浙江大学被英国学者李约瑟誉为“东方剑桥”。
+
+1949年以后，竺可桢任中国科学院副院长。
+
+## 主要贡献
+
+竺可桢坚持记录物候和气象日记长达38年，从未间断。1972年，他发表论文《中国近五千年来气候变迁的初步研究》，利用历史文献和物候资料，把中国近五千年的气候划分为四个温暖期和四个寒冷期。
+
+他提出的“求是”精神成为浙江大学的校训。
+"""
+
+GUIDE = """# 居民身份证换领办事指南
+
+## 一、办理对象
+
+居民身份证有效期满、证件损坏或者登记项目有误的本市户籍居民。
+
+## 二、办理地点
+
+户籍所在地公安派出所户籍窗口，或者各区政务服务中心公安窗口。
+
+## 三、申请材料
+
+1. 居民户口簿；
+2. 原居民身份证；
+3. 未满十六周岁的，由监护人陪同办理。
+
+## 四、办理时限
+
+自受理之日起60日内制发证件；急需的，可申请加急，加急办理的在15日内制发。
+
+## 五、收费标准
+
+换领居民身份证每证收费20元；丢失补领或者损坏换领的，每证收费40元。
+
+## 六、办理流程
+
+1. 申请人携带材料到窗口提交申请；
+2. 窗口工作人员审核材料，现场采集照片和指纹；
+3. 缴纳工本费；
+4. 领取受理回执，凭回执按期领取新证。
+
+## 七、咨询电话
+
+12345（政务服务热线）。
+"""
+
+LAKE_FULL = """# 青海湖
+
+青海湖位于青海省东北部，是中国最大的内陆湖泊，也是中国最大的咸水湖。湖面海拔3196米，面积约4400平方千米，最大水深约32.8米。
+
+## 名称
+
+青海湖古称“西海”，蒙古语称“库库诺尔”，意为“青色的海”。
+
+## 气候
+
+青海湖地区属高原大陆性气候，年平均气温在-1.1℃至4℃之间，年降水量约为400毫米。每年11月湖面开始结冰，冰期约为6个月。
+
+## 生物
+
+湖中盛产青海湖裸鲤，俗称湟鱼，是国家二级保护动物。由于过度捕捞，湟鱼资源一度急剧减少，青海省从2001年起对青海湖实施封湖育鱼。
+
+湖中的鸟岛是候鸟的重要栖息地，每年春季有斑头雁、鱼鸥、棕头鸥等10多种候鸟在此繁殖。
+
+## 交通
+
+青藏铁路沿青海湖北岸经过，游客可在西宁乘车前往，距离约150公里。
+"""
+
+
 @pytest.fixture(scope="module")
 def texts(tmp_path_factory):
     return indexed_all(tmp_path_factory.mktemp("narrative"), {"history.md": HISTORY, "life.md": LIFE,
@@ -195,7 +276,6 @@ def test_a_multiple_is_answered_in_times(texts):
     ("青海湖海拔多高？", "3196米"),
     ("青海湖离西宁多远？", "150公里"),
     ("青海湖的冰期有多长？", "6个月"),
-    ("青海湖每年结冰多久？", "6个月"),  # "多久": a length of time
 ])
 def test_how_deep_high_far_or_large_is_answered_by_the_figure_of_that_dimension(texts, question, figure):
     got = ask(texts, question)
@@ -243,13 +323,19 @@ def test_who_is_answered_by_the_department_that_does_it(texts):
     assert not got.abstained and "财务部" in got.text, got.text
 
 
-@pytest.mark.parametrize("question, first", [
-    ("青海湖在哪里？", "位于青海省东北部"),
-    ("竺可桢是哪里人？", "浙江上虞人"),
-])
-def test_where_is_answered_first_by_the_unit_that_tells_a_place(texts, question, first):
-    got = ask(texts, question)
-    assert not got.abstained and first in got.text.split("[")[0], got.text
+@pytest.fixture(scope="module")
+def longer(tmp_path_factory):
+    return indexed_all(tmp_path_factory.mktemp("longer"), {"life.md": LIFE_FULL, "guide.md": GUIDE, "lake.md": LAKE_FULL})
+
+
+def test_where_someone_is_from_is_answered_first_by_the_unit_that_gives_a_home(longer):
+    got = ask(longer, "竺可桢是哪里人？")
+    assert not got.abstained and "浙江上虞人" in got.text.split("[")[0], got.text
+
+
+def test_how_long_is_answered_by_a_length_of_time(longer):
+    got = ask(longer, "换身份证多久能拿到新证？")
+    assert not got.abstained and "60日内" in got.text.split("[")[0], got.text
 
 
 def test_the_steps_of_a_section_do_not_take_in_the_table_above_its_heading(texts):
