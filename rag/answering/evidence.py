@@ -155,9 +155,8 @@ def missing_year(info: QuestionInfo, passages: Sequence[Passage], retriever: Ret
     """A year the question asks about that no passage mentions or is about."""
     joined = "\n".join(p.text for p in passages)
     for year in info.years:
-        if year not in joined and all(retriever.document_year(p.source) != year
-                                      and not undated_relative(info.text, year, p.text, retriever.document_year(p.source))
-                                      for p in passages):
+        if year not in joined and all((about := retriever.document_year(p.source)) != year
+                                      and not undated_relative(info.text, year, p.text, about) for p in passages):
             return year
     return None
 

@@ -53,6 +53,9 @@ def promoted(ranked: list[Evidence], k: int) -> list[Evidence]:
     return [chosen, *ranked[:k], *ranked[k + 1:]]
 
 
+FIGURE_TOP = 8  # the plausible units a figure or date may come from when the best unit holds none
+
+
 # Ranks the answer units of the passages, best first (``selection.rank``); None ranks sentences by words.
 Ranker = Callable[[QuestionInfo, Sequence[Passage]], list[Evidence]]
 

@@ -21,8 +21,8 @@ from rag.question.time import relative_word, says_other_relative, undated_relati
 from rag.answering.figures import asked_unit, best_clause, counts_things, quantities, score_text, states_change
 from rag.text.tokens import WHEN, YEAR_IN_TEXT, trim
 from rag.types import Passage
-from rag.answering.evidence_units import Evidence, Extract, Ranker
-from rag.answering.when import FIGURE_TOP, dating_units
+from rag.answering.evidence_units import FIGURE_TOP, Evidence, Extract, Ranker
+from rag.answering.when import dating_units
 from rag.answering.who import who
 
 # (a Latin ";", "!" or "?" inside a formula or an expression ends nothing: "DATE(1954;7;20)", "a!=b")
@@ -255,7 +255,7 @@ def _of_what(text: str, clause: str) -> str:
     return f"{before}，{clause}" if before else clause
 
 
-_CHANGE_FIRST = re.compile(r"(?:比上年末?|同比|较上年)?(?:增长|增加|提高|上升|上涨|下降|减少|降低|下跌)")
+_CHANGE_FIRST = re.compile(rf"(?:比上年末?|同比|较上年)?(?:{'|'.join(units.RISES + units.FALLS)})")
 
 
 def _in_row(ev: Evidence, clause: str) -> str:
@@ -310,8 +310,10 @@ def fits(info: QuestionInfo, ev: Evidence, passage: Passage, document_year, nami
         mentioned = YEAR_IN_TEXT.findall(said) + _ISO_YEAR.findall(said)
         if year in mentioned:
             continue
-        if mentioned or (document_year is not None and document_year(passage.source) != year
-                         and not undated_relative(info.text, year, passage.text, document_year(passage.source))):
+        if mentioned:
+            return False
+        about = document_year(passage.source) if document_year is not None else year
+        if about != year and not undated_relative(info.text, year, passage.text, about):
             return False
     # an entry's id line ("-- 5a1b…") is about the entry below it: its title follows it
     after = _ENTRY_AHEAD if _RECORD_ID.match(ev.text.strip()) else 0

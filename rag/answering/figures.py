@@ -133,28 +133,30 @@ _PART_SPLIT = re.compile(r"[、，；]|[,;](?![A-Za-z0-9_=;\"'(\[$「“])")
 _COLON = re.compile(r"：|:(?![A-Za-z0-9/\\])")  # not a range's, a time's or an address's ("F3:J3", "12:30", "C:\\")
 
 
-# the bound a figure is asked at (or the change it is), and the ways a clause states it: "最多采多少血" is
-# "最多不得超过四百毫升"
+# the bound a figure is asked at, and the ways a clause states it: "最多采多少血" is "最多不得超过四百毫升"
 _BOUNDS = (
     (re.compile(r"最多|至多|最高|最大|最长|上限"), re.compile(r"最多|至多|最高|最大|最长|上限|不得?超过|不超过|以内")),
     (re.compile(r"最少|至少|最低|最小|最短|下限"), re.compile(r"最少|至少|最低|最小|最短|下限|不得?少于|不少于|不得?低于|以上")),
     (re.compile(r"一般|通常|平均"), re.compile(r"一般|通常|平均")),
-    # a change asked ("收入增长了多少"): the clause that states the change ("增长7.3%"), not the level ("29,870元")
-    (re.compile(r"(?:增长|增加|提高|上升|上涨|增幅|涨)了?(?:多少|几)|(?i:how much (?:did|has|have|does|do|will) .*"
-                r"\b(?:grow|increase|rise)|\bgrowth (?:rate )?of\b)"), re.compile(r"增长|增加|提高|上升|上涨|增幅|涨")),
-    (re.compile(r"(?:下降|减少|降低|下跌|降幅|降)了?(?:多少|几)|(?i:how much (?:did|has|have|does|do|will) .*"
-                r"\b(?:fall|drop|decline|decrease|shrink))"), re.compile(r"下降|减少|降低|下跌|降幅")),
+)
+_RISE, _FALL = f"{'|'.join(units.RISES)}|增幅", f"{'|'.join(units.FALLS)}|降幅"
+# a change asked ("收入增长了多少"): the clause that states the change ("增长7.3%"), not the level ("29,870元")
+_CHANGES = (
+    (re.compile(rf"(?:{_RISE}|涨)了?(?:多少|几)|(?i:how much (?:did|has|have|does|do|will) .*"
+                r"\b(?:grow|increase|rise)|\bgrowth (?:rate )?of\b)"), re.compile(rf"{_RISE}|涨")),
+    (re.compile(rf"(?:{_FALL}|降)了?(?:多少|几)|(?i:how much (?:did|has|have|does|do|will) .*"
+                r"\b(?:fall|drop|decline|decrease|shrink))"), re.compile(_FALL)),
 )
 
 
 def states_change(question: str, text: str) -> bool:
     """The question asks a change ("增长了多少") and ``text`` states one ("" only tells whether it asks)."""
-    return any(asked.search(question) and (not text or stated.search(text)) for asked, stated in _BOUNDS[-2:])
+    return any(asked.search(question) and (not text or stated.search(text)) for asked, stated in _CHANGES)
 
 
 def _same_bound(question: str, clause: str) -> bool:
     """The clause states the figure at the bound the question asks ("最多", "至少", "一般"), or the change it asks."""
-    return any(asked.search(question) and stated.search(clause) for asked, stated in _BOUNDS)
+    return any(asked.search(question) and stated.search(clause) for asked, stated in _BOUNDS + _CHANGES)
 
 
 # a rate asked ("每秒能执行多少次") and the ways a clause states one: "性能(次/秒)：29k", "每秒 29k 次", "29k/s"

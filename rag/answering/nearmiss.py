@@ -14,6 +14,7 @@ from rag.text.numbers import parse_chinese_number
 from rag.question.analysis import QuestionInfo, names_setting
 from rag.question.answer_type import asks_for_key, for_another, key_asked_for
 from rag.question.multifact import asks_several
+from rag.question.units import FALLS, RISES
 from rag.text.tokens import names_key, says_whole
 
 _ORDINAL = re.compile(r"第([零〇一二两三四五六七八九十百\d]+)([期次届批轮场号个项条款章节])")
@@ -198,9 +199,6 @@ def unnamed_members(question: str, clause: str) -> str:
     return some.group() if some else ""
 
 
-_CHANGES = ("增长", "增加", "提高", "上升", "上涨", "下降", "减少", "降低", "下跌")
-
-
 def counts_another_thing(info: QuestionInfo, text: str) -> bool:
     """The unit counts something else of the same kind: "测试报告" where "协商报告" is asked.
 
@@ -211,7 +209,7 @@ def counts_another_thing(info: QuestionInfo, text: str) -> bool:
     if not info.is_chinese or info.kind != "count" or not 4 <= len(focus) <= 6 or "的" in focus or focus in text:
         return False
     head, qualifier = focus[-2:], set(focus[:-2])
-    if head in _CHANGES:  # "面积减少": a change of the thing asked, not a thing ("比上年减少1.2千公顷")
+    if head in RISES + FALLS:  # "面积减少": a change of the thing asked, not a thing ("比上年减少1.2千公顷")
         return False
     others = {m.group()[:2] for m in re.finditer(rf"[\u4e00-\u9fff]{{2}}{re.escape(head)}", text)}
     # "民意信息" for "民情信息" shares a character: the same thing said another way; "测试" and "协商" share none

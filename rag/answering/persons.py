@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from rag.text.tokens import person_names
 from rag.types import Passage
 
 # a name written in Latin letters: two or three capitalised words ("Ian Murdock", "Raphaël Hertzog"), or two joined
@@ -16,10 +17,7 @@ _LATIN_NAME = re.compile(rf"(?<![\w.])(?:{_WORD}(?:[ -][A-Z]\.)?(?: {_WORD}){{1,
 
 def persons(text: str) -> set[str]:
     """The person names in ``text``."""
-    import jieba.posseg
-
-    found = {w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
-    return found | set(_LATIN_NAME.findall(text))
+    return set(person_names(text)) | set(_LATIN_NAME.findall(text))
 
 
 def names_a_person(text: str) -> bool:
@@ -43,11 +41,7 @@ def pronoun_referent(unit: str, before: str, headings: str) -> str | None:
     竺可桢, named four times before.)"""
     if not _PRONOUN_DOER.match(unit.strip()):
         return None
-    import jieba.posseg
-
-    named = [w.word for text in (headings, before) for w in jieba.posseg.cut(text)
-             if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2]
-    named += _LATIN_NAME.findall(before)
+    named = person_names(headings) + person_names(before) + _LATIN_NAME.findall(before)
     if not named:
         return None
     last = {name: k for k, name in enumerate(named)}

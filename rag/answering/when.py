@@ -6,13 +6,10 @@ import re
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from rag.answering.evidence_units import Evidence
+from rag.answering.evidence_units import FIGURE_TOP, Evidence
 from rag.question.analysis import QuestionInfo, date_predicate, is_mostly_cjk
 from rag.text.tokens import WHEN
 from rag.types import Passage
-
-FIGURE_TOP = 8  # the plausible units a figure may come from when the best unit holds none
-
 
 def dating_units(info: QuestionInfo, ranked: list[Evidence],
                  passages: Sequence[Passage]) -> tuple[list[Evidence], Callable[[str], bool]]:

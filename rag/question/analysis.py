@@ -321,11 +321,12 @@ _AFTER_QUANTITY = re.compile(rf"(?:多少|(?<![第哪好])几)(?:人次|[{COUNT_
 # what follows the counted thing in a question ("年轻人被请去…", "人在会上…") is not part of it
 _AFTER_END = re.compile(r"[被把让给在从]")
 # verbs and fillers between the counted thing and "多少" ("的活动一共搞了几回", "阅读量达到多少")
-_FILLER_TAIL = re.compile(r"(?:每[天日人年月周次件台]|每小?时|每分钟|每秒|平均|"  # "伙食补助每天多少钱": 伙食补助
+_PER_WORD = r"每[天日人年月周次件台]"  # "每天", "每人"
+_FILLER_TAIL = re.compile(rf"(?:{_PER_WORD}|每小?时|每分钟|每秒|平均|"  # "伙食补助每天多少钱": 伙食补助
                           r"(?:最多|最少|至多|至少|最高|最低|不超过|不少于)[\u4e00-\u9fff]?|报销|"  # "住宿每天最多报": 住宿
                           r"一共|总共|共计|累计|大约|大概|总计|达到|填写|设为|设成|设置为|设置成|配置为|配置成|写成|写为|"
                           r"共|了|是|有|达|为|到|约|计|总|搞|出|办|发|开|做|的|能|可|填)+$")  # "网关地址填的是多少": 网关地址
-_PER = re.compile(r"^(?:每[天日人年月周次件台])+")
+_PER = re.compile(rf"^(?:{_PER_WORD})+")
 _CAN_DO = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:能够|能|可以|可|会|需要|需|要|得|应该|应)[\u4e00-\u9fff]{1,2}$")
 _BEFORE_QUANTITY = re.compile(r"^(.*?)(?:多少|(?<![第哪好])几)")  # "排到了第几" asks a rank, counts nothing
 

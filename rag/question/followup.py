@@ -32,7 +32,7 @@ from rag.question.swaps import (
     swap_ordinals,
     with_modifier,
 )
-from rag.text.tokens import OPTION
+from rag.text.tokens import OPTION, person_names
 
 
 def _follow_up_core(question: str) -> str:
@@ -220,10 +220,8 @@ def _person_for_he(question: str, previous: str, said: str) -> str | None:
     (or else its answer) names ("竺可桢什么时候当的浙江大学校长？"); None when it names none or several."""
     if not _HE.search(question):
         return None
-    import jieba.posseg as pseg
-
     for text in (previous, said):
-        names = {w.word for w in pseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2}
+        names = set(person_names(text))
         if len(names) == 1:
             return _HE.sub(names.pop(), _LEANS_ON.sub("", question.strip(), count=1), count=1)
         if names:

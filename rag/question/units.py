@@ -61,6 +61,11 @@ def same_whole(question: str, clause: str) -> bool:
     return bool(set(asked.group(1)) & set(given.group(1)))
 
 
+# the words that state a change, rising or falling ("增长7.3%", "比上年减少1.2千公顷")
+RISES = ("增长", "增加", "提高", "上升", "上涨")
+FALLS = ("下降", "减少", "降低", "下跌")
+
+
 # the measures a figure may be asked in ("多少公里", "几个小时"): one in another measure answers something else
 _MEASURES = {
     "length": r"公里|千米|米|厘米|毫米|海里|英里|光年|km|cm|mm",

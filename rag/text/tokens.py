@@ -136,6 +136,13 @@ def jieba_words(text: str) -> list[str]:
     return [w for w in words if w and _TOKEN_RE.fullmatch(w) and w not in _EN_STOP]
 
 
+def person_names(text: str) -> list[str]:
+    """The person names jieba tags in ``text`` (two characters or more), in the order they come, repeats kept."""
+    import jieba.posseg
+
+    return [w.word for w in jieba.posseg.cut(text) if w.flag in ("nr", "nrfg", "nrt") and len(w.word) >= 2]
+
+
 def tokenize(text: str, mode: str = "bigram") -> list[str]:
     """BM25 tokens for ``text`` in one of the modes ``bigram``, ``jieba`` or ``both``."""
     if mode == "bigram":
